@@ -1,0 +1,341 @@
+"""The compiled model and the semantics both engines share.
+
+This module owns, in one place:
+
+* the event kinds and their order at one instant (:class:`EventKind`),
+* the per-contact outcome codes (:class:`Outcome`) and the "not happened" constants,
+* the routing policy ids (:class:`ArrivalPolicy`, :class:`PullPolicy`),
+* the array layouts of :class:`Model` (from :func:`sim.compile.compile_scenario`),
+  :class:`Workload` and :class:`Roster` (from :mod:`sim.workload` / :mod:`sim.roster`),
+  which are the only inputs of an engine,
+* and :class:`Outcomes`, the only output of an engine.
+
+``ext/_types.pxd`` mirrors the enums; ``tests/engines/test_mirror.py`` checks the mirror.
+
+Engine semantics (both engines implement exactly this)
+------------------------------------------------------
+Time is in seconds from the start of the horizon, as float64. The engine processes events
+in increasing key ``(time_s, kind, id)`` and stops before the first event with
+``time_s >= model.horizon_s``. Keys are unique, so the order is total.
+
+=============  ===========================  ==================================================
+kind           id                           effect
+=============  ===========================  ==================================================
+COMPLETION     contact id                   the agent's used capacity drops by the contact's
+                                            units; ``last_free_s[agent] = t``; if the agent
+                                            is on duty it *pulls* work (below).
+ABANDON        contact id                   if the contact is still waiting it abandons
+                                            (outcome ABANDONED); otherwise nothing.
+AGENT_OFF      roster segment id            the agent stops taking new work (breaks, end of
+                                            shift); contacts in hand are finished.
+                                            ``release_s[seg] = max(seg_end_s, max end of any
+                                            contact the agent started so far)``.
+AGENT_ON       roster segment id            the agent is on duty; ``last_free_s = t``; pulls.
+ARRIVAL        contact id                   see below.
+=============  ===========================  ==================================================
+
+Arrival of contact ``c`` (queue ``q``, channel ``ch``, ``units = model.channel_units[ch]``):
+
+* if ``workload.closed[c]`` the contact is LOST_CLOSED (never offered, never queued);
+* otherwise the *arrival policy* picks among agents that are on duty, eligible for ``q``
+  (``model.agent_queue_rank[a, q] >= 0``) and have ``CAPACITY_UNITS - used >= units``.
+  LONGEST_IDLE: the smallest ``(used_units, last_free_s, agent id)``.
+  MOST_PROFICIENT: the smallest ``(-proficiency[team, q], used_units, last_free_s, id)``.
+  SKILL_PRIORITY: the smallest ``(skill_priority[team, q], used_units, last_free_s, id)``.
+  RANDOM: candidates in agent-id order, index ``floor(u_route[c] * n_candidates)``.
+* if an agent is found the contact starts now; otherwise it waits in ``q`` (FIFO by
+  ``(arrival_s, id)``) and, if ``abandon_at_s[c]`` is finite, an ABANDON event is scheduled
+  at ``abandon_at_s[c]``.
+
+Start of contact ``c`` on agent ``a`` at time ``t``::
+
+    n_before = number of contacts agent a has in hand (before this one)
+    service_s = work_s[c] * time_factor[team[a], q] * (1.0 + channel_slowdown[ch] * n_before)
+    end_s = t + service_s
+
+evaluated left to right in IEEE double precision, exactly as written, in both engines;
+a COMPLETION event is scheduled at ``end_s`` (even beyond the horizon; it is then simply
+never processed, the contact counts as answered with its planned end).
+
+Pull by agent ``a`` (after COMPLETION or AGENT_ON, only while on duty): repeat while a
+waiting contact fits: among the agent's eligible queues whose head (oldest waiting contact)
+needs ``units <= free capacity``, take the head of the queue with the smallest key
+
+* QUEUE_PRIORITY: ``(is_deferred[q], queue_priority[q], head arrival_s, head id)``
+* OLDEST: ``(is_deferred[q], head arrival_s, head id)``
+
+so live work always comes before deferred work (deferred work fills idle time only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+#: Capacity of one agent in integer units. A phone call or an e-mail takes all of it; a chat
+#: on a channel with concurrency k takes ``CAPACITY_UNITS // k``. Integers keep both engines'
+#: capacity arithmetic exact.
+CAPACITY_UNITS = 60
+
+#: Agent id of a contact that was never assigned.
+NO_AGENT = -1
+
+
+class EventKind(IntEnum):
+    """Event kinds, in their processing order at one instant."""
+
+    COMPLETION = 0
+    ABANDON = 1
+    AGENT_OFF = 2
+    AGENT_ON = 3
+    ARRIVAL = 4
+
+
+class Outcome(IntEnum):
+    """What finally happened to a contact (``Outcomes.outcome``)."""
+
+    WAITING = 0  # offered, still waiting when the horizon ended (or never processed)
+    ANSWERED = 1  # service started; start_s/end_s/agent are set
+    ABANDONED = 2  # left the queue at abandon_at_s
+    LOST_CLOSED = 3  # arrived while its live channel was closed and the scenario loses those
+
+
+class ArrivalPolicy(IntEnum):
+    """Which idle agent takes an arriving contact."""
+
+    LONGEST_IDLE = 0
+    SKILL_PRIORITY = 1
+    MOST_PROFICIENT = 2
+    RANDOM = 3
+
+
+class PullPolicy(IntEnum):
+    """Which waiting contact an agent with free capacity takes."""
+
+    QUEUE_PRIORITY = 0
+    OLDEST = 1
+
+
+#: YAML spelling of each policy (the one place their names are spelled).
+ARRIVAL_POLICY_NAMES = {
+    "longest_idle": ArrivalPolicy.LONGEST_IDLE,
+    "skill_priority": ArrivalPolicy.SKILL_PRIORITY,
+    "most_proficient": ArrivalPolicy.MOST_PROFICIENT,
+    "random": ArrivalPolicy.RANDOM,
+}
+PULL_POLICY_NAMES = {
+    "queue_priority": PullPolicy.QUEUE_PRIORITY,
+    "oldest": PullPolicy.OLDEST,
+}
+
+
+def _frozen(*arrays: np.ndarray) -> None:
+    for a in arrays:
+        if isinstance(a, np.ndarray):
+            a.setflags(write=False)
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A scenario compiled to contiguous arrays. No randomness.
+
+    Shapes: ``C`` channels, ``Q`` queues, ``T`` teams, ``A`` agents.
+
+    Attributes
+    ----------
+    horizon_s, warmup_s, interval_s : float
+        Simulated span, warm-up excluded from KPIs, reporting interval (seconds).
+    channel_names, queue_names, team_names : tuple[str, ...]
+    channel_live : int8[C]
+        1 for live channels (patience, abandonment), 0 for deferred (backlog).
+    channel_units : int32[C]
+        Capacity units one contact takes (``CAPACITY_UNITS // concurrency``).
+    channel_slowdown : float64[C]
+        Relative handle-time increase per other contact in hand when a contact starts.
+    channel_sla_s, channel_sla_target : float64[C]
+        Service-level threshold (seconds; NaN if none) and target share (NaN if none).
+    queue_channel : int32[Q]
+    queue_priority : int32[Q]
+        Lower is served first.
+    team_tier : int32[T]
+    team_cost_per_h : float64[T]
+    time_factor : float64[T, Q]
+        Service time = work content x this factor (1 / (speed x proficiency)); NaN where the
+        team cannot serve the queue.
+    proficiency : float64[T, Q]
+        0 where the team cannot serve the queue.
+    skill_priority : int32[T, Q]
+        Team's own preference order for the queue (lower first); large where not eligible.
+    agent_team : int32[A]
+    agent_queue_rank : int32[A, Q]
+        >= 0 where agent a may serve queue q, -1 otherwise.
+    arrival_policy, pull_policy : int
+        :class:`ArrivalPolicy` / :class:`PullPolicy` ids.
+    """
+
+    horizon_s: float
+    warmup_s: float
+    interval_s: float
+    start: str
+    channel_names: tuple
+    queue_names: tuple
+    team_names: tuple
+    channel_live: np.ndarray
+    channel_units: np.ndarray
+    channel_slowdown: np.ndarray
+    channel_sla_s: np.ndarray
+    channel_sla_target: np.ndarray
+    queue_channel: np.ndarray
+    queue_priority: np.ndarray
+    team_tier: np.ndarray
+    team_cost_per_h: np.ndarray
+    time_factor: np.ndarray
+    proficiency: np.ndarray
+    skill_priority: np.ndarray
+    agent_team: np.ndarray
+    agent_queue_rank: np.ndarray
+    arrival_policy: int = int(ArrivalPolicy.LONGEST_IDLE)
+    pull_policy: int = int(PullPolicy.QUEUE_PRIORITY)
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        _frozen(*(getattr(self, k) for k in self.__dataclass_fields__))
+
+    @property
+    def n_agents(self) -> int:
+        return int(self.agent_team.shape[0])
+
+    @property
+    def n_queues(self) -> int:
+        return int(self.queue_channel.shape[0])
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.channel_live.shape[0])
+
+    @property
+    def n_intervals(self) -> int:
+        return int(np.ceil(self.horizon_s / self.interval_s - 1e-9))
+
+
+@dataclass(frozen=True, eq=False)
+class Workload:
+    """Every per-contact draw, made up front by :func:`sim.workload.sample`.
+
+    Contacts are sorted by ``(arrival_s, id)``; the id is the row index. Shape ``N``.
+
+    Attributes
+    ----------
+    arrival_s : float64[N]
+    queue : int32[N]
+    channel : int32[N]
+        ``model.queue_channel[queue]``.
+    ctype : int32[N]
+        Contact type (call driver) index into ``model.meta["ctype_names"]``.
+    work_s : float64[N]
+        Handle time (talk + wrap-up) at speed 1; > 0.
+    abandon_at_s : float64[N]
+        ``arrival_s + patience_s``; +inf when the contact never abandons (deferred channel,
+        or no patience set).
+    u_route : float64[N]
+        Uniform(0, 1) draw for the RANDOM arrival policy.
+    closed : int8[N]
+        1 if the contact arrived while its live channel was closed and is lost.
+    """
+
+    arrival_s: np.ndarray
+    queue: np.ndarray
+    channel: np.ndarray
+    ctype: np.ndarray
+    work_s: np.ndarray
+    abandon_at_s: np.ndarray
+    u_route: np.ndarray
+    closed: np.ndarray
+
+    def __post_init__(self):
+        _frozen(*(getattr(self, k) for k in self.__dataclass_fields__))
+
+    @property
+    def n_contacts(self) -> int:
+        return int(self.arrival_s.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class Roster:
+    """Agents' availability after shrinkage, from :func:`sim.roster.sample_roster`.
+
+    Availability segments (shape ``S``) are sorted by ``(start_s, agent)``; the segment id is
+    the row index. Segments of one agent never overlap or touch (touching ones are merged).
+
+    Attributes
+    ----------
+    seg_agent : int32[S]
+    seg_start_s, seg_end_s : float64[S]
+        On duty in ``[seg_start_s, seg_end_s)``.
+    shift_agent, shift_start_s, shift_end_s : arrays[K]
+        Scheduled shifts (paid time), before shrinkage, including absent ones.
+    shrink_agent, shrink_start_s, shrink_end_s, shrink_kind : arrays[M]
+        Shrinkage events inside shifts (kind indexes ``SHRINK_KINDS``).
+    """
+
+    seg_agent: np.ndarray
+    seg_start_s: np.ndarray
+    seg_end_s: np.ndarray
+    shift_agent: np.ndarray
+    shift_start_s: np.ndarray
+    shift_end_s: np.ndarray
+    shrink_agent: np.ndarray
+    shrink_start_s: np.ndarray
+    shrink_end_s: np.ndarray
+    shrink_kind: np.ndarray
+
+    def __post_init__(self):
+        _frozen(*(getattr(self, k) for k in self.__dataclass_fields__))
+
+    @property
+    def n_segments(self) -> int:
+        return int(self.seg_agent.shape[0])
+
+
+#: Shrinkage kinds, in ``Roster.shrink_kind`` order.
+SHRINK_KINDS = ("break", "lunch", "meeting", "training", "absence")
+
+
+@dataclass(frozen=True, eq=False)
+class Outcomes:
+    """What an engine decided, per contact (shape ``N``) and per roster segment (``S``).
+
+    Attributes
+    ----------
+    outcome : int8[N]
+        :class:`Outcome` code.
+    agent : int32[N]
+        Serving agent, ``NO_AGENT`` if never served.
+    start_s, end_s : float64[N]
+        Service start and end; NaN if never served.
+    release_s : float64[S]
+        When the agent of each availability segment actually stopped working (>= its end:
+        contacts in hand are finished first); NaN if the segment was never reached.
+    """
+
+    outcome: np.ndarray
+    agent: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+    release_s: np.ndarray
+
+    def __post_init__(self):
+        _frozen(self.outcome, self.agent, self.start_s, self.end_s, self.release_s)
+
+
+def empty_outcomes(n_contacts: int, n_segments: int) -> dict:
+    """Writable outcome arrays in their "nothing happened yet" state."""
+    return dict(
+        outcome=np.full(n_contacts, int(Outcome.WAITING), dtype=np.int8),
+        agent=np.full(n_contacts, NO_AGENT, dtype=np.int32),
+        start_s=np.full(n_contacts, np.nan),
+        end_s=np.full(n_contacts, np.nan),
+        release_s=np.full(n_segments, np.nan),
+    )
