@@ -1,0 +1,170 @@
+"""``sample_roster``: shifts, shrinkage events and the availability they leave.
+
+Shrinkage is modelled as events on each agent's timeline, never as a percentage cut of
+headcount: timed breaks and lunch (jittered), weekly meetings and training at random times
+inside the agent's shifts, and unplanned absence (a whole shift lost). The availability
+segments of :class:`~sim.model.Roster` are the shifts minus those events. Teams given by
+``headcount`` are on duty continuously and take no shrinkage (textbook staffing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from sim.model import SHRINK_KINDS, Model, Roster
+from sim.scenario import Scenario
+from sim.workload import streams
+
+BREAK, LUNCH, MEETING, TRAINING, ABSENCE = range(len(SHRINK_KINDS))
+
+
+def _shifts(s: Scenario, model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scheduled shifts (agent, start_s, end_s) clipped to the horizon, sorted by agent."""
+    agents, starts, ends = [], [], []
+    horizon_s = model.horizon_s
+    n_days = int(round(horizon_s / 86400.0))
+    dates = [s.horizon.start + dt.timedelta(days=d) for d in range(n_days)]
+    first_agent = 0
+    for team in s.teams.values():
+        if team.shifts is None:
+            ids = np.arange(first_agent, first_agent + team.headcount)
+            agents.append(ids)
+            starts.append(np.zeros(ids.size))
+            ends.append(np.full(ids.size, horizon_s))
+            first_agent += team.headcount
+            continue
+        for sh in team.shifts:
+            ids = np.arange(first_agent, first_agent + sh.agents)
+            first_agent += sh.agents
+            day_idx = np.array([d for d, date in enumerate(dates)
+                                if date.weekday() in sh.days
+                                and (sh.from_date is None or date >= sh.from_date)
+                                and (sh.until_date is None or date <= sh.until_date)], dtype=int)
+            st = day_idx * 86400.0 + sh.start
+            en = np.minimum(st + sh.length, horizon_s)
+            keep = st < horizon_s
+            st, en = st[keep], en[keep]
+            agents.append(np.repeat(ids, st.size))
+            starts.append(np.tile(st, ids.size))
+            ends.append(np.tile(en, ids.size))
+    a = np.concatenate(agents).astype(np.int32) if agents else np.zeros(0, np.int32)
+    st = np.concatenate(starts) if starts else np.zeros(0)
+    en = np.concatenate(ends) if ends else np.zeros(0)
+    order = np.lexsort((st, a))
+    return a[order], st[order], en[order]
+
+
+def _shift_based(s: Scenario, model: Model) -> np.ndarray:
+    """Boolean per agent: True if the agent works shifts (and so takes shrinkage)."""
+    flags = [np.full(team.n_agents, team.shifts is not None) for team in s.teams.values()]
+    return np.concatenate(flags) if flags else np.zeros(0, dtype=bool)
+
+
+def sample_roster(s: Scenario, model: Model, seed) -> Roster:
+    """Sample one replication's shifts, shrinkage events and availability segments."""
+    rng = streams(seed)["roster"]
+    sh_agent, sh_start, sh_end = _shifts(s, model)
+    shrink = s.shrinkage
+    with_shrinkage = _shift_based(s, model)[sh_agent]
+    length = sh_end - sh_start
+
+    ev_agent, ev_start, ev_end, ev_kind = [], [], [], []
+
+    def add(mask, start, end, kind):
+        keep = mask & (end > start)
+        ev_agent.append(sh_agent[keep])
+        ev_start.append(start[keep])
+        ev_end.append(end[keep])
+        ev_kind.append(np.full(int(keep.sum()), kind, dtype=np.int8))
+
+    absent = with_shrinkage & (rng.random(sh_agent.size) < shrink.absence)
+    add(absent, sh_start, sh_end, ABSENCE)
+    present = with_shrinkage & ~absent
+    timed = [(b, BREAK) for b in shrink.breaks] + ([(shrink.lunch, LUNCH)] if shrink.lunch else [])
+    for spec, kind in timed:
+        jitter = (rng.random(sh_agent.size) - 0.5) * spec.jitter
+        start = np.clip(sh_start + spec.after + jitter, sh_start, sh_end - spec.length)
+        add(present & (spec.after + spec.length <= length), start, start + spec.length, kind)
+    for spec, kind in ((shrink.meetings, MEETING), (shrink.training, TRAINING)):
+        if spec is None or spec.per_week == 0:
+            continue
+        # sessions per shift: per_week spread over the agent's mean shifts per week
+        shifts_per_week = _shifts_per_week(sh_agent, model)
+        p = spec.per_week / shifts_per_week[sh_agent]
+        n_sessions = np.floor(p).astype(int) + (rng.random(sh_agent.size) < p % 1.0)
+        for k in range(int(n_sessions.max(initial=0))):
+            start = sh_start + rng.random(sh_agent.size) * np.maximum(length - spec.length, 0)
+            add(present & (n_sessions > k) & (length >= spec.length), start,
+                start + spec.length, kind)
+
+    agent = np.concatenate(ev_agent) if ev_agent else np.zeros(0, np.int32)
+    start = np.concatenate(ev_start) if ev_start else np.zeros(0)
+    end = np.concatenate(ev_end) if ev_end else np.zeros(0)
+    kind = np.concatenate(ev_kind) if ev_kind else np.zeros(0, np.int8)
+    agent, start, end, kind = _disjoint(agent, start, end, kind)
+    seg_agent, seg_start, seg_end = _availability(sh_agent, sh_start, sh_end, agent, start, end)
+    order = np.lexsort((seg_agent, seg_start))
+    return Roster(
+        seg_agent=seg_agent[order].astype(np.int32),
+        seg_start_s=seg_start[order],
+        seg_end_s=seg_end[order],
+        shift_agent=sh_agent.astype(np.int32),
+        shift_start_s=sh_start,
+        shift_end_s=sh_end,
+        shrink_agent=agent.astype(np.int32),
+        shrink_start_s=start,
+        shrink_end_s=end,
+        shrink_kind=kind,
+    )
+
+
+def _shifts_per_week(sh_agent: np.ndarray, model: Model) -> np.ndarray:
+    weeks = max(model.horizon_s / (7 * 86400.0), 1.0 / 7)
+    counts = np.bincount(sh_agent, minlength=model.n_agents)
+    return np.maximum(counts / weeks, 1e-9)
+
+
+def _disjoint(agent, start, end, kind):
+    """Trim shrinkage events of one agent so they do not overlap (earlier start wins)."""
+    if agent.size == 0:
+        return agent, start, end, kind
+    order = np.lexsort((end, start, agent))
+    agent, start, end, kind = agent[order], start[order], end[order], kind[order]
+    # running max of previous ends within each agent
+    offset = agent.astype(np.float64) * 1e9  # NOTE: horizons are < 1e9 s, so agents don't mix
+    prev_end = np.maximum.accumulate(end + offset) - offset
+    prev_end = np.concatenate([[-np.inf], prev_end[:-1]])
+    prev_end[np.r_[True, agent[1:] != agent[:-1]]] = -np.inf
+    start = np.maximum(start, prev_end)
+    keep = end > start
+    return agent[keep], start[keep], end[keep], kind[keep]
+
+
+def _availability(sh_agent, sh_start, sh_end, ev_agent, ev_start, ev_end):
+    """Shifts minus (disjoint, in-shift) shrinkage events, touching pieces merged."""
+    # sweep per agent: +shift at start, -shift at end, and shrink counters
+    t = np.concatenate([sh_start, sh_end, ev_start, ev_end])
+    a = np.concatenate([sh_agent, sh_agent, ev_agent, ev_agent])
+    d_shift = np.concatenate([np.ones(sh_start.size), -np.ones(sh_end.size),
+                              np.zeros(ev_start.size * 2)])
+    d_shrink = np.concatenate([np.zeros(sh_start.size * 2), np.ones(ev_start.size),
+                               -np.ones(ev_end.size)])
+    order = np.lexsort((t, a))
+    t, a, d_shift, d_shrink = t[order], a[order], d_shift[order], d_shrink[order]
+    # collapse same (agent, time) points
+    new = np.r_[True, (a[1:] != a[:-1]) | (t[1:] != t[:-1])]
+    idx = np.cumsum(new) - 1
+    t, a = t[new], a[new]
+    d_shift = np.bincount(idx, d_shift)
+    d_shrink = np.bincount(idx, d_shrink)
+    # cumulative levels; every agent's levels return to 0 after its last point
+    on = (np.cumsum(d_shift) > 0.5) & (np.cumsum(d_shrink) < 0.5)
+    # available on [t_i, t_{i+1}) when on after point i and point i+1 is the same agent's
+    same_next = np.r_[a[1:] == a[:-1], False]
+    avail = on & same_next
+    # a run of available pieces i..j is one segment [t_i, t_{j+1}) (touching pieces merge)
+    run_start = np.flatnonzero(avail & ~np.r_[False, avail[:-1]])
+    run_last = np.flatnonzero(avail & ~np.r_[avail[1:], False])
+    return a[run_start].astype(np.int32), t[run_start], t[run_last + 1]
