@@ -120,6 +120,28 @@ def sample_roster(s: Scenario, model: Model, seed) -> Roster:
     )
 
 
+def intended_shrinkage(s: Scenario) -> float:
+    """Share of scheduled shift time the scenario's shrinkage is meant to take.
+
+    Absence takes whole shifts; breaks and lunch take their length on every shift long
+    enough to hold them; meetings and training take ``per_week x length`` per agent-week.
+    Weighted by scheduled hours over every shift-based agent; 0 with no shift-based team.
+    """
+    sh = s.shrinkage
+    timed = [*sh.breaks, *([sh.lunch] if sh.lunch else [])]
+    weekly_s = sum(w.per_week * w.length for w in (sh.meetings, sh.training) if w)
+    paid = lost = 0.0
+    for team in s.teams.values():
+        for line in team.shifts or ():
+            shifts_per_week = len(line.days)
+            per_week = line.agents * shifts_per_week * line.length
+            on_shift = sum(b.length for b in timed if b.after + b.length <= line.length)
+            present = line.agents * (shifts_per_week * on_shift + weekly_s)
+            paid += per_week
+            lost += sh.absence * per_week + (1.0 - sh.absence) * present
+    return lost / paid if paid else 0.0
+
+
 def _shifts_per_week(sh_agent: np.ndarray, model: Model) -> np.ndarray:
     weeks = max(model.horizon_s / (7 * 86400.0), 1.0 / 7)
     counts = np.bincount(sh_agent, minlength=model.n_agents)

@@ -25,6 +25,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     WithJsonSchema,
     field_validator,
@@ -487,6 +488,15 @@ class Scenario(_Strict):
     shrinkage: Shrinkage = Shrinkage()
     routing: Routing = Routing()
     targets: dict[str, dict[str, Bound]] = {}
+    _base_dir: Path | None = PrivateAttr(default=None)
+    _file: str = PrivateAttr(default="<scenario>")
+    _lines: dict = PrivateAttr(default_factory=dict)
+
+    def line_of(self, *path) -> int | None:
+        """The line of a key path in the scenario file (of its nearest known parent)."""
+        while path and path not in self._lines:
+            path = path[:-1]
+        return self._lines.get(path)
 
     def queue_priority(self, queue: str) -> int:
         return self.queues[queue].priority if self.queues and queue in self.queues else 1
@@ -779,6 +789,8 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
     problems = _cross_check(scenario, lines, file)
     if problems:
         raise ScenarioError(problems)
+    scenario._file = file
+    scenario._lines = lines
     return scenario
 
 
@@ -799,12 +811,13 @@ def load_scenario(path: str | Path) -> Scenario:
     except OSError as exc:
         raise ScenarioError([Problem(str(path), None, "", f"cannot read file: {exc.strerror}")])
     scenario = parse_scenario(text, str(path))
-    object.__setattr__(scenario, "_base_dir", path.resolve().parent)
+    scenario._base_dir = path.resolve().parent
     return scenario
 
 
 def scenario_base_dir(scenario: Scenario) -> Path:
-    return getattr(scenario, "_base_dir", Path.cwd())
+    """The folder relative CSV paths of the scenario are read from."""
+    return scenario._base_dir or Path.cwd()
 
 
 def json_schema() -> dict:

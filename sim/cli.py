@@ -1,0 +1,208 @@
+"""The ``ccsim`` command line: thin verbs over :mod:`sim`.
+
+Exit codes: 0 ok, 1 run failure, 2 usage error or invalid scenario. Problems are printed one
+per line without a traceback (``--debug`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+from sim.errors import CcsimError, ScenarioError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+#: KPIs in the compact table ``ccsim run`` prints, in order.
+TABLE_KPIS = ("offered", "asa_s", "service_level", "abandon_rate", "occupancy", "aht_s",
+              "backlog", "sla_compliance")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        print(f"ccsim: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from sim.engines import DEFAULT_ENGINE, ENGINES
+
+    p = _Parser(prog="ccsim", description="Discrete-event contact-center simulator.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="verb", parser_class=_Parser)
+
+    r = sub.add_parser("run", help="simulate a scenario and write a results folder")
+    r.add_argument("scenario")
+    r.add_argument("--replications", "-n", type=_positive_int, default=10)
+    r.add_argument("--seed", type=int, default=None, help="default: the scenario's seed")
+    r.add_argument("--out", default=None, help="run folder (default results/<name>-<time>)")
+    r.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE)
+    r.add_argument("--workers", type=_positive_int, default=None,
+                   help="local processes (default: all cores)")
+    r.add_argument("--contacts", action="store_true", help="also write contacts.parquet")
+    r.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    r.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    v = sub.add_parser("validate", help="check scenario files")
+    v.add_argument("files", nargs="+")
+    v.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    s = sub.add_parser("schema", help="write the JSON Schema of scenario files")
+    s.add_argument("--out", default=None, help="file (default: standard output)")
+    s.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``ccsim`` command line; return the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if args.verb is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return {"run": _run, "validate": _validate, "schema": _schema}[args.verb](args, argv)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        if args.debug:
+            raise
+        return EXIT_USAGE
+    except CcsimError as exc:
+        print(f"ccsim: {exc}", file=sys.stderr)
+        if args.debug:
+            raise
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("ccsim: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:  # a bug: say so briefly, full story with --debug
+        if args.debug:
+            raise
+        print(f"ccsim: internal error: {type(exc).__name__}: {exc} (rerun with --debug for "
+              "the traceback)", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _validate(args, argv) -> int:
+    from sim.compile import compile_scenario
+    from sim.experiment import check_stability
+    from sim.scenario import load_scenario
+
+    status = EXIT_OK
+    for file in args.files:
+        try:
+            scenario = load_scenario(file)
+            model = compile_scenario(scenario)
+            check_stability(scenario, model)
+        except ScenarioError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            status = EXIT_USAGE
+            continue
+        print(f"{file}: ok ({len(model.channel_names)} channels, {model.n_queues} queues, "
+              f"{len(model.team_names)} teams, {model.n_agents} agents, "
+              f"{model.horizon_s / 86400:g} days)")
+    return status
+
+
+def _schema(args, argv) -> int:
+    from sim.scenario import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "run"
+
+
+def _run(args, argv) -> int:
+    from sim.api import default_workers, run
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    out = Path(args.out) if args.out else Path("results") / (
+        f"{_slug(scenario.name)}-{dt.datetime.now():%Y%m%d-%H%M%S}")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise CcsimError(f"{out}: already exists and is not empty; choose another --out")
+    workers = args.workers or min(default_workers(), args.replications)
+    results = run(scenario, replications=args.replications, seed=args.seed, engine=args.engine,
+                  workers=workers, contacts=args.contacts, progress=not args.quiet,
+                  command=["ccsim", *argv])
+    folder = results.write(out)
+    if not args.quiet:
+        print(format_table(results))
+    print(f"results: {folder}")
+    return EXIT_OK
+
+
+def _fmt(value: float, kpi: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if kpi in ("service_level", "abandon_rate", "occupancy", "sla_compliance", "p_wait"):
+        return f"{100 * value:.1f}%"
+    if kpi in ("offered", "backlog"):
+        return f"{value:,.0f}"
+    return f"{value:.1f}"
+
+
+def format_table(results) -> str:
+    """The compact KPI table (mean and 95% half-width) and the targets, as text."""
+    s = results.summary
+    channels = list(dict.fromkeys(s.channel))
+    kpis = [k for k in TABLE_KPIS if k in set(s.kpi)]
+    n = int(results.manifest.get("replications", 0))
+    lines = [f"{results.scenario.name}: {n} replication{'s' * (n != 1)}, engine "
+             f"{results.manifest.get('engine')}, seed {results.manifest.get('seed')} "
+             "(mean ± 95% CI half-width)"]
+    header = ["channel", *kpis]
+    rows = []
+    for ch in channels:
+        row = [ch]
+        for k in kpis:
+            r = s[(s.channel == ch) & (s.kpi == k)].iloc[0]
+            cell = _fmt(r["mean"], k)
+            half = (r["ci95_high"] - r["ci95_low"]) / 2
+            if cell != "-" and not math.isnan(half) and k not in ("offered",):
+                cell += f" ±{_fmt(half, k).rstrip('%')}"
+            row.append(cell)
+        rows.append(row)
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    for row in [header, *rows]:
+        lines.append("  ".join(str(x).rjust(w) if i else str(x).ljust(w)
+                               for i, (x, w) in enumerate(zip(row, widths, strict=True))))
+    if not results.targets.empty:
+        lines.append("targets:")
+        for t in results.targets.itertuples():
+            bound = " and ".join(p for p in (
+                f">= {_fmt(t.min, t.kpi)}" if t.min == t.min and t.min is not None else "",
+                f"<= {_fmt(t.max, t.kpi)}" if t.max == t.max and t.max is not None else "")
+                if p)
+            lines.append(f"  {t.status.upper():9} {t.channel} {t.kpi} {_fmt(t.mean, t.kpi)} "
+                         f"(target {bound}; met in {100 * t.p_met:.0f}% of replications)")
+    return "\n".join(lines)
