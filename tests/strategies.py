@@ -1,0 +1,166 @@
+"""Hypothesis strategies: small scenarios that are valid by construction.
+
+Every feature of the model can be switched on or off: several channels (live and deferred),
+chat concurrency and slowdown, patience, opening hours with lost calls or voicemail,
+multi-skill teams with proficiency and speed, shifts, breaks, lunch, meetings, absence, and
+every routing policy. Sizes are small (a day or two, a few hundred contacts) so the SimPy
+engine stays quick.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import yaml
+from hypothesis import strategies as st
+
+from sim.experiment import prepare
+from sim.scenario import parse_scenario
+
+ARRIVAL_POLICIES = ("longest_idle", "skill_priority", "most_proficient", "random")
+PULL_POLICIES = ("queue_priority", "oldest")
+
+
+def seeds():
+    return st.integers(min_value=0, max_value=2**32 - 1)
+
+
+@st.composite
+def _distribution(draw, lo_s=30.0, hi_s=900.0):
+    mean = draw(st.floats(lo_s, hi_s))
+    kind = draw(st.sampled_from(["exponential", "lognormal", "deterministic", "uniform",
+                                 "erlang"]))
+    if kind == "exponential":
+        return {"dist": "exponential", "mean": mean}
+    if kind == "lognormal":
+        return {"dist": "lognormal", "mean": mean, "cv": draw(st.floats(0.2, 1.5))}
+    if kind == "erlang":
+        return {"dist": "erlang", "mean": mean, "k": draw(st.integers(1, 4))}
+    if kind == "uniform":
+        return {"dist": "uniform", "low": mean / 2, "high": mean * 1.5}
+    return {"dist": "deterministic", "value": mean}
+
+
+@st.composite
+def scenario_dicts(draw, max_channels=3, max_skills=3, max_teams=3):
+    n_ch = draw(st.integers(1, max_channels))
+    kinds = ["live"] + [draw(st.sampled_from(["live", "deferred"])) for _ in range(n_ch - 1)]
+    names = [f"c{i}" for i in range(n_ch)]
+    deferred = [n for n, k in zip(names, kinds, strict=True) if k == "deferred"]
+    channels = {}
+    for name, kind in zip(names, kinds, strict=True):
+        ch = {"kind": kind, "sla": {"threshold": draw(st.sampled_from([20, 60, 3600]))}}
+        if kind == "live":
+            ch["concurrency"] = draw(st.sampled_from([1, 1, 2, 3]))
+            if ch["concurrency"] > 1 and draw(st.booleans()):
+                ch["slowdown"] = draw(st.floats(0.0, 0.5))
+            if draw(st.booleans()):
+                ch["patience"] = _plain(draw(_distribution(10.0, 400.0)))
+            if draw(st.integers(0, 3)) == 0:
+                o = draw(st.integers(0, 10))
+                ch["hours"] = {"mon-sun": f"{o:02d}:00-{o + draw(st.integers(4, 13)):02d}:30"}
+                if deferred and draw(st.booleans()):
+                    ch["when_closed"] = "voicemail"
+                    ch["voicemail_to"] = draw(st.sampled_from(deferred))
+        channels[name] = ch
+    n_sk = draw(st.integers(1, max_skills))
+    skills = [f"q{i}" for i in range(n_sk)]
+    queues = {s: {"priority": draw(st.integers(0, 2))} for s in skills}
+    contact_types = {}
+    shares = {}
+    for name in names:
+        w = [draw(st.integers(1, 5)) for _ in skills]
+        shares[name] = [x / sum(w) for x in w]
+    for i, s in enumerate(skills):
+        ct = {"queue": s, "share": {n: shares[n][i] for n in names},
+              "handle_time": _plain(draw(_distribution()))}
+        if draw(st.integers(0, 3)) == 0:
+            ct["wrap_up"] = {"dist": "deterministic", "value": draw(st.floats(1, 60))}
+        contact_types[f"t{i}"] = ct
+    demand = {"daily": {n: draw(st.integers(10, 250)) for n in names}}
+    if draw(st.booleans()):
+        demand["intraday"] = {"default": [draw(st.integers(0, 5)) + (h == 12) for h in
+                                          range(24)]}
+    n_teams = draw(st.integers(1, max_teams))
+    teams = {}
+    for t in range(n_teams):
+        if t == 0:  # team 0 serves everything, so every queue has someone
+            team_skills, team_channels = skills, names
+        else:
+            team_skills = draw(st.lists(st.sampled_from(skills), min_size=1, unique=True))
+            team_channels = draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
+        team = {
+            "skills": {s: {"proficiency": draw(st.sampled_from([0.5, 1.0, 1.25])),
+                           "priority": draw(st.integers(1, 3))} for s in team_skills},
+            "channels": list(team_channels),
+            "speed": draw(st.sampled_from([0.8, 1.0, 1.2])),
+            "tier": 1,
+        }
+        if draw(st.booleans()):
+            team["headcount"] = draw(st.integers(1, 4))
+        else:
+            team["shifts"] = [
+                {"start": f"{draw(st.integers(0, 20)):02d}:{draw(st.sampled_from([0, 30])):02d}",
+                 "length": draw(st.sampled_from([14400, 28800, 30600, 36000])),
+                 "days": "daily", "agents": draw(st.integers(1, 3))}
+                for _ in range(draw(st.integers(1, 2)))]
+        teams[f"team{t}"] = team
+    shrinkage = {}
+    if draw(st.booleans()):
+        shrinkage["breaks"] = [{"after": 3600, "length": 900, "jitter": draw(st.sampled_from(
+            [0, 1800]))}]
+        if draw(st.booleans()):
+            shrinkage["lunch"] = {"after": 10800, "length": 1800, "jitter": 1800}
+        if draw(st.booleans()):
+            shrinkage["meetings"] = {"length": 1800, "per_week": draw(st.sampled_from([1, 3]))}
+        shrinkage["absence"] = draw(st.sampled_from([0.0, 0.1, 0.3]))
+    return {
+        "name": "generated",
+        "horizon": {"start": "2026-01-05", "days": draw(st.integers(1, 2)),
+                    "interval": draw(st.sampled_from([900, 1800, 3600]))},
+        "channels": channels,
+        "queues": queues,
+        "contact_types": contact_types,
+        "demand": demand,
+        "teams": teams,
+        "shrinkage": shrinkage,
+        "routing": {"on_arrival": draw(st.sampled_from(ARRIVAL_POLICIES)),
+                    "on_free": draw(st.sampled_from(PULL_POLICIES))},
+    }
+
+
+def _plain(d):
+    return {k: (float(v) if isinstance(v, float) else v) for k, v in d.items()}
+
+
+@st.composite
+def small_scenarios(draw, **kw):
+    """A validated :class:`~sim.scenario.Scenario` (through the YAML path, cross-checks too)."""
+    data = draw(scenario_dicts(**kw))
+    return parse_scenario(yaml.safe_dump(data), "<generated>")
+
+
+def outcome_arrays(o):
+    return {k: getattr(o, k) for k in ("outcome", "agent", "start_s", "end_s", "release_s")}
+
+
+def first_difference(a, b, workload) -> str | None:
+    """A readable description of the first contact (or segment) where two outcomes differ."""
+    for key in ("outcome", "agent", "start_s", "end_s"):
+        x, y = getattr(a, key), getattr(b, key)
+        same = (x == y) | (np.isnan(x) & np.isnan(y)) if x.dtype.kind == "f" else x == y
+        if not same.all():
+            c = int(np.flatnonzero(~same)[0])
+            rows = {k: (getattr(a, k)[c], getattr(b, k)[c]) for k in
+                    ("outcome", "agent", "start_s", "end_s")}
+            return (f"contact {c} (arrival {workload.arrival_s[c]!r}, queue "
+                    f"{workload.queue[c]}) differs in {key}: {rows}")
+    x, y = a.release_s, b.release_s
+    same = (x == y) | (np.isnan(x) & np.isnan(y))
+    if not same.all():
+        s = int(np.flatnonzero(~same)[0])
+        return f"segment {s} differs in release_s: {x[s]!r} vs {y[s]!r}"
+    return None
+
+
+__all__ = ["first_difference", "outcome_arrays", "prepare", "scenario_dicts", "seeds",
+           "small_scenarios"]
