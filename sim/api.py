@@ -71,7 +71,7 @@ def run(scenario: Scenario | str | Path, replications: int = 10, seed: int | Non
     targets = evaluate_targets(scenario, summary, totals)
     alerts = [f"{t.channel} {t.kpi}: {t.status} (mean {t.mean:.4g}, target "
               f"{_bounds(t)})" for t in targets.itertuples() if t.status != "met"]
-    file = scenario._file
+    file = getattr(scenario, "_file", None) or "<scenario>"
     manifest = {
         "ccsim_version": __version__,
         "scenario": scenario.name,

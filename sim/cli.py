@@ -164,7 +164,8 @@ def _run(args, argv) -> int:
 def _fmt(value: float, kpi: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    if kpi in ("service_level", "abandon_rate", "occupancy", "sla_compliance", "p_wait"):
+    if kpi in ("service_level", "service_level_answered", "service_level_excl_short_abandons",
+               "abandon_rate", "occupancy", "sla_compliance", "p_wait", "shrinkage"):
         return f"{100 * value:.1f}%"
     if kpi in ("offered", "backlog"):
         return f"{value:,.0f}"

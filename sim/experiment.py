@@ -122,13 +122,21 @@ def check_stability(scenario: Scenario, model: Model) -> None:
                 staff_d += hours / 86400.0 * (1.0 - shrink) * team.speed
         if load >= staff_d and not np.isnan(load):
             problems.append(Problem(
-                scenario._file, scenario.line_of("demand"), f"demand ({ch})",
+                getattr(scenario, "_file", None) or "<scenario>",
+                _line_of(scenario, "demand", "daily", ch), f"demand.daily.{ch}",
                 f"unstable queue: channel '{ch}' offers {load:.2f} agents' worth of work on "
                 f"average but at most {staff_d:.2f} agents can serve it, and its contacts "
                 "never abandon, so its queue grows without bound",
                 "add agents, or give the channel patience"))
     if problems and horizon_d > 0:
         raise ScenarioError(problems)
+
+
+def _line_of(scenario: Scenario, *path) -> int | None:
+    lines = getattr(scenario, "_lines", None) or {}
+    while path and path not in lines:
+        path = path[:-1]
+    return lines.get(path)
 
 
 def _intended_shrinkage(scenario: Scenario) -> float:
