@@ -1,0 +1,606 @@
+"""KPIs of one replication: the definitions of ARCHITECTURE section 4.
+
+This module owns the KPI registry (:data:`KPI_KEYS`, :data:`KPI_INFO`) and :func:`measure`,
+which turns one engine run ``(model, workload, roster, outcomes)`` into per-channel totals and
+tidy per-interval rows (:class:`Measured`).
+
+Definitions
+-----------
+Everything is measured on the window ``[model.warmup_s, model.horizon_s)``.
+
+* A contact is *offered* when ``workload.closed == 0`` and it arrives inside the window; closed
+  contacts arriving inside the window are counted in ``lost_closed`` instead. Per-contact KPIs
+  are attributed to the interval ``floor(arrival_s / interval_s)`` of the arrival.
+* ``wait_s`` = start - arrival (answered), abandon_at - arrival (abandoned), horizon - arrival
+  (still waiting at the end). ``handle_s`` = end - start.
+* "Within the threshold" means ``wait_s <= model.channel_sla_s[channel]``. A channel without a
+  threshold (NaN) has NaN service levels; the ``all`` rows use each contact's own threshold
+  and count only contacts of channels that have one (numerator and denominator alike).
+  A *short abandon* is an abandoned contact with ``wait_s <= threshold``.
+* ``p_wait``: offered contacts that did not start service at their arrival instant.
+* Time averages (``occupancy``, ``mean_queue_len``, ``shrinkage``) are integrals over the
+  window (or over the part of an interval inside it) divided by its length. Every contact
+  that waits or is served inside the window counts, whatever its arrival time.
+  A contact waits in ``[arrival, start | abandon_at | horizon)``.
+* ``occupancy`` = busy capacity-time / available agent-time. Busy: answered contacts,
+  ``channel_units / CAPACITY_UNITS`` over ``[start_s, end_s)``. Available: each roster
+  segment over ``[seg_start_s, release)``, ``release = outcomes.release_s`` (NaN -> segment
+  end), cut at the same agent's next segment start. A channel's occupancy is its own busy time
+  over the total available time, so channel values add up to ``all``.
+* Deferred channels (``channel_live == 0``): ``backlog`` = contacts waiting just before the
+  interval end (``arrival < t <= stop``; at the horizon for totals), ``backlog_age_h`` = age
+  of the oldest of them in hours (0 when the backlog is empty), ``sla_compliance`` =
+  answered within the threshold / answered. NaN for live channels and queues; the ``all`` rows
+  sum (backlog), take the oldest (age) or pool (compliance) over the deferred channels.
+* ``shrinkage`` (``all`` rows): shrinkage-event time / scheduled shift time in the window.
+* ``overtime_h`` (``all`` totals): time an agent keeps working after a segment ends
+  (``[seg_end_s, release)``, cut at the next segment) that falls after the end of the
+  scheduled shift containing the segment, in the window. Finishing a contact into a break
+  is paid shift time, not overtime. A segment outside every shift counts all of it.
+* ``cost_per_contact`` (``all`` totals): sum of ``team_cost_per_h`` x (shift hours in the
+  window + overtime hours) over agents, divided by the answered offered contacts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.model import CAPACITY_UNITS, Model, Outcome, Outcomes, Roster, Workload
+
+#: KPI columns of :attr:`Measured.totals` and :attr:`Measured.intervals`, in display order.
+KPI_KEYS = (
+    "offered",
+    "answered",
+    "abandoned",
+    "asa_s",
+    "mean_wait_s",
+    "p_wait",
+    "service_level",
+    "service_level_answered",
+    "service_level_excl_short_abandons",
+    "abandon_rate",
+    "occupancy",
+    "mean_queue_len",
+    "aht_s",
+    "backlog",
+    "backlog_age_h",
+    "sla_compliance",
+    "lost_closed",
+    "shrinkage",
+    "overtime_h",
+    "cost_per_contact",
+)
+
+#: ``key -> (description, unit, better)``; better is "higher", "lower" or None.
+KPI_INFO = {
+    "offered": ("contacts arriving in the measured window (channel open)", "contacts", None),
+    "answered": ("offered contacts whose service started", "contacts", None),
+    "abandoned": ("offered contacts that left the queue", "contacts", "lower"),
+    "asa_s": ("average speed of answer: mean wait of answered contacts", "s", "lower"),
+    "mean_wait_s": ("mean time in queue of offered contacts", "s", "lower"),
+    "p_wait": ("share of offered contacts that did not start on arrival", "share", "lower"),
+    "service_level": ("answered within the threshold / offered", "share", "higher"),
+    "service_level_answered": ("answered within the threshold / answered", "share", "higher"),
+    "service_level_excl_short_abandons": (
+        "answered within / (offered - abandoned within the threshold)",
+        "share",
+        "higher",
+    ),
+    "abandon_rate": ("abandoned / offered", "share", "lower"),
+    "occupancy": ("capacity-time handling / agent-time available", "share", None),
+    "mean_queue_len": ("time-average number of contacts waiting", "contacts", "lower"),
+    "aht_s": ("average handle time of answered contacts", "s", "lower"),
+    "backlog": ("deferred contacts waiting at the end", "contacts", "lower"),
+    "backlog_age_h": ("age of the oldest deferred contact waiting at the end", "h", "lower"),
+    "sla_compliance": (
+        "deferred contacts answered within their response window / answered",
+        "share",
+        "higher",
+    ),
+    "lost_closed": ("contacts lost because their channel was closed", "contacts", "lower"),
+    "shrinkage": ("shrinkage-event time / scheduled shift time", "share", None),
+    "overtime_h": ("agent time worked after the end of a shift", "h", "lower"),
+    "cost_per_contact": ("agent cost (shifts + overtime) / answered", "currency", "lower"),
+}
+
+_COUNT_KEYS = ("offered", "answered", "abandoned", "lost_closed")
+
+
+@dataclass(frozen=True, eq=False)
+class Measured:
+    """KPIs of one replication.
+
+    Attributes
+    ----------
+    totals : pandas.DataFrame
+        One row per channel (model order) and a last row ``"all"``; columns ``channel`` and
+        :data:`KPI_KEYS`.
+    intervals : pandas.DataFrame
+        One row per reporting interval in the window x group, where the groups are every
+        queue (``channel`` = its channel), every channel (``queue == "all"``) and
+        ``channel == queue == "all"``; columns ``interval``, ``interval_start`` (s),
+        ``channel``, ``queue`` and :data:`KPI_KEYS` (``overtime_h`` and ``cost_per_contact``
+        are NaN per interval).
+    """
+
+    totals: pd.DataFrame
+    intervals: pd.DataFrame
+
+
+def measure(model: Model, workload: Workload, roster: Roster, outcomes: Outcomes) -> Measured:
+    """Compute every KPI of one replication (see the module docstring for definitions).
+
+    Parameters
+    ----------
+    model : Model
+    workload : Workload
+        ``N`` contacts.
+    roster : Roster
+        ``S`` availability segments, shifts and shrinkage events.
+    outcomes : Outcomes
+        The engine's decisions for ``workload`` and ``roster``.
+
+    Returns
+    -------
+    Measured
+        ``totals`` (C + 1 rows) and ``intervals`` (K x (Q + C + 1) rows).
+    """
+    grid = _Grid(model, workload.arrival_s)
+    groups = _Groups(model)
+    rows = grid.n_intervals + 1  # the intervals, then the whole window (totals)
+    n_q = model.n_queues
+    has_sla = np.isfinite(model.channel_sla_s[model.queue_channel])
+    deferred = model.channel_live[model.queue_channel] == 0
+
+    stop_s = _wait_end(workload, outcomes, grid)
+    per_contact = _contact_sums(model, workload, outcomes, grid, stop_s)
+    agg = {key: groups.aggregate(value) for key, value in per_contact.items()}
+    thr = {k: groups.aggregate(per_contact[k] * has_sla) for k in ("offered", "answered")}
+    deferred_answered = groups.aggregate(per_contact["answered"] * (has_sla & deferred))
+    deferred_within = groups.aggregate(per_contact["within"] * deferred)
+
+    kpi = {k: agg[k] for k in _COUNT_KEYS}
+    kpi["asa_s"] = _ratio(agg["wait_answered_s"], agg["answered"])
+    kpi["mean_wait_s"] = _ratio(agg["wait_s"], agg["offered"])
+    kpi["p_wait"] = _ratio(agg["waited"], agg["offered"])
+    kpi["service_level"] = _ratio(agg["within"], thr["offered"])
+    kpi["service_level_answered"] = _ratio(agg["within"], thr["answered"])
+    kpi["service_level_excl_short_abandons"] = _ratio(
+        agg["within"], thr["offered"] - agg["short_abandoned"]
+    )
+    kpi["abandon_rate"] = _ratio(agg["abandoned"], agg["offered"])
+    kpi["aht_s"] = _ratio(agg["handle_s"], agg["answered"])
+    kpi["sla_compliance"] = _ratio(deferred_within, deferred_answered)
+
+    # Time averages over each interval's part of the window, and over the whole window.
+    length_s = np.append(np.diff(grid.bounds), grid.bounds[-1] - grid.bounds[0])
+    queue_time_s = grid.parts(_integral(workload.arrival_s, stop_s, workload.queue, n_q, grid))
+    kpi["mean_queue_len"] = _ratio(groups.aggregate(queue_time_s), length_s[:, None])
+    kpi["backlog"], kpi["backlog_age_h"] = _backlog(workload, stop_s, groups, grid, deferred)
+
+    busy_s = _busy_by_channel(model, workload, outcomes, grid)
+    seg_end_s, overtime_s = _segment_work(roster, outcomes, grid)
+    available_s = grid.parts(_integral(roster.seg_start_s, seg_end_s, None, 1, grid))[:, 0]
+    occupancy = np.full((rows, groups.n), np.nan)
+    for g in range(groups.n):
+        if groups.kind[g] == _CHANNEL:
+            occupancy[:, g] = _ratio(busy_s[:, groups.channel[g]], available_s)
+        elif groups.kind[g] == _ALL:
+            occupancy[:, g] = _ratio(busy_s.sum(axis=1), available_s)
+    kpi["occupancy"] = occupancy
+
+    shift_s = grid.parts(_integral(roster.shift_start_s, roster.shift_end_s, None, 1, grid))
+    shrink_s = grid.parts(_integral(roster.shrink_start_s, roster.shrink_end_s, None, 1, grid))
+    kpi["shrinkage"] = groups.only_all(_ratio(shrink_s[:, 0], shift_s[:, 0]))
+
+    # Totals only: overtime and cost.
+    seg_cost = model.team_cost_per_h[model.agent_team[roster.seg_agent]]
+    shift_cost = model.team_cost_per_h[model.agent_team[roster.shift_agent]]
+    cost = (float(shift_cost @ grid.clip_len(roster.shift_start_s, roster.shift_end_s))
+            + float(seg_cost @ overtime_s)) / 3600.0
+    only_total = np.full(rows, np.nan)
+    only_total[-1] = 1.0
+    kpi["overtime_h"] = groups.only_all(only_total * float(overtime_s.sum()) / 3600.0)
+    answered_all = agg["answered"][-1, groups.all_index]
+    kpi["cost_per_contact"] = groups.only_all(only_total * _ratio(cost, answered_all))
+
+    return Measured(
+        totals=_totals_frame(kpi, groups),
+        intervals=_intervals_frame(kpi, groups, grid),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Grid of reporting intervals and groups of queues
+
+
+class _Grid:
+    """Reporting intervals that meet the window.
+
+    ``bounds`` (float64[K + 1]) are ``[warmup_s, (k0 + 1) * interval_s, ..., horizon_s]``, so
+    interval ``k0 + i`` is measured over ``[bounds[i], bounds[i + 1])``. ``window`` selects
+    the contacts arriving in the window (a slice when arrivals are sorted, as they should be).
+    """
+
+    def __init__(self, model: Model, arrival_s: np.ndarray):
+        self.interval_s = float(model.interval_s)
+        self.warmup_s = float(model.warmup_s)
+        self.horizon_s = float(model.horizon_s)
+        if not self.horizon_s > self.warmup_s:
+            raise ValueError(
+                f"empty measured window: warmup_s={self.warmup_s} >= horizon_s={self.horizon_s}"
+            )
+        self.k0 = int(np.floor(self.warmup_s / self.interval_s + 1e-9))
+        k1 = max(model.n_intervals, self.k0 + 1)
+        self.n_intervals = k1 - self.k0
+        inner = np.arange(self.k0 + 1, k1, dtype=np.float64) * self.interval_s
+        self.bounds = np.concatenate([[self.warmup_s], inner, [self.horizon_s]])
+        self.index = np.arange(self.k0, k1, dtype=np.int64)
+        self.sorted = bool(np.all(arrival_s[1:] >= arrival_s[:-1]))
+        if self.sorted:
+            lo, hi = np.searchsorted(arrival_s, [self.warmup_s, self.horizon_s], side="left")
+            self.window = slice(int(lo), int(hi))
+        else:
+            self.window = (arrival_s >= self.warmup_s) & (arrival_s < self.horizon_s)
+
+    def local_interval(self, arrival_s: np.ndarray) -> np.ndarray:
+        """Row (0..K-1) of the interval ``floor(arrival_s / interval_s)`` of window arrivals."""
+        if self.sorted:
+            # NOTE: sorted arrivals: the interval is a run length, no per-contact arithmetic.
+            cuts = np.searchsorted(arrival_s, self.bounds[1:-1], side="left")
+            sizes = np.diff(np.concatenate([[0], cuts, [arrival_s.shape[0]]]))
+            return np.repeat(np.arange(self.n_intervals, dtype=np.intp), sizes)
+        k = np.floor(arrival_s / self.interval_s).astype(np.intp) - self.k0
+        return np.clip(k, 0, self.n_intervals - 1)
+
+    def bin_at_or_above(self, x0: np.ndarray) -> np.ndarray:
+        """For ``x = x0 + warmup_s`` in the window: a ``j`` with ``bounds[j-1] <= x <= bounds[j]``.
+
+        ``j`` is in ``1..K+1`` (``bounds[K + 1]`` reads as +inf).
+        """
+        # NOTE: the bounds are a regular grid (but for the first and last), so the bin is
+        # floor + 1 instead of a binary search. An x on (or within rounding of) a bound may
+        # land on either side of it, where min(x, bound) is the same: sums are unchanged.
+        y = x0 + (self.warmup_s - self.k0 * self.interval_s)
+        y *= 1.0 / self.interval_s
+        j = y.astype(np.intp)  # truncation = floor for y >= 0
+        j += 1
+        return j
+
+    def parts(self, f: np.ndarray) -> np.ndarray:
+        """Per-interval parts ``(K, G)`` of an integral at the bounds, plus the window total."""
+        return np.vstack([np.diff(f, axis=0), f[-1] - f[0]])
+
+    def clip_len(self, start_s, end_s) -> np.ndarray:
+        """Length of each ``[start_s, end_s)`` inside the window (seconds)."""
+        lo = np.maximum(start_s, self.warmup_s)
+        hi = np.minimum(end_s, self.horizon_s)
+        return np.maximum(hi - lo, 0.0)
+
+
+_QUEUE, _CHANNEL, _ALL = 0, 1, 2
+
+
+class _Groups:
+    """Output groups in display order: per channel its queues then ``(channel, "all")``;
+    finally ``("all", "all")``. ``members[g]`` are the queue ids summed into group g."""
+
+    def __init__(self, model: Model):
+        names_c, names_q, kind, channel, members = [], [], [], [], []
+        for c, cname in enumerate(model.channel_names):
+            queues = [q for q in range(model.n_queues) if model.queue_channel[q] == c]
+            for q in queues:
+                names_c.append(cname)
+                names_q.append(model.queue_names[q])
+                kind.append(_QUEUE)
+                channel.append(c)
+                members.append([q])
+            names_c.append(cname)
+            names_q.append("all")
+            kind.append(_CHANNEL)
+            channel.append(c)
+            members.append(queues)
+        names_c.append("all")
+        names_q.append("all")
+        kind.append(_ALL)
+        channel.append(-1)
+        members.append(list(range(model.n_queues)))
+        self.n = len(kind)
+        self.channel_name = np.array(names_c, dtype=object)
+        self.queue_name = np.array(names_q, dtype=object)
+        self.kind = np.array(kind)
+        self.channel = np.array(channel)
+        self.all_index = self.n - 1
+        self.members = [np.array(m, dtype=np.intp) for m in members]
+
+    def aggregate(self, per_queue: np.ndarray) -> np.ndarray:
+        """Sum ``(rows, Q)`` per-queue values into ``(rows, G)`` group values."""
+        out = np.empty((per_queue.shape[0], self.n))
+        for g, m in enumerate(self.members):
+            out[:, g] = per_queue[:, m].sum(axis=1)
+        return out
+
+    def only_all(self, values: np.ndarray) -> np.ndarray:
+        """``(rows,)`` values on the ``("all", "all")`` group, NaN on the others."""
+        out = np.full((values.shape[0], self.n), np.nan)
+        out[:, self.all_index] = values
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# Per-contact sums
+
+
+def _wait_end(workload: Workload, outcomes: Outcomes, grid: _Grid) -> np.ndarray:
+    """End of each contact's wait (float64[N]): start, abandon time or horizon.
+
+    Closed contacts never wait: their wait ends at their arrival.
+    """
+    outcome = outcomes.outcome
+    stop_s = np.full(outcome.shape[0], grid.horizon_s)
+    np.copyto(stop_s, outcomes.start_s, where=outcome == Outcome.ANSWERED)
+    np.copyto(stop_s, workload.abandon_at_s, where=outcome == Outcome.ABANDONED)
+    np.copyto(stop_s, workload.arrival_s, where=workload.closed != 0)
+    return stop_s
+
+
+# Per-contact category codes: outcome (WAITING 0, ANSWERED 1, ABANDONED 2) * 4
+# + waited * 2 + within threshold; closed contacts are _LOST.
+_LOST = 12
+_N_CODES = 13
+
+
+def _codes(*, outcome=None, waited=None, within=None) -> np.ndarray:
+    """Category codes (of the 12 offered ones) matching the given conditions."""
+    codes = np.arange(12)
+    keep = np.ones(12, bool)
+    if outcome is not None:
+        keep &= codes // 4 == int(outcome)
+    if waited is not None:
+        keep &= (codes // 2) % 2 == int(waited)
+    if within is not None:
+        keep &= codes % 2 == int(within)
+    return codes[keep]
+
+
+def _contact_sums(
+    model: Model, workload: Workload, outcomes: Outcomes, grid: _Grid, stop_s: np.ndarray
+) -> dict:
+    """Per-contact quantities summed per (interval, queue), plus a last row for the window.
+
+    Returns
+    -------
+    dict of str -> float64[K + 1, Q]
+    """
+    n_q, n_k = model.n_queues, grid.n_intervals
+    sel = grid.window
+    arrival_s = workload.arrival_s[sel]
+    outcome = outcomes.outcome[sel]
+    answered = outcome == Outcome.ANSWERED
+    wait_s = stop_s[sel] - arrival_s
+    threshold_s = model.channel_sla_s[model.queue_channel][workload.queue[sel]]
+
+    # NOTE: one bincount over (interval, queue, category) counts every count KPI at once.
+    cell = grid.local_interval(arrival_s) * n_q + workload.queue[sel]
+    code = outcome.astype(np.intp) * 4
+    code += ((wait_s > 0) | ~answered) * 2
+    code += wait_s <= threshold_s  # False where the threshold is NaN
+    code[workload.closed[sel] != 0] = _LOST
+    if code.shape[0] and code.max() > _LOST:
+        raise ValueError("outcomes: a contact that is not closed has outcome LOST_CLOSED")
+    counts = np.bincount(cell * _N_CODES + code, minlength=n_k * n_q * _N_CODES)
+    counts = counts.reshape(n_k, n_q, _N_CODES).astype(np.float64)
+
+    def category(codes) -> np.ndarray:
+        return counts[:, :, codes].sum(axis=2)
+
+    size = n_k * n_q
+    wait_by_answered = np.bincount(cell * 2 + answered, weights=wait_s, minlength=2 * size)
+    wait_by_answered = wait_by_answered.reshape(n_k, n_q, 2)
+    handle_s = np.where(answered, outcomes.end_s[sel] - outcomes.start_s[sel], 0.0)
+    sums = {
+        "offered": category(np.arange(12)),
+        "answered": category(_codes(outcome=Outcome.ANSWERED)),
+        "abandoned": category(_codes(outcome=Outcome.ABANDONED)),
+        "lost_closed": category([_LOST]),
+        "wait_s": wait_by_answered.sum(axis=2),
+        "wait_answered_s": wait_by_answered[:, :, 1],
+        "waited": category(_codes(waited=True)),
+        "within": category(_codes(outcome=Outcome.ANSWERED, within=True)),
+        "short_abandoned": category(_codes(outcome=Outcome.ABANDONED, within=True)),
+        "handle_s": np.bincount(cell, weights=handle_s, minlength=size).reshape(n_k, n_q),
+    }
+    return {k: np.vstack([v, v.sum(axis=0)]) for k, v in sums.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# Time integrals
+
+
+def _integral(lo, hi, group, n_groups: int, grid: _Grid) -> np.ndarray:
+    """Time inside ``[lo_i, hi_i)`` before each bound, per group.
+
+    Returns ``F[k, g] = sum_i |[lo_i, hi_i) n [bounds[0], bounds[k])|`` over items ``i`` of
+    group ``g`` (shape ``(K + 1, n_groups)``), so ``F[k + 1] - F[k]`` is the time in
+    ``[bounds[k], bounds[k + 1])``. ``hi`` below ``lo`` counts as empty.
+    """
+    # NOTE: sum_i min(x_i, b) = (sum of x_i <= b) + b * #(x_i > b). Binning each x once and
+    # cumulating the bins gives it at every bound for every group in O(N), with no sort.
+    # Times are shifted to the window start and clipped to the window first: smaller sums
+    # (precision), and +inf or pre-warm-up times are harmless.
+    span = grid.horizon_s - grid.warmup_s
+    lo0 = np.subtract(lo, grid.warmup_s, dtype=np.float64)
+    np.clip(lo0, 0.0, span, out=lo0)
+    hi0 = np.subtract(hi, grid.warmup_s, dtype=np.float64)
+    np.clip(hi0, 0.0, span, out=hi0)
+    np.maximum(hi0, lo0, out=hi0)
+    if group is None:
+        group = np.zeros(lo0.shape[0], dtype=np.intp)
+    return _sum_min(hi0, group, n_groups, grid) - _sum_min(lo0, group, n_groups, grid)
+
+
+def _sum_min(x0, group, n_groups: int, grid: _Grid) -> np.ndarray:
+    """``S[k, g] = sum_i min(x0_i, bounds[k] - bounds[0])`` over the items of group g."""
+    n_b = grid.bounds.shape[0]
+    key = grid.bin_at_or_above(x0)
+    key *= n_groups
+    key += group
+    size = (n_b + 1) * n_groups
+    sum_x = np.bincount(key, weights=x0, minlength=size).reshape(n_b + 1, n_groups)
+    count = np.bincount(key, minlength=size).reshape(n_b + 1, n_groups).astype(np.float64)
+    below_x = np.cumsum(sum_x, axis=0)[:n_b]
+    below_n = np.cumsum(count, axis=0)[:n_b]
+    b0 = grid.bounds - grid.bounds[0]
+    return below_x + b0[:, None] * (count.sum(axis=0) - below_n)
+
+
+def _backlog(workload: Workload, stop_s, groups: _Groups, grid: _Grid, deferred: np.ndarray):
+    """Backlog and age of its oldest contact just before each interval end and the horizon.
+
+    A contact is in the backlog at ``t`` when ``arrival_s < t <= stop_s``. Only deferred
+    queues count; groups without any are NaN. The age is 0 when the backlog is empty.
+
+    Returns
+    -------
+    backlog, backlog_age_h : float64[K + 1, G]
+    """
+    ends_s = np.append(grid.bounds[1:], grid.horizon_s)
+    rows = ends_s.shape[0]
+    n_q = deferred.shape[0]
+    counts = np.zeros((rows, n_q))
+    oldest_s = np.full((rows, n_q), np.inf)
+    mine = deferred[workload.queue] & (workload.closed == 0)
+    mine &= workload.arrival_s < grid.horizon_s
+    idx = np.flatnonzero(mine)
+    queue = workload.queue[idx]
+    if np.count_nonzero(deferred) > 1:
+        # Stable: keeps arrival order within a queue. NOTE: int16 keys sort by radix.
+        small = queue.astype(np.int16) if n_q <= np.iinfo(np.int16).max else queue
+        order = np.argsort(small, kind="stable")
+        idx, queue = idx[order], queue[order]
+    cuts = np.searchsorted(queue, np.arange(n_q + 1), side="left")
+    for q in np.flatnonzero(deferred):
+        part = idx[cuts[q]:cuts[q + 1]]
+        if part.shape[0] == 0:
+            continue
+        a = workload.arrival_s[part]
+        s = stop_s[part]
+        if not grid.sorted:
+            order = np.argsort(a, kind="stable")
+            a, s = a[order], s[order]
+        arrived = np.searchsorted(a, ends_s, side="left")  # #(a < t)
+        stopped = np.searchsorted(np.sort(s), ends_s, side="left")  # #(s < t)
+        counts[:, q] = arrived - stopped
+        # The oldest waiting contact at t is the first (in arrival order) with s >= t,
+        # provided it arrived before t; the running max of s finds it by bisection.
+        first = np.searchsorted(np.maximum.accumulate(s), ends_s, side="left")
+        found = first < arrived
+        oldest_s[found, q] = a[first[found]]
+
+    backlog = groups.aggregate(counts)
+    age_h = np.full((rows, groups.n), np.nan)
+    for g, members in enumerate(groups.members):
+        members = members[deferred[members]]
+        if members.shape[0] == 0:
+            backlog[:, g] = np.nan
+            continue
+        oldest = oldest_s[:, members].min(axis=1)
+        age_h[:, g] = np.where(np.isfinite(oldest), (ends_s - oldest) / 3600.0, 0.0)
+    return backlog, age_h
+
+
+def _busy_by_channel(model: Model, workload: Workload, outcomes: Outcomes, grid: _Grid):
+    """Busy capacity-time (agent-seconds) per channel: per interval rows + window row."""
+    answered = outcomes.outcome == Outcome.ANSWERED
+    lo = np.where(answered, outcomes.start_s, grid.warmup_s)
+    hi = np.where(answered, outcomes.end_s, grid.warmup_s)
+    f = _integral(lo, hi, workload.channel, model.n_channels, grid)
+    share = model.channel_units.astype(np.float64) / CAPACITY_UNITS
+    return grid.parts(f) * share
+
+
+def _segment_work(roster: Roster, outcomes: Outcomes, grid: _Grid):
+    """Effective end of each availability segment and its overtime in the window.
+
+    Returns
+    -------
+    end_s : float64[S]
+        ``release_s`` (NaN -> ``seg_end_s``), cut at the same agent's next segment start.
+    overtime_s : float64[S]
+        Part of ``[seg_end_s, end_s)`` after the end of the shift containing the segment,
+        inside the window.
+    """
+    n_seg = roster.seg_agent.shape[0]
+    release = np.where(np.isnan(outcomes.release_s), roster.seg_end_s, outcomes.release_s)
+    order = np.lexsort((roster.seg_start_s, roster.seg_agent))
+    agent_sorted = roster.seg_agent[order]
+    next_start = np.full(n_seg, np.inf)
+    same = agent_sorted[1:] == agent_sorted[:-1]
+    next_start[order[:-1][same]] = roster.seg_start_s[order[1:][same]]
+    end_s = np.maximum(np.minimum(release, next_start), roster.seg_start_s)
+
+    # Shift containing each segment: the last shift of the agent starting at or before it.
+    n_shift = roster.shift_agent.shape[0]
+    agent = np.concatenate([roster.shift_agent, roster.seg_agent])
+    time_s = np.concatenate([roster.shift_start_s, roster.seg_start_s])
+    is_seg = np.concatenate([np.zeros(n_shift, bool), np.ones(n_seg, bool)])
+    merged = np.lexsort((is_seg, time_s, agent))  # a shift sorts before a segment it starts
+    position = np.where(is_seg[merged], -1, np.arange(merged.shape[0]))
+    last = np.maximum.accumulate(position) if merged.shape[0] else position
+    seg_rows = np.flatnonzero(is_seg[merged])
+    seg_ids = merged[seg_rows] - n_shift
+    has = last[seg_rows] >= 0
+    shift_ids = merged[last[seg_rows][has]]
+    seg_has = seg_ids[has]
+    ok = roster.shift_agent[shift_ids] == roster.seg_agent[seg_has]
+    ok &= roster.seg_start_s[seg_has] < roster.shift_end_s[shift_ids]
+    shift_end = roster.seg_end_s.astype(np.float64)  # no shift found: all of it is overtime
+    shift_end[seg_has[ok]] = roster.shift_end_s[shift_ids[ok]]
+    overtime_from = np.maximum(roster.seg_end_s, shift_end)
+    return end_s, grid.clip_len(overtime_from, end_s)
+
+
+# --------------------------------------------------------------------------------------------
+# Frames
+
+
+def _ratio(num, den) -> np.ndarray:
+    """``num / den`` with NaN where ``den == 0`` (or either is NaN)."""
+    num, den = np.broadcast_arrays(np.asarray(num, np.float64), np.asarray(den, np.float64))
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def _columns(kpi: dict, rows: slice, cols: np.ndarray) -> dict:
+    out = {}
+    for key in KPI_KEYS:
+        values = kpi[key][rows][:, cols].ravel()
+        out[key] = values.astype(np.int64) if key in _COUNT_KEYS else values
+    return out
+
+
+def _totals_frame(kpi: dict, groups: _Groups) -> pd.DataFrame:
+    cols = np.flatnonzero(groups.kind != _QUEUE)
+    frame = {"channel": groups.channel_name[cols].tolist()}
+    frame.update(_columns(kpi, slice(-1, None), cols))
+    return pd.DataFrame(frame)
+
+
+def _intervals_frame(kpi: dict, groups: _Groups, grid: _Grid) -> pd.DataFrame:
+    n_k, n_g = grid.n_intervals, groups.n
+    interval = np.repeat(grid.index, n_g)
+    frame = {
+        "interval": interval,
+        "interval_start": interval * grid.interval_s,
+        "channel": np.tile(groups.channel_name, n_k),
+        "queue": np.tile(groups.queue_name, n_k),
+    }
+    frame.update(_columns(kpi, slice(0, n_k), np.arange(n_g)))
+    out = pd.DataFrame(frame)
+    out["channel"] = out["channel"].astype("str")
+    out["queue"] = out["queue"].astype("str")
+    return out
