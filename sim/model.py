@@ -42,7 +42,8 @@ Arrival of contact ``c`` (queue ``q``, channel ``ch``, ``units = model.channel_u
   LONGEST_IDLE: the smallest ``(used_units, last_free_s, agent id)``.
   MOST_PROFICIENT: the smallest ``(-proficiency[team, q], used_units, last_free_s, id)``.
   SKILL_PRIORITY: the smallest ``(skill_priority[team, q], used_units, last_free_s, id)``.
-  RANDOM: candidates in agent-id order, index ``floor(u_route[c] * n_candidates)``.
+  RANDOM: candidates in agent-id order, index ``min(floor(u_route[c] * n), n - 1)``
+  (``n`` candidates; the clamp guards against ``u * n`` rounding up to ``n``).
 * if an agent is found the contact starts now; otherwise it waits in ``q`` (FIFO by
   ``(arrival_s, id)``) and, if ``abandon_at_s[c]`` is finite, an ABANDON event is scheduled
   at ``abandon_at_s[c]``.

@@ -119,7 +119,8 @@ class Center:
             return min(cands, key=lambda a: (prio[team[a], q], self.used[a],
                                              self.last_free_s[a], a))
         if policy == ArrivalPolicy.RANDOM:
-            return cands[int(self.w.u_route[c] * len(cands))]
+            # u_route < 1, but u * n can round up to n: clamp, as the kernel does
+            return cands[min(int(self.w.u_route[c] * len(cands)), len(cands) - 1)]
         raise ValueError(f"unknown arrival policy {policy}")
 
     # ----------------------------------------------------------------- agents

@@ -1,0 +1,822 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The compiled event loop of ccsim (private module ``sim._kernel``).
+
+This module owns the fast implementation of the engine semantics documented in
+:mod:`sim.model` (the specification; read it first). It exposes one function,
+:func:`simulate`, that takes the arrays of a ``Model``, ``Workload`` and ``Roster`` as typed
+memoryviews and writes the per-contact and per-segment outcomes into preallocated arrays.
+Use it through :func:`sim.engines.kernel.simulate`, which prepares those arrays.
+
+It also exposes the enum mirror of ``ext/_types.pxd`` as Python tuples (names in value
+order), built from the ``.pxd`` itself so that ``tests/engines/test_mirror.py`` is
+meaningful: ``EVENT_ORDER``, ``OUTCOME_NAMES``, ``ARRIVAL_POLICY_NAMES``,
+``PULL_POLICY_NAMES``, ``CAPACITY_UNITS`` and ``NO_AGENT``.
+
+Data structures
+---------------
+* Events are processed in increasing key ``(time_s, kind, id)``. Three sources are merged
+  at every step, each in key order: the arrival stream (contacts sorted by
+  ``(arrival_s, id)``), the AGENT_ON stream (segments in ``(seg_start_s, id)`` order), and a
+  binary min-heap in a flat C array holding the scheduled COMPLETION, ABANDON and AGENT_OFF
+  events. The heap key is ``(time_s, kind << 32 | id)``: time first, then kind, then id.
+  A segment's AGENT_OFF is pushed when its AGENT_ON is processed (as the SimPy engine's
+  shift process does), so the OFF of a segment can never come before its ON.
+* Each queue has a FIFO of waiting contacts: a slice of one flat array (a CSR by queue,
+  sized by a counting pass) with head/tail indices. Contacts are appended in processing
+  order, i.e. ``(arrival_s, id)`` order. Abandoned contacts stay in the slice and are
+  skipped lazily when they reach the head; ``qwait[q]`` counts the live entries.
+* Per agent: used capacity units, number of contacts in hand, ``last_free_s``, on-duty flag,
+  max end of the contacts it started, team.
+* Arrival policies look only at the candidates, through bitsets over agent ids: per queue,
+  the eligible agents; per distinct "units" value of the queues, the agents on duty with at
+  least that many free units (updated whenever an agent's capacity or duty changes). Their
+  AND, iterated bit by bit, yields exactly the candidates in increasing id.
+* Per agent, its eligible queues sorted by the static part of the pull key (pull).
+"""
+
+from libc.math cimport INFINITY, isfinite
+from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc, realloc
+
+from _types cimport (
+    ARR_LONGEST_IDLE,
+    ARR_MOST_PROFICIENT,
+    ARR_RANDOM,
+    ARR_SKILL_PRIORITY,
+    CAPACITY_UNITS as _CAPACITY_UNITS,
+    EV_ABANDON,
+    EV_AGENT_OFF,
+    EV_AGENT_ON,
+    EV_ARRIVAL,
+    EV_COMPLETION,
+    N_ARRIVAL_POLICIES,
+    N_EVENT_KINDS,
+    N_OUTCOMES,
+    N_PULL_POLICIES,
+    NO_AGENT as _NO_AGENT,
+    OUT_ABANDONED,
+    OUT_ANSWERED,
+    OUT_LOST_CLOSED,
+    OUT_WAITING,
+    PULL_QUEUE_PRIORITY,
+    arrival_policy_name,
+    event_kind_name,
+    outcome_name,
+    pull_policy_name,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Enum mirror (Python side), derived from ext/_types.pxd.
+
+ctypedef const char* (*name_fn)(int) noexcept nogil
+
+
+cdef tuple _enum_names(name_fn fn, int n, str what):
+    """Names of the enum values 0..n-1, in value order, from the ``.pxd`` name function."""
+    cdef int k
+    cdef const char* s
+    names = []
+    for k in range(n):
+        s = fn(k)
+        if s == NULL:
+            raise ImportError(f"ext/_types.pxd: {what} has no member with value {k}")
+        names.append(s.decode("ascii"))
+    return tuple(names)
+
+
+#: EventKind names in value (= same-instant processing) order.
+EVENT_ORDER = _enum_names(event_kind_name, N_EVENT_KINDS, "EventKind")
+#: Outcome names in value order.
+OUTCOME_NAMES = _enum_names(outcome_name, N_OUTCOMES, "Outcome")
+#: ArrivalPolicy names in value order.
+ARRIVAL_POLICY_NAMES = _enum_names(arrival_policy_name, N_ARRIVAL_POLICIES, "ArrivalPolicy")
+#: PullPolicy names in value order.
+PULL_POLICY_NAMES = _enum_names(pull_policy_name, N_PULL_POLICIES, "PullPolicy")
+CAPACITY_UNITS = int(_CAPACITY_UNITS)
+NO_AGENT = int(_NO_AGENT)
+
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #if defined(__GNUC__) || defined(__clang__)
+    static inline int ccsim_ctz64(uint64_t v) { return __builtin_ctzll(v); }
+    static inline int ccsim_popcount64(uint64_t v) { return __builtin_popcountll(v); }
+    #else
+    static inline int ccsim_ctz64(uint64_t v) { int n = 0; while (!(v & 1)) { v >>= 1; n++; } return n; }
+    static inline int ccsim_popcount64(uint64_t v) { int n = 0; while (v) { v &= v - 1; n++; } return n; }
+    #endif
+    """
+    int ccsim_ctz64(uint64_t v) noexcept nogil  # index of the lowest set bit (v != 0)
+    int ccsim_popcount64(uint64_t v) noexcept nogil
+
+# ---------------------------------------------------------------------------------------------
+# State.
+
+cdef struct AgentState:
+    double last_free_s  # time the agent last freed capacity or came on duty
+    double max_end_s  # max end_s of any contact the agent started (-inf if none)
+    int32_t used  # capacity units in use
+    int32_t in_hand  # number of contacts in hand
+    int32_t team
+    int32_t on_duty  # 1 between AGENT_ON and AGENT_OFF
+
+
+cdef struct HeapItem:
+    double t
+    int64_t key  # kind << 32 | id
+
+
+cdef struct Ctx:
+    # sizes and scalars
+    Py_ssize_t n_contacts
+    Py_ssize_t n_segments
+    Py_ssize_t n_arrival_order
+    int32_t n_queues
+    double horizon_s
+    int arrival_policy
+    # model
+    const double* channel_slowdown
+    const int32_t* queue_channel
+    const double* time_factor  # [T, Q]
+    const double* proficiency  # [T, Q]
+    const int32_t* skill_priority  # [T, Q]
+    # workload
+    const double* arrival_s
+    const int32_t* queue
+    const double* work_s
+    const double* abandon_at_s
+    const double* u_route
+    const int8_t* closed
+    const int32_t* arrival_order  # empty: identity
+    # roster
+    const int32_t* seg_agent
+    const double* seg_start_s
+    const double* seg_end_s
+    const int32_t* on_order
+    # outcomes
+    int8_t* outcome
+    int32_t* agent
+    double* start_s
+    double* end_s
+    double* release_s
+    # engine state
+    AgentState* agents
+    int32_t* q_units  # [Q] capacity units of one contact of each queue
+    Py_ssize_t n_words  # words of one agent bitset: ceil(A / 64)
+    int32_t n_levels  # number of distinct q_units values
+    int32_t* level_units  # [L] the distinct values
+    int32_t* q_level  # [Q] index of q_units[q] in level_units
+    uint64_t* elig  # [Q, n_words] bit a: agent a may serve queue q
+    uint64_t* fit  # [L, n_words] bit a: agent a on duty with >= level_units[l] free units
+    int32_t* aq_ptr  # [A + 1] CSR: eligible queues of each agent, sorted by aq_class
+    int32_t* aq
+    int64_t* aq_class  # static part of the pull key of (agent, queue)
+    int32_t* qbuf  # [N] FIFO slices of waiting contacts, one per queue
+    int32_t* qhead  # [Q]
+    int32_t* qtail  # [Q]
+    int32_t* qwait  # [Q] number of contacts still waiting in the slice
+    HeapItem* heap
+    Py_ssize_t heap_n
+    Py_ssize_t heap_cap
+    int err  # nonzero: out of memory
+
+
+cdef enum:
+    SRC_NONE = 0
+    SRC_HEAP = 1
+    SRC_ON = 2
+    SRC_ARRIVAL = 3
+
+# ---------------------------------------------------------------------------------------------
+# Binary min-heap on (t, key).
+
+cdef inline bint _before(double t1, int64_t k1, double t2, int64_t k2) noexcept nogil:
+    return t1 < t2 or (t1 == t2 and k1 < k2)
+
+
+cdef inline void heap_push(Ctx* x, double t, int64_t key) noexcept nogil:
+    cdef HeapItem* a
+    cdef Py_ssize_t i, p, cap
+    if x.heap_n == x.heap_cap:
+        cap = 2 * x.heap_cap
+        a = <HeapItem*> realloc(x.heap, cap * sizeof(HeapItem))
+        if a == NULL:
+            x.err = 1
+            return
+        x.heap = a
+        x.heap_cap = cap
+    a = x.heap
+    i = x.heap_n
+    x.heap_n += 1
+    while i > 0:
+        p = (i - 1) >> 1
+        if _before(t, key, a[p].t, a[p].key):
+            a[i] = a[p]
+            i = p
+        else:
+            break
+    a[i].t = t
+    a[i].key = key
+
+
+cdef inline void heap_pop(Ctx* x) noexcept nogil:
+    cdef HeapItem* a = x.heap
+    cdef Py_ssize_t n = x.heap_n - 1
+    cdef Py_ssize_t i = 0, l, m
+    cdef HeapItem last = a[n]
+    x.heap_n = n
+    while True:
+        l = 2 * i + 1
+        if l >= n:
+            break
+        m = l
+        if l + 1 < n and _before(a[l + 1].t, a[l + 1].key, a[l].t, a[l].key):
+            m = l + 1
+        if _before(a[m].t, a[m].key, last.t, last.key):
+            a[i] = a[m]
+            i = m
+        else:
+            break
+    a[i] = last
+
+# ---------------------------------------------------------------------------------------------
+# Event handlers.
+
+cdef inline void update_fit(Ctx* x, int32_t a) noexcept nogil:
+    """Refresh agent a's bits in the "fits" bitsets after its capacity or duty changed."""
+    cdef AgentState* ag = &x.agents[a]
+    cdef int32_t free_units = _CAPACITY_UNITS - ag.used if ag.on_duty else -1
+    cdef Py_ssize_t nw = x.n_words
+    cdef uint64_t bit = (<uint64_t> 1) << (a & 63)
+    cdef uint64_t* word = x.fit + (a >> 6)
+    cdef int32_t l
+    for l in range(x.n_levels):
+        if free_units >= x.level_units[l]:
+            word[l * nw] |= bit
+        else:
+            word[l * nw] &= ~bit
+
+
+cdef inline void start_contact(Ctx* x, int32_t c, int32_t a, double t) noexcept nogil:
+    """Contact c starts on agent a at time t (spec: "Start of contact")."""
+    cdef AgentState* ag = &x.agents[a]
+    cdef int32_t q = x.queue[c]
+    cdef int32_t ch = x.queue_channel[q]
+    cdef double n_before = <double> ag.in_hand
+    cdef double service_s
+    cdef double end_s
+    # Exactly the spec's expression, left to right (setup.py forbids FMA contraction).
+    service_s = (x.work_s[c] * x.time_factor[ag.team * x.n_queues + q]
+                 * (1.0 + x.channel_slowdown[ch] * n_before))
+    end_s = t + service_s
+    x.outcome[c] = OUT_ANSWERED
+    x.agent[c] = a
+    x.start_s[c] = t
+    x.end_s[c] = end_s
+    ag.used += x.q_units[q]
+    ag.in_hand += 1
+    update_fit(x, a)
+    if end_s > ag.max_end_s:
+        ag.max_end_s = end_s
+    heap_push(x, end_s, (<int64_t> EV_COMPLETION << 32) | c)
+
+
+cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
+    """Agent a (on duty) takes waiting contacts while one fits (spec: "Pull")."""
+    cdef AgentState* ag = &x.agents[a]
+    cdef int32_t free_units, j, q, h, c, bq, bc
+    cdef int64_t cls, bcls
+    cdef double arr, barr
+    while True:
+        free_units = _CAPACITY_UNITS - ag.used
+        if free_units <= 0:
+            return
+        bq = -1
+        bc = -1
+        bcls = 0
+        barr = 0.0
+        for j in range(x.aq_ptr[a], x.aq_ptr[a + 1]):
+            cls = x.aq_class[j]
+            # NOTE: the agent's queues are sorted by the static part of the key
+            # (is_deferred[, queue_priority]); once a head was found, a queue of a larger
+            # class cannot win, so the scan stops early.
+            if bq >= 0 and cls > bcls:
+                break
+            q = x.aq[j]
+            if x.qwait[q] == 0:
+                continue
+            # Lazy deletion: skip abandoned contacts at the head (qwait > 0 guarantees a
+            # waiting one before the tail).
+            h = x.qhead[q]
+            c = x.qbuf[h]
+            while x.outcome[c] != OUT_WAITING:
+                h += 1
+                c = x.qbuf[h]
+            x.qhead[q] = h
+            if x.q_units[q] > free_units:
+                continue
+            arr = x.arrival_s[c]
+            # Here cls == bcls whenever bq >= 0 (sorted classes, early break above).
+            if bq < 0 or arr < barr or (arr == barr and c < bc):
+                bq = q
+                bc = c
+                bcls = cls
+                barr = arr
+        if bq < 0:
+            return
+        x.qhead[bq] += 1
+        x.qwait[bq] -= 1
+        start_contact(x, bc, a, t)
+
+
+cdef inline int32_t choose_agent(Ctx* x, int32_t c, int32_t q) noexcept nogil:
+    """The agent the arrival policy picks for contact c of queue q, or NO_AGENT."""
+    cdef Py_ssize_t nw = x.n_words, w
+    cdef const uint64_t* fit = x.fit + x.q_level[q] * nw
+    cdef const uint64_t* elig = x.elig + q * nw
+    cdef uint64_t bits
+    cdef int32_t a, best = _NO_AGENT, bused = 0, sp, bsp = 0, n_queues = x.n_queues
+    cdef double blf = 0.0, p, bp = 0.0
+    cdef Py_ssize_t n, idx, k
+    cdef AgentState* ag
+    cdef int policy = x.arrival_policy
+    # NOTE: instead of testing every agent, the candidates (on duty, eligible, enough free
+    # units) are read as the set bits of fit & elig (kept up to date by update_fit): the
+    # scan costs O(candidates + A / 64), not O(eligible agents). Bits are visited in
+    # increasing agent id, so on a tie of the other key components the first one (smallest
+    # id) is kept, which is the keys' final "agent id" component.
+    if policy == ARR_LONGEST_IDLE:
+        # smallest (used_units, last_free_s, id)
+        for w in range(nw):
+            bits = fit[w] & elig[w]
+            while bits:
+                a = <int32_t> (w * 64 + ccsim_ctz64(bits))
+                bits &= bits - 1
+                ag = &x.agents[a]
+                if best < 0 or ag.used < bused or (ag.used == bused and ag.last_free_s < blf):
+                    best = a
+                    bused = ag.used
+                    blf = ag.last_free_s
+    elif policy == ARR_MOST_PROFICIENT:
+        # smallest (-proficiency[team, q], used_units, last_free_s, id);
+        # -p1 < -p2 <=> p1 > p2 exactly (negation is exact).
+        for w in range(nw):
+            bits = fit[w] & elig[w]
+            while bits:
+                a = <int32_t> (w * 64 + ccsim_ctz64(bits))
+                bits &= bits - 1
+                ag = &x.agents[a]
+                p = x.proficiency[ag.team * n_queues + q]
+                if (best < 0 or p > bp
+                        or (p == bp and (ag.used < bused
+                                         or (ag.used == bused and ag.last_free_s < blf)))):
+                    best = a
+                    bp = p
+                    bused = ag.used
+                    blf = ag.last_free_s
+    elif policy == ARR_SKILL_PRIORITY:
+        # smallest (skill_priority[team, q], used_units, last_free_s, id)
+        for w in range(nw):
+            bits = fit[w] & elig[w]
+            while bits:
+                a = <int32_t> (w * 64 + ccsim_ctz64(bits))
+                bits &= bits - 1
+                ag = &x.agents[a]
+                sp = x.skill_priority[ag.team * n_queues + q]
+                if (best < 0 or sp < bsp
+                        or (sp == bsp and (ag.used < bused
+                                           or (ag.used == bused and ag.last_free_s < blf)))):
+                    best = a
+                    bsp = sp
+                    bused = ag.used
+                    blf = ag.last_free_s
+    elif policy == ARR_RANDOM:
+        # candidates in agent-id order, index floor(u_route * n_candidates)
+        n = 0
+        for w in range(nw):
+            n += ccsim_popcount64(fit[w] & elig[w])
+        if n == 0:
+            return _NO_AGENT
+        idx = <Py_ssize_t> (x.u_route[c] * <double> n)  # truncation == floor for u >= 0
+        # u_route is in [0, 1), but u * n rounds up to n when u is within an ulp of 1.
+        if idx >= n:
+            idx = n - 1
+        if idx < 0:
+            idx = 0
+        for w in range(nw):
+            bits = fit[w] & elig[w]
+            k = ccsim_popcount64(bits)
+            if idx >= k:
+                idx -= k
+                continue
+            while idx > 0:  # drop the idx lowest candidates of this word
+                bits &= bits - 1
+                idx -= 1
+            best = <int32_t> (w * 64 + ccsim_ctz64(bits))
+            break
+    return best
+
+
+cdef inline void on_arrival(Ctx* x, int32_t c, double t) noexcept nogil:
+    cdef int32_t q, a
+    cdef double ab
+    if x.closed[c]:
+        x.outcome[c] = OUT_LOST_CLOSED
+        return
+    q = x.queue[c]
+    a = _NO_AGENT
+    # NOTE: while queue q has waiting contacts, no on-duty eligible agent has room for one
+    # of them (every capacity release and every AGENT_ON is followed by a pull, and all the
+    # contacts of a queue need the same units), so the policy scan would find nobody: skip it.
+    if x.qwait[q] == 0:
+        a = choose_agent(x, c, q)
+    if a != _NO_AGENT:
+        start_contact(x, c, a, t)
+        return
+    x.qbuf[x.qtail[q]] = c
+    x.qtail[q] += 1
+    x.qwait[q] += 1
+    ab = x.abandon_at_s[c]
+    if isfinite(ab):
+        heap_push(x, ab, (<int64_t> EV_ABANDON << 32) | c)
+
+
+cdef inline void on_completion(Ctx* x, int32_t c, double t) noexcept nogil:
+    cdef int32_t a = x.agent[c]
+    cdef AgentState* ag = &x.agents[a]
+    ag.used -= x.q_units[x.queue[c]]
+    ag.in_hand -= 1
+    ag.last_free_s = t
+    update_fit(x, a)
+    if ag.on_duty:
+        pull(x, a, t)
+
+
+cdef inline void on_abandon(Ctx* x, int32_t c) noexcept nogil:
+    # Only contacts that were queued get an ABANDON event; a started one is ANSWERED.
+    if x.outcome[c] == OUT_WAITING:
+        x.outcome[c] = OUT_ABANDONED
+        x.qwait[x.queue[c]] -= 1
+
+
+cdef inline void on_agent_off(Ctx* x, int32_t s) noexcept nogil:
+    cdef int32_t a = x.seg_agent[s]
+    cdef AgentState* ag = &x.agents[a]
+    cdef double r = x.seg_end_s[s]
+    ag.on_duty = 0
+    update_fit(x, a)
+    if ag.max_end_s > r:  # r = max(seg_end_s, max end started so far)
+        r = ag.max_end_s
+    x.release_s[s] = r
+
+
+cdef inline void on_agent_on(Ctx* x, int32_t s, double t) noexcept nogil:
+    cdef int32_t a = x.seg_agent[s]
+    cdef AgentState* ag = &x.agents[a]
+    ag.on_duty = 1
+    ag.last_free_s = t
+    update_fit(x, a)
+    heap_push(x, x.seg_end_s[s], (<int64_t> EV_AGENT_OFF << 32) | s)
+    pull(x, a, t)
+
+
+cdef int run(Ctx* x) noexcept nogil:
+    """Process events in key order until the first one at or after the horizon."""
+    cdef Py_ssize_t ia = 0, ion = 0
+    cdef Py_ssize_t n_contacts = x.n_contacts, n_segments = x.n_segments
+    cdef bint ordered = x.n_arrival_order > 0
+    cdef double bt, t, horizon_s = x.horizon_s
+    cdef int64_t bk, k
+    cdef int32_t c, s, event_id
+    cdef int src, kind
+    while True:
+        if x.err:
+            return -1
+        src = SRC_NONE
+        bt = INFINITY
+        bk = INT64_MAX
+        if x.heap_n > 0:
+            src = SRC_HEAP
+            bt = x.heap[0].t
+            bk = x.heap[0].key
+        if ion < n_segments:
+            s = x.on_order[ion]
+            t = x.seg_start_s[s]
+            k = (<int64_t> EV_AGENT_ON << 32) | s
+            if _before(t, k, bt, bk):
+                src = SRC_ON
+                bt = t
+                bk = k
+        if ia < n_contacts:
+            c = x.arrival_order[ia] if ordered else <int32_t> ia
+            t = x.arrival_s[c]
+            k = (<int64_t> EV_ARRIVAL << 32) | c
+            if _before(t, k, bt, bk):
+                src = SRC_ARRIVAL
+                bt = t
+                bk = k
+        if src == SRC_NONE or not (bt < horizon_s):
+            return 0
+        k = bk >> 32  # kind
+        event_id = <int32_t> (bk - (k << 32))
+        if src == SRC_HEAP:
+            kind = <int> k
+            heap_pop(x)
+            if kind == EV_COMPLETION:
+                on_completion(x, event_id, bt)
+            elif kind == EV_ABANDON:
+                on_abandon(x, event_id)
+            else:
+                on_agent_off(x, event_id)
+        elif src == SRC_ARRIVAL:
+            ia += 1
+            on_arrival(x, event_id, bt)
+        else:
+            ion += 1
+            on_agent_on(x, event_id, bt)
+
+# ---------------------------------------------------------------------------------------------
+# Entry point.
+
+cdef inline void* _alloc(Py_ssize_t n, size_t size) noexcept:
+    """calloc of at least one element (so that NULL always means out of memory)."""
+    return calloc(n if n > 0 else 1, size)
+
+
+def simulate(
+    double horizon_s,
+    int arrival_policy,
+    int pull_policy,
+    const int8_t[::1] channel_live,
+    const int32_t[::1] channel_units,
+    const double[::1] channel_slowdown,
+    const int32_t[::1] queue_channel,
+    const int32_t[::1] queue_priority,
+    const double[:, ::1] time_factor,
+    const double[:, ::1] proficiency,
+    const int32_t[:, ::1] skill_priority,
+    const int32_t[::1] agent_team,
+    const int32_t[:, ::1] agent_queue_rank,
+    const double[::1] arrival_s,
+    const int32_t[::1] queue,
+    const double[::1] work_s,
+    const double[::1] abandon_at_s,
+    const double[::1] u_route,
+    const int8_t[::1] closed,
+    const int32_t[::1] arrival_order,
+    const int32_t[::1] seg_agent,
+    const double[::1] seg_start_s,
+    const double[::1] seg_end_s,
+    const int32_t[::1] on_order,
+    int8_t[::1] outcome,
+    int32_t[::1] agent,
+    double[::1] start_s,
+    double[::1] end_s,
+    double[::1] release_s,
+):
+    """Run the event loop over one replication, writing the outcomes in place.
+
+    Implements the engine semantics of :mod:`sim.model`. Use
+    :func:`sim.engines.kernel.simulate`, which builds these arguments from a ``Model``,
+    ``Workload`` and ``Roster``.
+
+    Parameters
+    ----------
+    horizon_s : float
+        Events at or after this time (seconds) are not processed.
+    arrival_policy, pull_policy : int
+        ``ArrivalPolicy`` / ``PullPolicy`` ids.
+    channel_live : int8[C]
+    channel_units : int32[C]
+    channel_slowdown : float64[C]
+    queue_channel, queue_priority : int32[Q]
+    time_factor, proficiency : float64[T, Q]
+    skill_priority : int32[T, Q]
+    agent_team : int32[A]
+    agent_queue_rank : int32[A, Q]
+    arrival_s, work_s, abandon_at_s, u_route : float64[N]
+    queue : int32[N]
+        The contact's channel is ``queue_channel[queue]`` (the Workload's ``channel``).
+    closed : int8[N]
+    arrival_order : int32[N] or int32[0]
+        Contact ids in ``(arrival_s, id)`` order; empty when the contacts are already sorted.
+    seg_agent : int32[S]
+    seg_start_s, seg_end_s : float64[S]
+    on_order : int32[S]
+        Segment ids in ``(seg_start_s, id)`` order.
+    outcome : int8[N], agent : int32[N], start_s, end_s : float64[N], release_s : float64[S]
+        Outputs, in their "nothing happened" state on entry (``sim.model.empty_outcomes``).
+
+    Raises
+    ------
+    ValueError
+        Inconsistent shapes, unknown policy ids or out-of-range indices.
+    MemoryError
+    """
+    cdef Py_ssize_t n_channels = channel_live.shape[0]
+    cdef Py_ssize_t n_queues = queue_channel.shape[0]
+    cdef Py_ssize_t n_teams = time_factor.shape[0]
+    cdef Py_ssize_t n_agents = agent_team.shape[0]
+    cdef Py_ssize_t n_contacts = arrival_s.shape[0]
+    cdef Py_ssize_t n_segments = seg_agent.shape[0]
+    cdef Py_ssize_t i, j, m, q, a, n_pairs
+    cdef int32_t ch
+    cdef int64_t cls
+    cdef Ctx x
+    cdef int rc
+
+    # --- validation of shapes and ids (O(A Q + N + S), before any allocation)
+    if not 0 <= arrival_policy < N_ARRIVAL_POLICIES:
+        raise ValueError(f"unknown arrival policy id {arrival_policy}")
+    if not 0 <= pull_policy < N_PULL_POLICIES:
+        raise ValueError(f"unknown pull policy id {pull_policy}")
+    if n_contacts >= 2**31 - 1 or n_segments >= 2**31 - 1:
+        raise ValueError("too many contacts or segments for int32 ids")
+    for name, got, want in (
+        ("channel_units", channel_units.shape[0], n_channels),
+        ("channel_slowdown", channel_slowdown.shape[0], n_channels),
+        ("queue_priority", queue_priority.shape[0], n_queues),
+        ("time_factor.shape[1]", time_factor.shape[1], n_queues),
+        ("proficiency.shape[0]", proficiency.shape[0], n_teams),
+        ("proficiency.shape[1]", proficiency.shape[1], n_queues),
+        ("skill_priority.shape[0]", skill_priority.shape[0], n_teams),
+        ("skill_priority.shape[1]", skill_priority.shape[1], n_queues),
+        ("agent_queue_rank.shape[0]", agent_queue_rank.shape[0], n_agents),
+        ("agent_queue_rank.shape[1]", agent_queue_rank.shape[1], n_queues),
+        ("queue", queue.shape[0], n_contacts),
+        ("work_s", work_s.shape[0], n_contacts),
+        ("abandon_at_s", abandon_at_s.shape[0], n_contacts),
+        ("u_route", u_route.shape[0], n_contacts),
+        ("closed", closed.shape[0], n_contacts),
+        ("seg_start_s", seg_start_s.shape[0], n_segments),
+        ("seg_end_s", seg_end_s.shape[0], n_segments),
+        ("on_order", on_order.shape[0], n_segments),
+        ("outcome", outcome.shape[0], n_contacts),
+        ("agent", agent.shape[0], n_contacts),
+        ("start_s", start_s.shape[0], n_contacts),
+        ("end_s", end_s.shape[0], n_contacts),
+        ("release_s", release_s.shape[0], n_segments),
+    ):
+        if got != want:
+            raise ValueError(f"{name} has length {got}, expected {want}")
+    if arrival_order.shape[0] not in (0, n_contacts):
+        raise ValueError(f"arrival_order has length {arrival_order.shape[0]}, "
+                         f"expected 0 or {n_contacts}")
+    for q in range(n_queues):
+        if not 0 <= queue_channel[q] < n_channels:
+            raise ValueError(f"queue_channel[{q}] = {queue_channel[q]} is not a channel")
+    for ch in range(n_channels):
+        if not 1 <= channel_units[ch] <= _CAPACITY_UNITS:
+            raise ValueError(f"channel_units[{ch}] = {channel_units[ch]} is not in "
+                             f"1..{_CAPACITY_UNITS}")
+    for a in range(n_agents):
+        if not 0 <= agent_team[a] < n_teams:
+            raise ValueError(f"agent_team[{a}] = {agent_team[a]} is not a team")
+    for i in range(n_contacts):
+        if not 0 <= queue[i] < n_queues:
+            raise ValueError(f"queue[{i}] = {queue[i]} is not a queue")
+        if arrival_order.shape[0] and not 0 <= arrival_order[i] < n_contacts:
+            raise ValueError(f"arrival_order[{i}] = {arrival_order[i]} is not a contact")
+    for i in range(n_segments):
+        if not 0 <= seg_agent[i] < n_agents:
+            raise ValueError(f"seg_agent[{i}] = {seg_agent[i]} is not an agent")
+        if not 0 <= on_order[i] < n_segments:
+            raise ValueError(f"on_order[{i}] = {on_order[i]} is not a segment")
+
+    # --- context
+    x.n_contacts = n_contacts
+    x.n_segments = n_segments
+    x.n_arrival_order = arrival_order.shape[0]
+    x.n_queues = <int32_t> n_queues
+    x.horizon_s = horizon_s
+    x.arrival_policy = arrival_policy
+    x.queue_channel = &queue_channel[0] if n_queues else NULL
+    x.channel_slowdown = &channel_slowdown[0] if n_channels else NULL
+    x.time_factor = &time_factor[0, 0] if n_teams and n_queues else NULL
+    x.proficiency = &proficiency[0, 0] if n_teams and n_queues else NULL
+    x.skill_priority = &skill_priority[0, 0] if n_teams and n_queues else NULL
+    x.arrival_s = &arrival_s[0] if n_contacts else NULL
+    x.queue = &queue[0] if n_contacts else NULL
+    x.work_s = &work_s[0] if n_contacts else NULL
+    x.abandon_at_s = &abandon_at_s[0] if n_contacts else NULL
+    x.u_route = &u_route[0] if n_contacts else NULL
+    x.closed = &closed[0] if n_contacts else NULL
+    x.arrival_order = &arrival_order[0] if arrival_order.shape[0] else NULL
+    x.seg_agent = &seg_agent[0] if n_segments else NULL
+    x.seg_start_s = &seg_start_s[0] if n_segments else NULL
+    x.seg_end_s = &seg_end_s[0] if n_segments else NULL
+    x.on_order = &on_order[0] if n_segments else NULL
+    x.outcome = &outcome[0] if n_contacts else NULL
+    x.agent = &agent[0] if n_contacts else NULL
+    x.start_s = &start_s[0] if n_contacts else NULL
+    x.end_s = &end_s[0] if n_contacts else NULL
+    x.release_s = &release_s[0] if n_segments else NULL
+    x.err = 0
+
+    n_pairs = 0
+    for a in range(n_agents):
+        for q in range(n_queues):
+            if agent_queue_rank[a, q] >= 0:
+                n_pairs += 1
+
+    x.agents = <AgentState*> _alloc(n_agents, sizeof(AgentState))
+    x.q_units = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+    x.n_words = (n_agents + 63) // 64
+    x.level_units = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+    x.q_level = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+    x.elig = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
+    x.fit = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))  # L <= Q
+    x.aq_ptr = <int32_t*> _alloc(n_agents + 1, sizeof(int32_t))
+    x.aq = <int32_t*> _alloc(n_pairs, sizeof(int32_t))
+    x.aq_class = <int64_t*> _alloc(n_pairs, sizeof(int64_t))
+    x.qbuf = <int32_t*> _alloc(n_contacts, sizeof(int32_t))
+    x.qhead = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+    x.qtail = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+    x.qwait = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+    x.heap_cap = 64 + 2 * n_agents
+    x.heap = <HeapItem*> malloc(x.heap_cap * sizeof(HeapItem))
+    x.heap_n = 0
+    try:
+        if (x.agents == NULL or x.q_units == NULL or x.level_units == NULL
+                or x.q_level == NULL or x.elig == NULL or x.fit == NULL or x.aq_ptr == NULL
+                or x.aq == NULL or x.aq_class == NULL or x.qbuf == NULL or x.qhead == NULL
+                or x.qtail == NULL or x.qwait == NULL or x.heap == NULL):
+            raise MemoryError()
+
+        for a in range(n_agents):
+            x.agents[a].last_free_s = 0.0
+            x.agents[a].max_end_s = -INFINITY
+            x.agents[a].used = 0
+            x.agents[a].in_hand = 0
+            x.agents[a].team = agent_team[a]
+            x.agents[a].on_duty = 0
+
+        # units per queue, their distinct values ("levels"), eligibility bitsets;
+        # the "fits" bitsets start empty (nobody is on duty)
+        x.n_levels = 0
+        for q in range(n_queues):
+            x.q_units[q] = channel_units[queue_channel[q]]
+            j = 0
+            while j < x.n_levels and x.level_units[j] != x.q_units[q]:
+                j += 1
+            if j == x.n_levels:
+                x.level_units[j] = x.q_units[q]
+                x.n_levels += 1
+            x.q_level[q] = <int32_t> j
+            for a in range(n_agents):
+                if agent_queue_rank[a, q] >= 0:
+                    x.elig[q * x.n_words + (a >> 6)] |= (<uint64_t> 1) << (a & 63)
+
+        # eligible queues per agent, sorted by (static pull class, queue id)
+        m = 0
+        for a in range(n_agents):
+            x.aq_ptr[a] = <int32_t> m
+            for q in range(n_queues):
+                if agent_queue_rank[a, q] < 0:
+                    continue
+                # class = is_deferred[q] (OLDEST), or
+                #         (is_deferred[q], queue_priority[q]) packed into one int64.
+                cls = 1 if channel_live[queue_channel[q]] == 0 else 0
+                if pull_policy == PULL_QUEUE_PRIORITY:
+                    cls = (cls << 32) + (<int64_t> queue_priority[q] + 2147483648)
+                j = m
+                while j > x.aq_ptr[a] and x.aq_class[j - 1] > cls:  # insertion sort
+                    x.aq_class[j] = x.aq_class[j - 1]
+                    x.aq[j] = x.aq[j - 1]
+                    j -= 1
+                x.aq_class[j] = cls
+                x.aq[j] = <int32_t> q
+                m += 1
+        x.aq_ptr[n_agents] = <int32_t> m
+
+        # FIFO slices: counting pass over the contacts that can queue (not closed)
+        for i in range(n_contacts):
+            if not closed[i]:
+                x.qwait[queue[i]] += 1
+        m = 0
+        for q in range(n_queues):
+            x.qhead[q] = <int32_t> m
+            x.qtail[q] = <int32_t> m
+            m += x.qwait[q]
+            x.qwait[q] = 0
+
+        with nogil:
+            rc = run(&x)
+        if rc != 0:
+            raise MemoryError("event heap could not grow")
+    finally:
+        free(x.agents)
+        free(x.q_units)
+        free(x.level_units)
+        free(x.q_level)
+        free(x.elig)
+        free(x.fit)
+        free(x.aq_ptr)
+        free(x.aq)
+        free(x.aq_class)
+        free(x.qbuf)
+        free(x.qhead)
+        free(x.qtail)
+        free(x.qwait)
+        free(x.heap)
