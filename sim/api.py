@@ -19,7 +19,7 @@ from sim.scenario import Scenario, load_scenario
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def run(scenario: Scenario | str | Path, replications: int = 10, seed: int | None = None,
