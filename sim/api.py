@@ -15,7 +15,7 @@ from sim.compile import compile_scenario
 from sim.engines import DEFAULT_ENGINE, ENGINES
 from sim.experiment import check_stability, run_replications
 from sim.results import Results, evaluate_targets
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario, load_scenario, unsimulated
 
 
 def _now() -> str:
@@ -85,6 +85,7 @@ def run(scenario: Scenario | str | Path, replications: int = 10, seed: int | Non
         "workers": workers,
         "command_line": command if command is not None else [],
         "contacts_simulated": int(sum(r.n_contacts for r in reps)),
+        "notes": unsimulated(scenario),
         "python": platform.python_version(),
         "started": started,
         "finished": _now(),

@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 def _validate(args, argv) -> int:
     from sim.compile import compile_scenario
     from sim.experiment import check_stability
-    from sim.scenario import load_scenario
+    from sim.scenario import load_scenario, unsimulated
 
     status = EXIT_OK
     for file in args.files:
@@ -123,6 +123,8 @@ def _validate(args, argv) -> int:
         print(f"{file}: ok ({len(model.channel_names)} channels, {model.n_queues} queues, "
               f"{len(model.team_names)} teams, {model.n_agents} agents, "
               f"{model.horizon_s / 86400:g} days)")
+        for note in unsimulated(scenario):
+            print(f"{file}: note: {note}", file=sys.stderr)
     return status
 
 
@@ -155,6 +157,8 @@ def _run(args, argv) -> int:
                   workers=workers, contacts=args.contacts, progress=not args.quiet,
                   command=["ccsim", *argv])
     folder = results.write(out)
+    for note in results.manifest.get("notes", []):
+        print(f"{args.scenario}: note: {note}", file=sys.stderr)
     if not args.quiet:
         print(format_table(results))
     print(f"results: {folder}")

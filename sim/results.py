@@ -109,6 +109,7 @@ class Results:
             "targets": [{k: _json_number(v) for k, v in row.items()}
                         for row in self.targets.to_dict(orient="records")],
             "alerts": list(self.alerts),
+            "notes": list(self.manifest.get("notes", [])),
         }
 
     def write(self, out_dir: str | Path) -> Path:

@@ -489,6 +489,44 @@ class ContactType(_Strict):
     refund: Refund | None = None
 
 
+Severity = Literal["routine", "urgent", "critical"]
+
+
+class ResponseWindow(_Strict):
+    """How fast a tier must acknowledge and resolve escalated work of one severity."""
+
+    acknowledge: PositiveDuration | None = None
+    resolve: PositiveDuration | None = None
+
+
+class EscalationTier(_Strict):
+    """A tier above the first line: the team taking escalated work, and its windows."""
+
+    team: str | None = None
+    windows: dict[Severity, ResponseWindow] = {}
+
+
+class RefundAuthority(_Strict):
+    """Delegated authority: the largest refund each role may approve (currency units)."""
+
+    agent: Annotated[float, Field(ge=0)]
+    team_lead: Annotated[float, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.team_lead < self.agent:
+            raise ValueError("team_lead authority is below the agent's")
+        return self
+
+
+class EscalationPolicy(_Strict):
+    """Escalation tiers, the supervisor window for harm complaints, and refund authority."""
+
+    tiers: dict[Annotated[int, Field(ge=2, le=3)], EscalationTier] = {}
+    supervisor_within: PositiveDuration | None = None
+    refund_authority: RefundAuthority | None = None
+
+
 Weekday = Literal[WEEKDAYS]
 Month = Literal[MONTHS]
 
@@ -645,6 +683,7 @@ class Scenario(_Strict):
     teams: dict[str, Team]
     shrinkage: Shrinkage = Shrinkage()
     routing: Routing = Routing()
+    escalation: EscalationPolicy | None = None
     targets: dict[str, dict[str, Bound]] = {}
     _base_dir: Path | None = PrivateAttr(default=None)
     _file: str = PrivateAttr(default="<scenario>")
@@ -1092,6 +1131,23 @@ def _cross_check(data: dict, v: _View, lines, file, base_dir: Path | None = None
         queues = list(dict.fromkeys(ct["queue"] for ct in raw_cts.values() if isinstance(
             ct, dict) and isinstance(ct.get("queue"), str)))
 
+    for key in ("channels", "queues"):
+        if "all" in _dict(data.get(key)):
+            add((key, "all"), f"'all' cannot name one of the {key}",
+                "'all' names the whole center in results; choose another name")
+    if "all" in queues and "all" not in _dict(data.get("queues")):
+        for name, ct in raw_cts.items():
+            if _dict(ct).get("queue") == "all":
+                add(("contact_types", name, "queue"), "'all' cannot name a queue",
+                    "'all' names the whole center in results; choose another name")
+    tier_of = {t: _dict(team).get("tier", 1) for t, team in raw_teams.items()}
+    for level, tier in _dict(_dict(data.get("escalation")).get("tiers")).items():
+        team = _dict(tier).get("team")
+        if isinstance(team, str) and team in tier_of and tier_of[team] != level:
+            add(("escalation", "tiers", level, "team"),
+                f"team '{team}' is tier {tier_of[team]}, not tier {level}",
+                f"set teams.{team}.tier: {level}")
+
     # ---- references by name (from the file itself)
     typo_queues: set[str] = set()
     typo_channels: set[str] = set()
@@ -1127,6 +1183,9 @@ def _cross_check(data: dict, v: _View, lines, file, base_dir: Path | None = None
                                        else ()):
                 ref(("teams", tname, "channels", i), chname, channels, "channel",
                     typo_channels)
+        for level, tier in _dict(_dict(data.get("escalation")).get("tiers")).items():
+            ref(("escalation", "tiers", level, "team"), _dict(tier).get("team"),
+                list(raw_teams), "team")
         for group in _dict(data.get("targets")):
             ref(("targets", group), group, [*channels, "all"], "channel")
     for name, ct in raw_cts.items():
@@ -1382,3 +1441,23 @@ def json_schema() -> dict:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "ccsim scenario"
     return schema
+
+
+def unsimulated(scenario: Scenario) -> list[str]:
+    """Parts of the scenario the engines accept but do not simulate yet (said, not hidden).
+
+    Customer journeys (first-contact resolution, repeats, escalations, refunds) are part of
+    the vocabulary already and arrive in the engines with issue 4; until then a scenario that
+    uses them runs as if every contact were resolved at first contact, and ccsim says so.
+    """
+    notes = []
+    for name, ct in scenario.contact_types.items():
+        used = [k for k in ("repeat", "escalation", "refund") if getattr(ct, k) is not None]
+        if ct.fcr < 1.0:
+            used.insert(0, "fcr")
+        if used:
+            notes.append(f"contact_types.{name}: {', '.join(used)} not simulated yet "
+                         "(every contact is resolved at first contact)")
+    if scenario.escalation is not None:
+        notes.append("escalation: tiers, windows and refund authority not simulated yet")
+    return notes
