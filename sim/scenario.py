@@ -32,6 +32,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     PrivateAttr,
     ValidationError,
     WithJsonSchema,
@@ -142,7 +143,14 @@ def _parse_clock_s(value: Any) -> float:
     return int(m.group(1)) * 3600.0 + int(m.group(2)) * 60.0
 
 
+def _clock_text(seconds: float) -> str:
+    minutes = int(round(seconds / 60.0))
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+# Stored in seconds after midnight; written back as "HH:MM" so a resolved scenario reloads.
 ClockTime = Annotated[float, BeforeValidator(_parse_clock_s),
+                      PlainSerializer(_clock_text, return_type=str, when_used="json"),
                       WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}$"})]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -192,6 +200,8 @@ def parse_days(value: Any) -> tuple[int, ...]:
 
 
 Days = Annotated[tuple[int, ...], BeforeValidator(parse_days),
+                 PlainSerializer(lambda days: [WEEKDAYS[d] for d in days], return_type=list,
+                                 when_used="json"),
                  WithJsonSchema({"anyOf": [{"type": "string"},
                                            {"type": "array", "items": {"type": "string"}}]})]
 
