@@ -126,3 +126,21 @@ def test_usage_errors_exit_2(capsys):
 @pytest.mark.parametrize("name", ["careconnect.yaml", "clinical_exchange.yaml"])
 def test_seed_scenarios_validate(name, capsys):
     assert main(["validate", str(ROOT / "scenarios" / name)]) == 0
+
+
+def test_results_plot_draws_on_the_given_ax(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("plot() must not show()"))
+    scenario = small(tmp_path, targets="{phone: {service_level: {min: 0.8}}}")
+    res = sim.run(scenario, replications=2, seed=5, workers=1)
+    fig, ax = plt.subplots()
+    assert res.plot(ax=ax, kpi="service_level", channel="phone") is ax
+    (line, target) = ax.get_lines()
+    hours = line.get_xdata()
+    assert len(hours) == 24 and min(hours) == 0 and max(hours) == 23  # hourly intervals
+    assert target.get_ydata()[0] == 0.8
+    plt.close(fig)
