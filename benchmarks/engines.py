@@ -12,15 +12,29 @@ with the horizon cut just after it. Throughput is ``n_contacts / process CPU tim
 ``simulate`` call (wrapper included). Targets (issue): kernel >= 5 M contacts/CPU-s on W1 and
 >= 4 M on W2.
 
+Memory section: whole replications (sampling, simulation and KPIs) of the scenario files
+``benchmarks/w1.yaml`` (W1 as a scenario, ~1 M contacts) and ``benchmarks/w10m.yaml`` (the
+same over 780 days, ~10 M contacts), each in a fresh subprocess that prints its peak RSS
+(``getrusage(RUSAGE_SELF).ru_maxrss``) and contacts per CPU-second of the replication:
+the streaming path (``sim.stream.simulate_and_measure``, chunks of 7 days, what ``ccsim run``
+uses for the kernel without ``--contacts``) on both, the one-shot path (whole workload, one
+``simulate``, ``measure``) on W1. Target (issue): a 10-million-contact run under 500 MB.
+
 Usage::
 
     python benchmarks/engines.py [--contacts 1000000] [--simpy-contacts 20000] [--repeat 3]
+                                 [--sections engines,memory] [--one-shot-10m]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -120,13 +134,117 @@ def cpu_rate(simulate, model, workload, roster, repeat: int) -> tuple[float, obj
     return workload.n_contacts / max(best, 1e-9), out
 
 
+HERE = Path(__file__).resolve().parent
+MEMORY_TARGET_MB = 500.0
+
+
+def _peak_rss_mb() -> float:
+    """``ru_maxrss`` in MB (Linux reports KiB).
+
+    On Linux it survives ``execve``: a child's value starts at its parent's RSS when forked.
+    The memory section therefore runs before anything big is allocated in the parent, and
+    also reports ``VmHWM`` (the high-water mark of this process image only) as a check.
+    """
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _vm_hwm_mb() -> float:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def replication_child(path: str, mode: str, chunk_days: int = 7, seed: int = 1) -> dict:
+    """One whole replication of the scenario file ``path`` (run in a fresh process).
+
+    ``mode`` is ``"streaming"`` or ``"one-shot"``. CPU time covers sampling, simulation and
+    KPIs (not imports and compilation); ``base_mb`` is the peak RSS before the replication.
+    """
+    from sim.compile import compile_scenario
+    from sim.experiment import prepare, replication_seed
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(path)
+    model = compile_scenario(scenario)
+    ss = replication_seed(seed, 0)
+    base_mb = _peak_rss_mb()
+    t0 = time.process_time()
+    if mode == "streaming":
+        from sim.stream import simulate_and_measure
+
+        measured = simulate_and_measure(scenario, model, ss, chunk_days)
+    else:
+        from sim.engines.kernel import simulate
+        from sim.kpi import measure
+
+        _, workload, roster = prepare(scenario, ss, model)
+        measured = measure(model, workload, roster, simulate(model, workload, roster))
+    cpu_s = time.process_time() - t0
+    total = measured.totals.set_index("channel").loc["all"]
+    return dict(mode=mode, scenario=Path(path).name, contacts=measured.n_contacts,
+                cpu_s=cpu_s, base_mb=base_mb, peak_mb=_peak_rss_mb(), hwm_mb=_vm_hwm_mb(),
+                occupancy=float(total["occupancy"]), asa_s=float(total["asa_s"]))
+
+
+def memory_section(one_shot_10m: bool) -> None:
+    """Peak RSS and contacts per CPU-second of whole replications, each in a subprocess."""
+    cases = [("w1.yaml", "one-shot"), ("w1.yaml", "streaming"), ("w10m.yaml", "streaming")]
+    if one_shot_10m:
+        cases.append(("w10m.yaml", "one-shot"))
+    print(f"{'scenario':10} {'path':10} {'contacts':>10} {'peak RSS MB':>12} {'VmHWM MB':>9} "
+          f"{'before MB':>10} {'contacts/CPU-s':>15}  occupancy asa_s")
+    for name, mode in cases:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", mode, str(HERE / name)],
+            capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            print(f"{name:10} {mode:10} failed: {proc.stderr.strip().splitlines()[-1:]}")
+            continue
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        flag = ""
+        if r["contacts"] >= 5_000_000:
+            flag = "ok" if r["peak_mb"] < MEMORY_TARGET_MB else "OVER"
+            flag += f" (target < {MEMORY_TARGET_MB:.0f} MB)"
+        print(f"{name:10} {mode:10} {r['contacts']:10d} {r['peak_mb']:12.0f} "
+              f"{r['hwm_mb']:9.0f} {r['base_mb']:10.0f} {r['contacts'] / r['cpu_s']:15,.0f}  "
+              f"{r['occupancy']:.4f} {r['asa_s']:6.2f} {flag}")
+    print("peak RSS: whole process (interpreter, numpy, pandas, sim: 'before MB' is the peak "
+          "before the replication)")
+    print()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--simpy-contacts", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sections", default="engines,memory",
+                        help="comma-separated: engines, memory")
+    parser.add_argument("--one-shot-10m", action="store_true",
+                        help="also run the one-shot path on the 10 M scenario (> 1 GB)")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "SCENARIO"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(replication_child(args.child[1], args.child[0])))
+        return 0
+    sections = {s.strip() for s in args.sections.split(",")}
+    # Memory first: the children's ru_maxrss would start at this process's RSS (see
+    # _peak_rss_mb), which is small only before the engine section builds its workloads.
+    if "memory" in sections:
+        memory_section(args.one_shot_10m)
+    if "engines" in sections:
+        engines_section(args)
+    return 0
 
+
+def engines_section(args) -> None:
+    """Contacts per CPU-second of the ``simulate`` call, kernel and SimPy, on W1 and W2."""
     from sim.engines.kernel import simulate as kernel
 
     try:
@@ -153,7 +271,6 @@ def main(argv=None) -> int:
               f"{'':5} {np.mean(s_out.outcome == 1):.3f} {np.mean(s_out.outcome == 2):.3f}")
         print(f"{name:8} kernel/simpy = {k_rate / s_rate:,.0f}x; outcomes on the prefix "
               f"{'identical' if same else 'DIFFER'}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -2,10 +2,15 @@
 """The compiled event loop of ccsim (private module ``sim._kernel``).
 
 This module owns the fast implementation of the engine semantics documented in
-:mod:`sim.model` (the specification; read it first). It exposes one function,
-:func:`simulate`, that takes the arrays of a ``Model``, ``Workload`` and ``Roster`` as typed
-memoryviews and writes the per-contact and per-segment outcomes into preallocated arrays.
-Use it through :func:`sim.engines.kernel.simulate`, which prepares those arrays.
+:mod:`sim.model` (the specification; read it first). It exposes:
+
+* :class:`KernelRun`, a *resumable* run of one replication: created with the arrays of a
+  ``Model`` and a ``Roster``, it is fed the workload window by window
+  (:meth:`KernelRun.advance`) and keeps its whole state (event heap, queues, agents, roster
+  position) between calls, so a replication's memory need not grow with its horizon;
+* :func:`simulate`, the one-shot run over a whole ``Workload`` (one ``advance`` call).
+
+Use them through :mod:`sim.engines.kernel`, which prepares the arrays.
 
 It also exposes the enum mirror of ``ext/_types.pxd`` as Python tuples (names in value
 order), built from the ``.pxd`` itself so that ``tests/engines/test_mirror.py`` is
@@ -14,17 +19,32 @@ meaningful: ``EVENT_ORDER``, ``OUTCOME_NAMES``, ``ARRIVAL_POLICY_NAMES``,
 
 Data structures
 ---------------
+* Contacts are named by their *global* id (row of the whole replication's ``Workload``) in
+  every event key, queue and handler, so the order of events, ties included, does not depend
+  on how the workload is cut into windows. A call of ``advance`` sees a *window* of the
+  workload, global ids ``[base, base + n)``; per-contact arrays are read and written at
+  ``id - base``.
 * Events are processed in increasing key ``(time_s, kind, id)``. Three sources are merged
   at every step, each in key order: the arrival stream (contacts sorted by
-  ``(arrival_s, id)``), the AGENT_ON stream (segments in ``(seg_start_s, id)`` order), and a
+  ``(arrival_s, id)``: in id order, or through an explicit order for the one-shot run of an
+  unsorted workload), the AGENT_ON stream (segments in ``(seg_start_s, id)`` order), and a
   binary min-heap in a flat C array holding the scheduled COMPLETION, ABANDON and AGENT_OFF
   events. The heap key is ``(time_s, kind << 32 | id)``: time first, then kind, then id.
   A segment's AGENT_OFF is pushed when its AGENT_ON is processed (as the SimPy engine's
-  shift process does), so the OFF of a segment can never come before its ON.
-* Each queue has a FIFO of waiting contacts: a slice of one flat array (a CSR by queue,
-  sized by a counting pass) with head/tail indices. Contacts are appended in processing
-  order, i.e. ``(arrival_s, id)`` order. Abandoned contacts stay in the slice and are
-  skipped lazily when they reach the head; ``qwait[q]`` counts the live entries.
+  shift process does), so the OFF of a segment can never come before its ON. The positions
+  in both streams and the heap persist between calls; a call stops before the first event
+  at or after its ``until_s`` (which stays first for the next call).
+* Each queue has a FIFO of waiting contacts (global ids): a growable ring buffer (power-of-
+  two capacity, monotonic head/tail counters). Contacts are appended in processing order,
+  i.e. ``(arrival_s, id)`` order. Abandoned contacts stay in the buffer and are skipped
+  lazily when they reach the head; ``wait`` counts the live entries. A full buffer is
+  reallocated holding only its live entries (at least twice as large as they need), and
+  every ``advance`` ends by dropping the abandoned entries, so the buffers hold only
+  waiting contacts between calls (all of them inside the next window).
+* An ABANDON event stays in the heap when its contact is answered first (it is then a
+  no-op). Such a contact may have been finalized and dropped from the window before the
+  event pops: an ABANDON for an id before the window is skipped, which is exactly what it
+  would do (a contact before the window is not waiting).
 * Per agent: used capacity units, number of contacts in hand, ``last_free_s``, on-duty flag,
   max end of the contacts it started, team.
 * Arrival policies look only at the candidates, through bitsets over agent ids: per queue,
@@ -34,9 +54,12 @@ Data structures
 * Per agent, its eligible queues sorted by the static part of the pull key (pull).
 """
 
+import numpy as np
+
 from libc.math cimport INFINITY, isfinite
 from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memset
 
 from _types cimport (
     ARR_LONGEST_IDLE,
@@ -109,7 +132,6 @@ cdef extern from *:
     """
     int ccsim_ctz64(uint64_t v) noexcept nogil  # index of the lowest set bit (v != 0)
     int ccsim_popcount64(uint64_t v) noexcept nogil
-
 # ---------------------------------------------------------------------------------------------
 # State.
 
@@ -127,13 +149,20 @@ cdef struct HeapItem:
     int64_t key  # kind << 32 | id
 
 
+cdef struct Fifo:
+    # Ring buffer of global contact ids: entries head .. tail - 1 at buf[i & mask].
+    int32_t* buf
+    int64_t head
+    int64_t tail
+    int64_t mask  # capacity - 1 (capacity a power of two)
+    int32_t wait  # entries still waiting (the others abandoned, skipped lazily)
+
+
 cdef struct Ctx:
     # sizes and scalars
-    Py_ssize_t n_contacts
     Py_ssize_t n_segments
-    Py_ssize_t n_arrival_order
     int32_t n_queues
-    double horizon_s
+    double until_s  # the current call processes events before this time
     int arrival_policy
     # model
     const double* channel_slowdown
@@ -141,20 +170,25 @@ cdef struct Ctx:
     const double* time_factor  # [T, Q]
     const double* proficiency  # [T, Q]
     const int32_t* skill_priority  # [T, Q]
-    # workload
+    # workload window: global ids [base, base + n) at rows 0 .. n - 1 (NULL between calls)
+    Py_ssize_t base
     const double* arrival_s
     const int32_t* queue
     const double* work_s
     const double* abandon_at_s
     const double* u_route
     const int8_t* closed
-    const int32_t* arrival_order  # empty: identity
+    const int32_t* arrival_order  # NULL: id order; else ids in (arrival_s, id) order
+    # arrival stream: position (in id order, or in arrival_order) and end of this window
+    Py_ssize_t arr_pos
+    Py_ssize_t arr_end
     # roster
     const int32_t* seg_agent
     const double* seg_start_s
     const double* seg_end_s
     const int32_t* on_order
-    # outcomes
+    Py_ssize_t ion  # AGENT_ON stream position
+    # outcomes (window rows; release_s per segment, owned by the KernelRun)
     int8_t* outcome
     int32_t* agent
     double* start_s
@@ -172,10 +206,7 @@ cdef struct Ctx:
     int32_t* aq_ptr  # [A + 1] CSR: eligible queues of each agent, sorted by aq_class
     int32_t* aq
     int64_t* aq_class  # static part of the pull key of (agent, queue)
-    int32_t* qbuf  # [N] FIFO slices of waiting contacts, one per queue
-    int32_t* qhead  # [Q]
-    int32_t* qtail  # [Q]
-    int32_t* qwait  # [Q] number of contacts still waiting in the slice
+    Fifo* fifo  # [Q] waiting contacts of each queue
     HeapItem* heap
     Py_ssize_t heap_n
     Py_ssize_t heap_cap
@@ -187,6 +218,7 @@ cdef enum:
     SRC_HEAP = 1
     SRC_ON = 2
     SRC_ARRIVAL = 3
+    FIFO_MIN_CAPACITY = 64
 
 # ---------------------------------------------------------------------------------------------
 # Binary min-heap on (t, key).
@@ -239,9 +271,52 @@ cdef inline void heap_pop(Ctx* x) noexcept nogil:
         else:
             break
     a[i] = last
+# ---------------------------------------------------------------------------------------------
+# Queues: growable ring buffers of global contact ids.
+
+cdef inline bint fifo_rebuild(Ctx* x, Fifo* f, int64_t cap) noexcept nogil:
+    """Move f's still-waiting entries (in order) to a new buffer of capacity ``cap``.
+
+    ``cap`` is a power of two >= the number of waiting entries. Returns 0 when out of memory
+    (f unchanged). Dropping the abandoned entries changes nothing the loop can observe: they
+    would be skipped when reaching the head.
+    """
+    cdef int32_t* buf = <int32_t*> malloc(cap * sizeof(int32_t))
+    cdef int64_t h, n = 0
+    cdef int32_t c
+    if buf == NULL:
+        return 0
+    for h in range(f.head, f.tail):
+        c = f.buf[h & f.mask]
+        if x.outcome[c - x.base] == OUT_WAITING:
+            buf[n] = c
+            n += 1
+    free(f.buf)
+    f.buf = buf
+    f.head = 0
+    f.tail = n
+    f.mask = cap - 1
+    return 1
+
+
+cdef inline void fifo_push(Ctx* x, Fifo* f, int32_t c) noexcept nogil:
+    cdef int64_t cap
+    if f.tail - f.head > f.mask:  # full
+        # NOTE: a full buffer is rebuilt with its waiting entries only (abandoned ones are
+        # dropped) and at least twice the room they need: amortised O(1) per push, and the
+        # buffer stays proportional to the queue, not to the contacts that passed through.
+        cap = f.mask + 1
+        while cap < 2 * (<int64_t> f.wait + 1):
+            cap *= 2
+        if not fifo_rebuild(x, f, cap):
+            x.err = 1
+            return
+    f.buf[f.tail & f.mask] = c
+    f.tail += 1
+    f.wait += 1
 
 # ---------------------------------------------------------------------------------------------
-# Event handlers.
+# Event handlers. Contact ids are global; window rows are ``id - x.base``.
 
 cdef inline void update_fit(Ctx* x, int32_t a) noexcept nogil:
     """Refresh agent a's bits in the "fits" bitsets after its capacity or duty changed."""
@@ -261,19 +336,20 @@ cdef inline void update_fit(Ctx* x, int32_t a) noexcept nogil:
 cdef inline void start_contact(Ctx* x, int32_t c, int32_t a, double t) noexcept nogil:
     """Contact c starts on agent a at time t (spec: "Start of contact")."""
     cdef AgentState* ag = &x.agents[a]
-    cdef int32_t q = x.queue[c]
+    cdef Py_ssize_t i = c - x.base
+    cdef int32_t q = x.queue[i]
     cdef int32_t ch = x.queue_channel[q]
     cdef double n_before = <double> ag.in_hand
     cdef double service_s
     cdef double end_s
     # Exactly the spec's expression, left to right (setup.py forbids FMA contraction).
-    service_s = (x.work_s[c] * x.time_factor[ag.team * x.n_queues + q]
+    service_s = (x.work_s[i] * x.time_factor[ag.team * x.n_queues + q]
                  * (1.0 + x.channel_slowdown[ch] * n_before))
     end_s = t + service_s
-    x.outcome[c] = OUT_ANSWERED
-    x.agent[c] = a
-    x.start_s[c] = t
-    x.end_s[c] = end_s
+    x.outcome[i] = OUT_ANSWERED
+    x.agent[i] = a
+    x.start_s[i] = t
+    x.end_s[i] = end_s
     ag.used += x.q_units[q]
     ag.in_hand += 1
     update_fit(x, a)
@@ -285,9 +361,11 @@ cdef inline void start_contact(Ctx* x, int32_t c, int32_t a, double t) noexcept 
 cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
     """Agent a (on duty) takes waiting contacts while one fits (spec: "Pull")."""
     cdef AgentState* ag = &x.agents[a]
-    cdef int32_t free_units, j, q, h, c, bq, bc
-    cdef int64_t cls, bcls
+    cdef int32_t free_units, j, q, c, bq, bc
+    cdef int64_t cls, bcls, h
     cdef double arr, barr
+    cdef Fifo* f
+    cdef Py_ssize_t base = x.base
     while True:
         free_units = _CAPACITY_UNITS - ag.used
         if free_units <= 0:
@@ -304,19 +382,20 @@ cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
             if bq >= 0 and cls > bcls:
                 break
             q = x.aq[j]
-            if x.qwait[q] == 0:
+            f = &x.fifo[q]
+            if f.wait == 0:
                 continue
-            # Lazy deletion: skip abandoned contacts at the head (qwait > 0 guarantees a
+            # Lazy deletion: skip abandoned contacts at the head (wait > 0 guarantees a
             # waiting one before the tail).
-            h = x.qhead[q]
-            c = x.qbuf[h]
-            while x.outcome[c] != OUT_WAITING:
+            h = f.head
+            c = f.buf[h & f.mask]
+            while x.outcome[c - base] != OUT_WAITING:
                 h += 1
-                c = x.qbuf[h]
-            x.qhead[q] = h
+                c = f.buf[h & f.mask]
+            f.head = h
             if x.q_units[q] > free_units:
                 continue
-            arr = x.arrival_s[c]
+            arr = x.arrival_s[c - base]
             # Here cls == bcls whenever bq >= 0 (sorted classes, early break above).
             if bq < 0 or arr < barr or (arr == barr and c < bc):
                 bq = q
@@ -325,13 +404,15 @@ cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
                 barr = arr
         if bq < 0:
             return
-        x.qhead[bq] += 1
-        x.qwait[bq] -= 1
+        f = &x.fifo[bq]
+        f.head += 1
+        f.wait -= 1
         start_contact(x, bc, a, t)
 
 
-cdef inline int32_t choose_agent(Ctx* x, int32_t c, int32_t q) noexcept nogil:
-    """The agent the arrival policy picks for contact c of queue q, or NO_AGENT."""
+cdef inline int32_t choose_agent(Ctx* x, Py_ssize_t i, int32_t q) noexcept nogil:
+    """The agent the arrival policy picks for the contact at window row i (queue q), or
+    NO_AGENT."""
     cdef Py_ssize_t nw = x.n_words, w
     cdef const uint64_t* fit = x.fit + x.q_level[q] * nw
     cdef const uint64_t* elig = x.elig + q * nw
@@ -398,7 +479,7 @@ cdef inline int32_t choose_agent(Ctx* x, int32_t c, int32_t q) noexcept nogil:
             n += ccsim_popcount64(fit[w] & elig[w])
         if n == 0:
             return _NO_AGENT
-        idx = <Py_ssize_t> (x.u_route[c] * <double> n)  # truncation == floor for u >= 0
+        idx = <Py_ssize_t> (x.u_route[i] * <double> n)  # truncation == floor for u >= 0
         # u_route is in [0, 1), but u * n rounds up to n when u is within an ulp of 1.
         if idx >= n:
             idx = n - 1
@@ -419,33 +500,33 @@ cdef inline int32_t choose_agent(Ctx* x, int32_t c, int32_t q) noexcept nogil:
 
 
 cdef inline void on_arrival(Ctx* x, int32_t c, double t) noexcept nogil:
+    cdef Py_ssize_t i = c - x.base
     cdef int32_t q, a
     cdef double ab
-    if x.closed[c]:
-        x.outcome[c] = OUT_LOST_CLOSED
+    if x.closed[i]:
+        x.outcome[i] = OUT_LOST_CLOSED
         return
-    q = x.queue[c]
+    q = x.queue[i]
     a = _NO_AGENT
     # NOTE: while queue q has waiting contacts, no on-duty eligible agent has room for one
     # of them (every capacity release and every AGENT_ON is followed by a pull, and all the
     # contacts of a queue need the same units), so the policy scan would find nobody: skip it.
-    if x.qwait[q] == 0:
-        a = choose_agent(x, c, q)
+    if x.fifo[q].wait == 0:
+        a = choose_agent(x, i, q)
     if a != _NO_AGENT:
         start_contact(x, c, a, t)
         return
-    x.qbuf[x.qtail[q]] = c
-    x.qtail[q] += 1
-    x.qwait[q] += 1
-    ab = x.abandon_at_s[c]
+    fifo_push(x, &x.fifo[q], c)
+    ab = x.abandon_at_s[i]
     if isfinite(ab):
         heap_push(x, ab, (<int64_t> EV_ABANDON << 32) | c)
 
 
 cdef inline void on_completion(Ctx* x, int32_t c, double t) noexcept nogil:
-    cdef int32_t a = x.agent[c]
+    cdef Py_ssize_t i = c - x.base
+    cdef int32_t a = x.agent[i]
     cdef AgentState* ag = &x.agents[a]
-    ag.used -= x.q_units[x.queue[c]]
+    ag.used -= x.q_units[x.queue[i]]
     ag.in_hand -= 1
     ag.last_free_s = t
     update_fit(x, a)
@@ -454,10 +535,12 @@ cdef inline void on_completion(Ctx* x, int32_t c, double t) noexcept nogil:
 
 
 cdef inline void on_abandon(Ctx* x, int32_t c) noexcept nogil:
-    # Only contacts that were queued get an ABANDON event; a started one is ANSWERED.
-    if x.outcome[c] == OUT_WAITING:
-        x.outcome[c] = OUT_ABANDONED
-        x.qwait[x.queue[c]] -= 1
+    cdef Py_ssize_t i = c - x.base
+    # Only contacts that were queued get an ABANDON event; a started one is ANSWERED. A
+    # contact before the window was finalized (answered, then dropped): nothing to do.
+    if i >= 0 and x.outcome[i] == OUT_WAITING:
+        x.outcome[i] = OUT_ABANDONED
+        x.fifo[x.queue[i]].wait -= 1
 
 
 cdef inline void on_agent_off(Ctx* x, int32_t s) noexcept nogil:
@@ -482,17 +565,24 @@ cdef inline void on_agent_on(Ctx* x, int32_t s, double t) noexcept nogil:
 
 
 cdef int run(Ctx* x) noexcept nogil:
-    """Process events in key order until the first one at or after the horizon."""
-    cdef Py_ssize_t ia = 0, ion = 0
-    cdef Py_ssize_t n_contacts = x.n_contacts, n_segments = x.n_segments
-    cdef bint ordered = x.n_arrival_order > 0
-    cdef double bt, t, horizon_s = x.horizon_s
+    """Process events in key order until the first one at or after ``x.until_s``.
+
+    The stream positions and the heap are left at that event, so a later call with a larger
+    ``until_s`` continues exactly where this one stopped.
+    """
+    # NOTE: the stream positions live in locals during the loop (written back on return):
+    # the handlers' int8 stores may alias anything, which would force reloads from x.
+    cdef Py_ssize_t ia = x.arr_pos, ion = x.ion
+    cdef Py_ssize_t n_segments = x.n_segments, base = x.base, arr_end = x.arr_end
+    cdef const int32_t* arrival_order = x.arrival_order
+    cdef double bt, t, until_s = x.until_s
     cdef int64_t bk, k
     cdef int32_t c, s, event_id
-    cdef int src, kind
+    cdef int src, kind, rc = 0
     while True:
         if x.err:
-            return -1
+            rc = -1
+            break
         src = SRC_NONE
         bt = INFINITY
         bk = INT64_MAX
@@ -508,16 +598,16 @@ cdef int run(Ctx* x) noexcept nogil:
                 src = SRC_ON
                 bt = t
                 bk = k
-        if ia < n_contacts:
-            c = x.arrival_order[ia] if ordered else <int32_t> ia
-            t = x.arrival_s[c]
+        if ia < arr_end:
+            c = arrival_order[ia] if arrival_order != NULL else <int32_t> ia
+            t = x.arrival_s[c - base]
             k = (<int64_t> EV_ARRIVAL << 32) | c
             if _before(t, k, bt, bk):
                 src = SRC_ARRIVAL
                 bt = t
                 bk = k
-        if src == SRC_NONE or not (bt < horizon_s):
-            return 0
+        if src == SRC_NONE or not (bt < until_s):
+            break
         k = bk >> 32  # kind
         event_id = <int32_t> (bk - (k << 32))
         if src == SRC_HEAP:
@@ -535,56 +625,32 @@ cdef int run(Ctx* x) noexcept nogil:
         else:
             ion += 1
             on_agent_on(x, event_id, bt)
+    x.arr_pos = ia
+    x.ion = ion
+    return rc
 
 # ---------------------------------------------------------------------------------------------
-# Entry point.
+# Entry points.
 
 cdef inline void* _alloc(Py_ssize_t n, size_t size) noexcept:
     """calloc of at least one element (so that NULL always means out of memory)."""
     return calloc(n if n > 0 else 1, size)
 
 
-def simulate(
-    double horizon_s,
-    int arrival_policy,
-    int pull_policy,
-    const int8_t[::1] channel_live,
-    const int32_t[::1] channel_units,
-    const double[::1] channel_slowdown,
-    const int32_t[::1] queue_channel,
-    const int32_t[::1] queue_priority,
-    const double[:, ::1] time_factor,
-    const double[:, ::1] proficiency,
-    const int32_t[:, ::1] skill_priority,
-    const int32_t[::1] agent_team,
-    const int32_t[:, ::1] agent_queue_rank,
-    const double[::1] arrival_s,
-    const int32_t[::1] queue,
-    const double[::1] work_s,
-    const double[::1] abandon_at_s,
-    const double[::1] u_route,
-    const int8_t[::1] closed,
-    const int32_t[::1] arrival_order,
-    const int32_t[::1] seg_agent,
-    const double[::1] seg_start_s,
-    const double[::1] seg_end_s,
-    const int32_t[::1] on_order,
-    int8_t[::1] outcome,
-    int32_t[::1] agent,
-    double[::1] start_s,
-    double[::1] end_s,
-    double[::1] release_s,
-):
-    """Run the event loop over one replication, writing the outcomes in place.
+cdef class KernelRun:
+    """A resumable run of one replication on the event loop.
 
-    Implements the engine semantics of :mod:`sim.model`. Use
-    :func:`sim.engines.kernel.simulate`, which builds these arguments from a ``Model``,
-    ``Workload`` and ``Roster``.
+    Created with the arrays of a ``Model`` and a ``Roster``; the workload is then given
+    window by window to :meth:`advance`, which processes the events before a time and keeps
+    the whole engine state (event heap, queues, agents, roster position) for the next call.
+    Feeding a workload in any sequence of windows and times gives exactly the outcomes of
+    one call over all of it (:func:`simulate`): events carry global contact ids, so their
+    order, ties included, is the same.
 
     Parameters
     ----------
     horizon_s : float
-        Events at or after this time (seconds) are not processed.
+        Events at or after this time (seconds) are never processed.
     arrival_policy, pull_policy : int
         ``ArrivalPolicy`` / ``PullPolicy`` ids.
     channel_live : int8[C]
@@ -595,18 +661,23 @@ def simulate(
     skill_priority : int32[T, Q]
     agent_team : int32[A]
     agent_queue_rank : int32[A, Q]
-    arrival_s, work_s, abandon_at_s, u_route : float64[N]
-    queue : int32[N]
-        The contact's channel is ``queue_channel[queue]`` (the Workload's ``channel``).
-    closed : int8[N]
-    arrival_order : int32[N] or int32[0]
-        Contact ids in ``(arrival_s, id)`` order; empty when the contacts are already sorted.
     seg_agent : int32[S]
     seg_start_s, seg_end_s : float64[S]
     on_order : int32[S]
         Segment ids in ``(seg_start_s, id)`` order.
-    outcome : int8[N], agent : int32[N], start_s, end_s : float64[N], release_s : float64[S]
-        Outputs, in their "nothing happened" state on entry (``sim.model.empty_outcomes``).
+
+    Attributes
+    ----------
+    release_s : float64[S]
+        Release time of each roster segment so far (NaN until its AGENT_OFF is processed).
+    oldest_pending_id : int
+        After a call: the smallest global contact id that is still pending (waiting, in
+        service, or not yet arrived); every contact before it is final and may be dropped
+        from later windows.
+    n_seen : int
+        One past the largest global id given so far.
+    until_s : float
+        Events before this time have been processed.
 
     Raises
     ------
@@ -614,135 +685,146 @@ def simulate(
         Inconsistent shapes, unknown policy ids or out-of-range indices.
     MemoryError
     """
-    cdef Py_ssize_t n_channels = channel_live.shape[0]
-    cdef Py_ssize_t n_queues = queue_channel.shape[0]
-    cdef Py_ssize_t n_teams = time_factor.shape[0]
-    cdef Py_ssize_t n_agents = agent_team.shape[0]
-    cdef Py_ssize_t n_contacts = arrival_s.shape[0]
-    cdef Py_ssize_t n_segments = seg_agent.shape[0]
-    cdef Py_ssize_t i, j, m, q, a, n_pairs
-    cdef int32_t ch
-    cdef int64_t cls
+
     cdef Ctx x
-    cdef int rc
+    cdef object _keep  # the model and roster buffers the pointers in x point into
+    cdef int _mode  # how the arrival stream is given: 0 not yet, 1 id order, 2 explicit
+    cdef readonly double horizon_s
+    cdef readonly object release_s
+    cdef readonly Py_ssize_t oldest_pending_id
+    cdef readonly Py_ssize_t n_seen
+    cdef readonly double until_s
 
-    # --- validation of shapes and ids (O(A Q + N + S), before any allocation)
-    if not 0 <= arrival_policy < N_ARRIVAL_POLICIES:
-        raise ValueError(f"unknown arrival policy id {arrival_policy}")
-    if not 0 <= pull_policy < N_PULL_POLICIES:
-        raise ValueError(f"unknown pull policy id {pull_policy}")
-    if n_contacts >= 2**31 - 1 or n_segments >= 2**31 - 1:
-        raise ValueError("too many contacts or segments for int32 ids")
-    for name, got, want in (
-        ("channel_units", channel_units.shape[0], n_channels),
-        ("channel_slowdown", channel_slowdown.shape[0], n_channels),
-        ("queue_priority", queue_priority.shape[0], n_queues),
-        ("time_factor.shape[1]", time_factor.shape[1], n_queues),
-        ("proficiency.shape[0]", proficiency.shape[0], n_teams),
-        ("proficiency.shape[1]", proficiency.shape[1], n_queues),
-        ("skill_priority.shape[0]", skill_priority.shape[0], n_teams),
-        ("skill_priority.shape[1]", skill_priority.shape[1], n_queues),
-        ("agent_queue_rank.shape[0]", agent_queue_rank.shape[0], n_agents),
-        ("agent_queue_rank.shape[1]", agent_queue_rank.shape[1], n_queues),
-        ("queue", queue.shape[0], n_contacts),
-        ("work_s", work_s.shape[0], n_contacts),
-        ("abandon_at_s", abandon_at_s.shape[0], n_contacts),
-        ("u_route", u_route.shape[0], n_contacts),
-        ("closed", closed.shape[0], n_contacts),
-        ("seg_start_s", seg_start_s.shape[0], n_segments),
-        ("seg_end_s", seg_end_s.shape[0], n_segments),
-        ("on_order", on_order.shape[0], n_segments),
-        ("outcome", outcome.shape[0], n_contacts),
-        ("agent", agent.shape[0], n_contacts),
-        ("start_s", start_s.shape[0], n_contacts),
-        ("end_s", end_s.shape[0], n_contacts),
-        ("release_s", release_s.shape[0], n_segments),
+    def __cinit__(self, *args, **kwargs):
+        memset(&self.x, 0, sizeof(Ctx))
+
+    def __init__(
+        self,
+        double horizon_s,
+        int arrival_policy,
+        int pull_policy,
+        const int8_t[::1] channel_live,
+        const int32_t[::1] channel_units,
+        const double[::1] channel_slowdown,
+        const int32_t[::1] queue_channel,
+        const int32_t[::1] queue_priority,
+        const double[:, ::1] time_factor,
+        const double[:, ::1] proficiency,
+        const int32_t[:, ::1] skill_priority,
+        const int32_t[::1] agent_team,
+        const int32_t[:, ::1] agent_queue_rank,
+        const int32_t[::1] seg_agent,
+        const double[::1] seg_start_s,
+        const double[::1] seg_end_s,
+        const int32_t[::1] on_order,
     ):
-        if got != want:
-            raise ValueError(f"{name} has length {got}, expected {want}")
-    if arrival_order.shape[0] not in (0, n_contacts):
-        raise ValueError(f"arrival_order has length {arrival_order.shape[0]}, "
-                         f"expected 0 or {n_contacts}")
-    for q in range(n_queues):
-        if not 0 <= queue_channel[q] < n_channels:
-            raise ValueError(f"queue_channel[{q}] = {queue_channel[q]} is not a channel")
-    for ch in range(n_channels):
-        if not 1 <= channel_units[ch] <= _CAPACITY_UNITS:
-            raise ValueError(f"channel_units[{ch}] = {channel_units[ch]} is not in "
-                             f"1..{_CAPACITY_UNITS}")
-    for a in range(n_agents):
-        if not 0 <= agent_team[a] < n_teams:
-            raise ValueError(f"agent_team[{a}] = {agent_team[a]} is not a team")
-    for i in range(n_contacts):
-        if not 0 <= queue[i] < n_queues:
-            raise ValueError(f"queue[{i}] = {queue[i]} is not a queue")
-        if arrival_order.shape[0] and not 0 <= arrival_order[i] < n_contacts:
-            raise ValueError(f"arrival_order[{i}] = {arrival_order[i]} is not a contact")
-    for i in range(n_segments):
-        if not 0 <= seg_agent[i] < n_agents:
-            raise ValueError(f"seg_agent[{i}] = {seg_agent[i]} is not an agent")
-        if not 0 <= on_order[i] < n_segments:
-            raise ValueError(f"on_order[{i}] = {on_order[i]} is not a segment")
+        cdef Py_ssize_t n_channels = channel_live.shape[0]
+        cdef Py_ssize_t n_queues = queue_channel.shape[0]
+        cdef Py_ssize_t n_teams = time_factor.shape[0]
+        cdef Py_ssize_t n_agents = agent_team.shape[0]
+        cdef Py_ssize_t n_segments = seg_agent.shape[0]
+        cdef Py_ssize_t i, j, m, q, a, n_pairs
+        cdef int32_t ch
+        cdef int64_t cls
+        cdef Ctx* x = &self.x
+        cdef double[::1] release_view
 
-    # --- context
-    x.n_contacts = n_contacts
-    x.n_segments = n_segments
-    x.n_arrival_order = arrival_order.shape[0]
-    x.n_queues = <int32_t> n_queues
-    x.horizon_s = horizon_s
-    x.arrival_policy = arrival_policy
-    x.queue_channel = &queue_channel[0] if n_queues else NULL
-    x.channel_slowdown = &channel_slowdown[0] if n_channels else NULL
-    x.time_factor = &time_factor[0, 0] if n_teams and n_queues else NULL
-    x.proficiency = &proficiency[0, 0] if n_teams and n_queues else NULL
-    x.skill_priority = &skill_priority[0, 0] if n_teams and n_queues else NULL
-    x.arrival_s = &arrival_s[0] if n_contacts else NULL
-    x.queue = &queue[0] if n_contacts else NULL
-    x.work_s = &work_s[0] if n_contacts else NULL
-    x.abandon_at_s = &abandon_at_s[0] if n_contacts else NULL
-    x.u_route = &u_route[0] if n_contacts else NULL
-    x.closed = &closed[0] if n_contacts else NULL
-    x.arrival_order = &arrival_order[0] if arrival_order.shape[0] else NULL
-    x.seg_agent = &seg_agent[0] if n_segments else NULL
-    x.seg_start_s = &seg_start_s[0] if n_segments else NULL
-    x.seg_end_s = &seg_end_s[0] if n_segments else NULL
-    x.on_order = &on_order[0] if n_segments else NULL
-    x.outcome = &outcome[0] if n_contacts else NULL
-    x.agent = &agent[0] if n_contacts else NULL
-    x.start_s = &start_s[0] if n_contacts else NULL
-    x.end_s = &end_s[0] if n_contacts else NULL
-    x.release_s = &release_s[0] if n_segments else NULL
-    x.err = 0
-
-    n_pairs = 0
-    for a in range(n_agents):
+        if x.agents != NULL:
+            raise RuntimeError("KernelRun is already initialised")
+        # --- validation of shapes and ids (O(A Q + S), before any allocation)
+        if not 0 <= arrival_policy < N_ARRIVAL_POLICIES:
+            raise ValueError(f"unknown arrival policy id {arrival_policy}")
+        if not 0 <= pull_policy < N_PULL_POLICIES:
+            raise ValueError(f"unknown pull policy id {pull_policy}")
+        if n_segments >= 2**31 - 1:
+            raise ValueError("too many segments for int32 ids")
+        for name, got, want in (
+            ("channel_units", channel_units.shape[0], n_channels),
+            ("channel_slowdown", channel_slowdown.shape[0], n_channels),
+            ("queue_priority", queue_priority.shape[0], n_queues),
+            ("time_factor.shape[1]", time_factor.shape[1], n_queues),
+            ("proficiency.shape[0]", proficiency.shape[0], n_teams),
+            ("proficiency.shape[1]", proficiency.shape[1], n_queues),
+            ("skill_priority.shape[0]", skill_priority.shape[0], n_teams),
+            ("skill_priority.shape[1]", skill_priority.shape[1], n_queues),
+            ("agent_queue_rank.shape[0]", agent_queue_rank.shape[0], n_agents),
+            ("agent_queue_rank.shape[1]", agent_queue_rank.shape[1], n_queues),
+            ("seg_start_s", seg_start_s.shape[0], n_segments),
+            ("seg_end_s", seg_end_s.shape[0], n_segments),
+            ("on_order", on_order.shape[0], n_segments),
+        ):
+            if got != want:
+                raise ValueError(f"{name} has length {got}, expected {want}")
         for q in range(n_queues):
-            if agent_queue_rank[a, q] >= 0:
-                n_pairs += 1
+            if not 0 <= queue_channel[q] < n_channels:
+                raise ValueError(f"queue_channel[{q}] = {queue_channel[q]} is not a channel")
+        for ch in range(n_channels):
+            if not 1 <= channel_units[ch] <= _CAPACITY_UNITS:
+                raise ValueError(f"channel_units[{ch}] = {channel_units[ch]} is not in "
+                                 f"1..{_CAPACITY_UNITS}")
+        for a in range(n_agents):
+            if not 0 <= agent_team[a] < n_teams:
+                raise ValueError(f"agent_team[{a}] = {agent_team[a]} is not a team")
+        for i in range(n_segments):
+            if not 0 <= seg_agent[i] < n_agents:
+                raise ValueError(f"seg_agent[{i}] = {seg_agent[i]} is not an agent")
+            if not 0 <= on_order[i] < n_segments:
+                raise ValueError(f"on_order[{i}] = {on_order[i]} is not a segment")
 
-    x.agents = <AgentState*> _alloc(n_agents, sizeof(AgentState))
-    x.q_units = <int32_t*> _alloc(n_queues, sizeof(int32_t))
-    x.n_words = (n_agents + 63) // 64
-    x.level_units = <int32_t*> _alloc(n_queues, sizeof(int32_t))
-    x.q_level = <int32_t*> _alloc(n_queues, sizeof(int32_t))
-    x.elig = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
-    x.fit = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))  # L <= Q
-    x.aq_ptr = <int32_t*> _alloc(n_agents + 1, sizeof(int32_t))
-    x.aq = <int32_t*> _alloc(n_pairs, sizeof(int32_t))
-    x.aq_class = <int64_t*> _alloc(n_pairs, sizeof(int64_t))
-    x.qbuf = <int32_t*> _alloc(n_contacts, sizeof(int32_t))
-    x.qhead = <int32_t*> _alloc(n_queues, sizeof(int32_t))
-    x.qtail = <int32_t*> _alloc(n_queues, sizeof(int32_t))
-    x.qwait = <int32_t*> _alloc(n_queues, sizeof(int32_t))
-    x.heap_cap = 64 + 2 * n_agents
-    x.heap = <HeapItem*> malloc(x.heap_cap * sizeof(HeapItem))
-    x.heap_n = 0
-    try:
+        # --- context: model and roster (their buffers are kept alive by self._keep)
+        self._keep = (channel_slowdown, queue_channel, time_factor, proficiency,
+                      skill_priority, seg_agent, seg_start_s, seg_end_s, on_order)
+        self.horizon_s = horizon_s
+        self.release_s = np.full(n_segments, np.nan)
+        release_view = self.release_s
+        self.oldest_pending_id = 0
+        self.n_seen = 0
+        self.until_s = -INFINITY
+        self._mode = 0
+        x.n_segments = n_segments
+        x.n_queues = <int32_t> n_queues
+        x.arrival_policy = arrival_policy
+        x.queue_channel = &queue_channel[0] if n_queues else NULL
+        x.channel_slowdown = &channel_slowdown[0] if n_channels else NULL
+        x.time_factor = &time_factor[0, 0] if n_teams and n_queues else NULL
+        x.proficiency = &proficiency[0, 0] if n_teams and n_queues else NULL
+        x.skill_priority = &skill_priority[0, 0] if n_teams and n_queues else NULL
+        x.seg_agent = &seg_agent[0] if n_segments else NULL
+        x.seg_start_s = &seg_start_s[0] if n_segments else NULL
+        x.seg_end_s = &seg_end_s[0] if n_segments else NULL
+        x.on_order = &on_order[0] if n_segments else NULL
+        x.release_s = &release_view[0] if n_segments else NULL
+        x.err = 0
+
+        n_pairs = 0
+        for a in range(n_agents):
+            for q in range(n_queues):
+                if agent_queue_rank[a, q] >= 0:
+                    n_pairs += 1
+
+        x.agents = <AgentState*> _alloc(n_agents, sizeof(AgentState))
+        x.q_units = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+        x.n_words = (n_agents + 63) // 64
+        x.level_units = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+        x.q_level = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+        x.elig = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
+        x.fit = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))  # L <= Q
+        x.aq_ptr = <int32_t*> _alloc(n_agents + 1, sizeof(int32_t))
+        x.aq = <int32_t*> _alloc(n_pairs, sizeof(int32_t))
+        x.aq_class = <int64_t*> _alloc(n_pairs, sizeof(int64_t))
+        x.fifo = <Fifo*> _alloc(n_queues, sizeof(Fifo))
+        x.heap_cap = 64 + 2 * n_agents
+        x.heap = <HeapItem*> malloc(x.heap_cap * sizeof(HeapItem))
+        x.heap_n = 0
         if (x.agents == NULL or x.q_units == NULL or x.level_units == NULL
                 or x.q_level == NULL or x.elig == NULL or x.fit == NULL or x.aq_ptr == NULL
-                or x.aq == NULL or x.aq_class == NULL or x.qbuf == NULL or x.qhead == NULL
-                or x.qtail == NULL or x.qwait == NULL or x.heap == NULL):
+                or x.aq == NULL or x.aq_class == NULL or x.fifo == NULL or x.heap == NULL):
             raise MemoryError()
+        for q in range(n_queues):
+            x.fifo[q].buf = <int32_t*> malloc(FIFO_MIN_CAPACITY * sizeof(int32_t))
+            if x.fifo[q].buf == NULL:
+                raise MemoryError()
+            x.fifo[q].mask = FIFO_MIN_CAPACITY - 1
 
         for a in range(n_agents):
             x.agents[a].last_free_s = 0.0
@@ -790,22 +872,13 @@ def simulate(
                 m += 1
         x.aq_ptr[n_agents] = <int32_t> m
 
-        # FIFO slices: counting pass over the contacts that can queue (not closed)
-        for i in range(n_contacts):
-            if not closed[i]:
-                x.qwait[queue[i]] += 1
-        m = 0
-        for q in range(n_queues):
-            x.qhead[q] = <int32_t> m
-            x.qtail[q] = <int32_t> m
-            m += x.qwait[q]
-            x.qwait[q] = 0
-
-        with nogil:
-            rc = run(&x)
-        if rc != 0:
-            raise MemoryError("event heap could not grow")
-    finally:
+    def __dealloc__(self):
+        cdef Ctx* x = &self.x
+        cdef int32_t q
+        if x.fifo != NULL:
+            for q in range(x.n_queues):
+                free(x.fifo[q].buf)
+        free(x.fifo)
         free(x.agents)
         free(x.q_units)
         free(x.level_units)
@@ -815,8 +888,265 @@ def simulate(
         free(x.aq_ptr)
         free(x.aq)
         free(x.aq_class)
-        free(x.qbuf)
-        free(x.qhead)
-        free(x.qtail)
-        free(x.qwait)
         free(x.heap)
+
+    def advance(
+        self,
+        const double[::1] arrival_s,
+        const int32_t[::1] queue,
+        const double[::1] work_s,
+        const double[::1] abandon_at_s,
+        const double[::1] u_route,
+        const int8_t[::1] closed,
+        int8_t[::1] outcome,
+        int32_t[::1] agent,
+        double[::1] start_s,
+        double[::1] end_s,
+        Py_ssize_t id_offset,
+        double until_s,
+        const int32_t[::1] arrival_order=None,
+    ):
+        """Process every event before ``until_s`` (clipped to the horizon).
+
+        Parameters
+        ----------
+        arrival_s, work_s, abandon_at_s, u_route : float64[n]
+        queue : int32[n]
+        closed : int8[n]
+            The workload window: rows ``0 .. n-1`` are the contacts with global ids
+            ``id_offset .. id_offset + n - 1``. It must hold every contact still pending
+            after the previous call (``id_offset <= oldest_pending_id``), every contact given
+            before from there on (``id_offset + n >= n_seen``) and every contact arriving
+            before ``until_s``; rows are sorted by ``(arrival_s, id)`` unless
+            ``arrival_order`` is given.
+        outcome : int8[n], agent : int32[n], start_s, end_s : float64[n]
+            The window's outcomes: pending rows as the previous calls left them, new rows in
+            their "nothing happened" state (``sim.model.empty_outcomes``). Written in place.
+        id_offset : int
+            Global id of row 0.
+        until_s : float
+            Events at or after this time stay for a later call; not before the previous
+            call's.
+        arrival_order : int32[n], optional
+            Global ids in ``(arrival_s, id)`` order, for a workload whose rows are not
+            sorted; only for a window that is the whole workload (``id_offset == 0``),
+            the same in every call.
+
+        Returns
+        -------
+        int
+            :attr:`oldest_pending_id`.
+        """
+        cdef Py_ssize_t n = arrival_s.shape[0], i, n_queues = self.x.n_queues
+        cdef Ctx* x = &self.x
+        cdef Fifo* f
+        cdef int64_t h, cap
+        cdef Py_ssize_t oldest, c
+        cdef int64_t key
+        cdef int rc
+        cdef bint ordered = arrival_order is not None
+        if x.agents == NULL:
+            raise RuntimeError("KernelRun is not initialised")
+        if x.err:
+            raise MemoryError("a previous call ran out of memory")
+        for name, got in (
+            ("queue", queue.shape[0]),
+            ("work_s", work_s.shape[0]),
+            ("abandon_at_s", abandon_at_s.shape[0]),
+            ("u_route", u_route.shape[0]),
+            ("closed", closed.shape[0]),
+            ("outcome", outcome.shape[0]),
+            ("agent", agent.shape[0]),
+            ("start_s", start_s.shape[0]),
+            ("end_s", end_s.shape[0]),
+        ):
+            if got != n:
+                raise ValueError(f"{name} has length {got}, expected {n}")
+        if id_offset + n >= 2**31 - 1:
+            raise ValueError("too many contacts for int32 ids")
+        if not 0 <= id_offset <= self.oldest_pending_id:
+            raise ValueError(f"the window starts at contact {id_offset}, after the oldest "
+                             f"pending contact {self.oldest_pending_id}")
+        if id_offset + n < self.n_seen:
+            raise ValueError(f"the window ends at contact {id_offset + n}, before contact "
+                             f"{self.n_seen} given earlier")
+        if until_s > self.horizon_s:
+            until_s = self.horizon_s
+        if until_s < self.until_s:
+            raise ValueError(f"until_s = {until_s} is before the previous call's "
+                             f"{self.until_s}")
+        if self._mode == 0:
+            self._mode = 2 if ordered else 1
+        if ordered != (self._mode == 2):
+            raise ValueError("arrival_order must be given in every call or in none")
+        if ordered:
+            if id_offset != 0 or arrival_order.shape[0] != n or (self.n_seen and
+                                                                  n != self.n_seen):
+                raise ValueError("arrival_order needs the whole workload as the window")
+            for i in range(n):
+                if not 0 <= arrival_order[i] < n:
+                    raise ValueError(f"arrival_order[{i}] = {arrival_order[i]} is not a "
+                                     "contact")
+        else:
+            # rows not yet arrived must be in arrival order (the stream is read in id order)
+            for i in range(self.x.arr_pos - id_offset + 1, n):
+                if not arrival_s[i] >= arrival_s[i - 1]:
+                    raise ValueError(f"arrival_s is not sorted at row {i} (contact "
+                                     f"{id_offset + i}); pass arrival_order")
+        for i in range(n):
+            if not 0 <= queue[i] < n_queues:
+                raise ValueError(f"queue[{i}] = {queue[i]} is not a queue")
+
+        # --- the window
+        x.base = id_offset
+        x.arrival_s = &arrival_s[0] if n else NULL
+        x.queue = &queue[0] if n else NULL
+        x.work_s = &work_s[0] if n else NULL
+        x.abandon_at_s = &abandon_at_s[0] if n else NULL
+        x.u_route = &u_route[0] if n else NULL
+        x.closed = &closed[0] if n else NULL
+        x.outcome = &outcome[0] if n else NULL
+        x.agent = &agent[0] if n else NULL
+        x.start_s = &start_s[0] if n else NULL
+        x.end_s = &end_s[0] if n else NULL
+        x.arrival_order = &arrival_order[0] if ordered and n else NULL
+        x.arr_end = n if ordered else id_offset + n
+        x.until_s = until_s
+        try:
+            with nogil:
+                rc = run(x)
+            if rc != 0:
+                raise MemoryError("the event heap or a queue could not grow")
+
+            # --- drop the abandoned entries of the queues (they hold only waiting contacts
+            # from now on, all in the next window), and find the oldest pending contact
+            oldest = x.arr_pos if not ordered else (0 if x.arr_pos < n else n)
+            for i in range(n_queues):
+                f = &x.fifo[i]
+                if f.tail - f.head != f.wait or f.mask + 1 > 4 * max(
+                        <int64_t> FIFO_MIN_CAPACITY, 2 * <int64_t> f.wait):
+                    cap = FIFO_MIN_CAPACITY
+                    while cap < 2 * <int64_t> f.wait:
+                        cap *= 2
+                    if not fifo_rebuild(x, f, cap):
+                        x.err = 1
+                        raise MemoryError("a queue could not be compacted")
+                for h in range(f.head, f.tail):
+                    c = f.buf[h & f.mask]
+                    if c < oldest:
+                        oldest = c
+            for i in range(x.heap_n):
+                key = x.heap[i].key
+                if (key >> 32) == EV_COMPLETION:  # in service
+                    c = <Py_ssize_t> (key & 0xFFFFFFFF)
+                    if c < oldest:
+                        oldest = c
+        finally:
+            x.arrival_s = NULL
+            x.queue = NULL
+            x.work_s = NULL
+            x.abandon_at_s = NULL
+            x.u_route = NULL
+            x.closed = NULL
+            x.outcome = NULL
+            x.agent = NULL
+            x.start_s = NULL
+            x.end_s = NULL
+            x.arrival_order = NULL
+        self.oldest_pending_id = oldest
+        if id_offset + n > self.n_seen:
+            self.n_seen = id_offset + n
+        self.until_s = until_s
+        return oldest
+
+
+def simulate(
+    double horizon_s,
+    int arrival_policy,
+    int pull_policy,
+    const int8_t[::1] channel_live,
+    const int32_t[::1] channel_units,
+    const double[::1] channel_slowdown,
+    const int32_t[::1] queue_channel,
+    const int32_t[::1] queue_priority,
+    const double[:, ::1] time_factor,
+    const double[:, ::1] proficiency,
+    const int32_t[:, ::1] skill_priority,
+    const int32_t[::1] agent_team,
+    const int32_t[:, ::1] agent_queue_rank,
+    const double[::1] arrival_s,
+    const int32_t[::1] queue,
+    const double[::1] work_s,
+    const double[::1] abandon_at_s,
+    const double[::1] u_route,
+    const int8_t[::1] closed,
+    const int32_t[::1] arrival_order,
+    const int32_t[::1] seg_agent,
+    const double[::1] seg_start_s,
+    const double[::1] seg_end_s,
+    const int32_t[::1] on_order,
+    int8_t[::1] outcome,
+    int32_t[::1] agent,
+    double[::1] start_s,
+    double[::1] end_s,
+    double[::1] release_s,
+):
+    """Run the event loop over one replication, writing the outcomes in place.
+
+    Implements the engine semantics of :mod:`sim.model`: one :meth:`KernelRun.advance` over
+    the whole workload up to the horizon. Use :func:`sim.engines.kernel.simulate`, which
+    builds these arguments from a ``Model``, ``Workload`` and ``Roster``.
+
+    Parameters
+    ----------
+    horizon_s : float
+        Events at or after this time (seconds) are not processed.
+    arrival_policy, pull_policy : int
+        ``ArrivalPolicy`` / ``PullPolicy`` ids.
+    channel_live : int8[C]
+    channel_units : int32[C]
+    channel_slowdown : float64[C]
+    queue_channel, queue_priority : int32[Q]
+    time_factor, proficiency : float64[T, Q]
+    skill_priority : int32[T, Q]
+    agent_team : int32[A]
+    agent_queue_rank : int32[A, Q]
+    arrival_s, work_s, abandon_at_s, u_route : float64[N]
+    queue : int32[N]
+        The contact's channel is ``queue_channel[queue]`` (the Workload's ``channel``).
+    closed : int8[N]
+    arrival_order : int32[N] or int32[0]
+        Contact ids in ``(arrival_s, id)`` order; empty when the contacts are already sorted.
+    seg_agent : int32[S]
+    seg_start_s, seg_end_s : float64[S]
+    on_order : int32[S]
+        Segment ids in ``(seg_start_s, id)`` order.
+    outcome : int8[N], agent : int32[N], start_s, end_s : float64[N], release_s : float64[S]
+        Outputs, in their "nothing happened" state on entry (``sim.model.empty_outcomes``).
+
+    Raises
+    ------
+    ValueError
+        Inconsistent shapes, unknown policy ids or out-of-range indices.
+    MemoryError
+    """
+    cdef Py_ssize_t n_contacts = arrival_s.shape[0]
+    cdef KernelRun kr
+    cdef const double[::1] released
+    if n_contacts >= 2**31 - 1:
+        raise ValueError("too many contacts or segments for int32 ids")
+    if release_s.shape[0] != seg_agent.shape[0]:
+        raise ValueError(f"release_s has length {release_s.shape[0]}, expected "
+                         f"{seg_agent.shape[0]}")
+    if arrival_order.shape[0] not in (0, n_contacts):
+        raise ValueError(f"arrival_order has length {arrival_order.shape[0]}, "
+                         f"expected 0 or {n_contacts}")
+    kr = KernelRun(horizon_s, arrival_policy, pull_policy, channel_live, channel_units,
+                   channel_slowdown, queue_channel, queue_priority, time_factor, proficiency,
+                   skill_priority, agent_team, agent_queue_rank, seg_agent, seg_start_s,
+                   seg_end_s, on_order)
+    kr.advance(arrival_s, queue, work_s, abandon_at_s, u_route, closed, outcome, agent,
+               start_s, end_s, 0, horizon_s,
+               arrival_order if arrival_order.shape[0] else None)
+    released = kr.release_s
+    release_s[:] = released

@@ -50,16 +50,30 @@ class ReplicationResult:
 def run_replication(scenario: Scenario, model: Model, seed: int, index: int,
                     engine: str = DEFAULT_ENGINE, keep_contacts: bool = False
                     ) -> ReplicationResult:
-    """Sample, simulate and measure replication ``index``."""
+    """Sample, simulate and measure replication ``index``.
+
+    The compiled kernel without ``keep_contacts`` streams the replication in chunks of days
+    (:func:`sim.stream.simulate_and_measure`: memory bounded whatever the horizon, KPIs
+    identical to the one-shot path); the SimPy engine, and any run that keeps its contacts,
+    take the one-shot path (whole workload, then :func:`sim.kpi.measure`).
+    """
     from sim.kpi import measure
 
-    _, workload, roster = prepare(scenario, replication_seed(seed, index), model)
-    outcomes = simulate(model, workload, roster, engine=engine)
-    measured = measure(model, workload, roster, outcomes)
+    ss = replication_seed(seed, index)
+    contacts = None
+    if engine == "kernel" and not keep_contacts:
+        from sim.stream import simulate_and_measure
+
+        measured = simulate_and_measure(scenario, model, ss)
+    else:
+        _, workload, roster = prepare(scenario, ss, model)
+        outcomes = simulate(model, workload, roster, engine=engine)
+        measured = measure(model, workload, roster, outcomes)
+        if keep_contacts:
+            contacts = contacts_frame(model, workload, outcomes, index)
     totals = measured.totals.assign(replication=index)
     intervals = measured.intervals.assign(replication=index)
-    contacts = contacts_frame(model, workload, outcomes, index) if keep_contacts else None
-    return ReplicationResult(index, totals, intervals, contacts, workload.n_contacts)
+    return ReplicationResult(index, totals, intervals, contacts, measured.n_contacts)
 
 
 def contacts_frame(model: Model, workload: Workload, outcomes: Outcomes, index: int

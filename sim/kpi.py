@@ -2,7 +2,9 @@
 
 This module owns the KPI registry (:data:`KPI_KEYS`, :data:`KPI_INFO`) and :func:`measure`,
 which turns one engine run ``(model, workload, roster, outcomes)`` into per-channel totals and
-tidy per-interval rows (:class:`Measured`).
+tidy per-interval rows (:class:`Measured`). Both go through one :class:`Accumulator` of
+additive per-interval sums, which the streaming path (:mod:`sim.stream`) feeds batch by batch
+of final contacts with the same result to the last bit.
 
 Definitions
 -----------
@@ -124,14 +126,20 @@ class Measured:
         ``channel == queue == "all"``; columns ``interval``, ``interval_start`` (s),
         ``channel``, ``queue`` and :data:`KPI_KEYS` (``overtime_h`` and ``cost_per_contact``
         are NaN per interval).
+    n_contacts : int
+        Contacts measured (every row of the workload, inside the window or not).
     """
 
     totals: pd.DataFrame
     intervals: pd.DataFrame
+    n_contacts: int = 0
 
 
 def measure(model: Model, workload: Workload, roster: Roster, outcomes: Outcomes) -> Measured:
     """Compute every KPI of one replication (see the module docstring for definitions).
+
+    One :class:`Accumulator` fed the whole run (the streaming path feeds the same one batch
+    by batch, with the same result to the last bit).
 
     Parameters
     ----------
@@ -148,84 +156,322 @@ def measure(model: Model, workload: Workload, roster: Roster, outcomes: Outcomes
     Measured
         ``totals`` (C + 1 rows) and ``intervals`` (K x (Q + C + 1) rows).
     """
-    grid = _Grid(model, workload.arrival_s)
-    groups = _Groups(model)
-    rows = grid.n_intervals + 1  # the intervals, then the whole window (totals)
-    n_q = model.n_queues
-    has_sla = np.isfinite(model.channel_sla_s[model.queue_channel])
-    deferred = model.channel_live[model.queue_channel] == 0
+    acc = Accumulator(model)
+    acc.add_contacts(workload, outcomes)
+    acc.add_roster(roster, outcomes.release_s)
+    return acc.result()
 
-    stop_s = _wait_end(workload, outcomes, grid)
-    per_contact = _contact_sums(model, workload, outcomes, grid, stop_s)
-    agg = {key: groups.aggregate(value) for key, value in per_contact.items()}
-    thr = {k: groups.aggregate(per_contact[k] * has_sla) for k in ("offered", "answered")}
-    deferred_answered = groups.aggregate(per_contact["answered"] * (has_sla & deferred))
-    deferred_within = groups.aggregate(per_contact["within"] * deferred)
 
-    kpi = {k: agg[k] for k in _COUNT_KEYS}
-    kpi["asa_s"] = _ratio(agg["wait_answered_s"], agg["answered"])
-    kpi["mean_wait_s"] = _ratio(agg["wait_s"], agg["offered"])
-    kpi["p_wait"] = _ratio(agg["waited"], agg["offered"])
-    kpi["service_level"] = _ratio(agg["within"], thr["offered"])
-    kpi["service_level_answered"] = _ratio(agg["within"], thr["answered"])
-    kpi["service_level_excl_short_abandons"] = _ratio(
-        agg["within"], thr["offered"] - agg["short_abandoned"]
-    )
-    kpi["abandon_rate"] = _ratio(agg["abandoned"], agg["offered"])
-    kpi["aht_s"] = _ratio(agg["handle_s"], agg["answered"])
-    kpi["sla_compliance"] = _ratio(deferred_within, deferred_answered)
+class Accumulator:
+    """Additive per-interval sums of one replication's KPIs, fed final contacts in batches.
 
-    # Time averages over each interval's part of the window, and over the whole window.
-    length_s = np.append(np.diff(grid.bounds), grid.bounds[-1] - grid.bounds[0])
-    queue_time_s = grid.parts(_integral(workload.arrival_s, stop_s, workload.queue, n_q, grid))
-    kpi["mean_queue_len"] = _ratio(groups.aggregate(queue_time_s), length_s[:, None])
-    kpi["backlog"], kpi["backlog_age_h"] = _backlog(workload, stop_s, groups, grid, deferred)
+    Every KPI is a function (in :meth:`result`) of sums over contacts per (interval, queue)
+    or per (time bin, group): counts by category, sums of waits and handle times, the
+    binned sums of the time integrals (queue length, busy capacity), and per interval end
+    the backlog count and its oldest arrival (a minimum). Each contact adds to them on its
+    own, so a run may be fed batch by batch once its contacts are final.
 
-    busy_s = _busy_by_channel(model, workload, outcomes, grid)
-    seg_end_s, overtime_s = _segment_work(roster, outcomes, grid)
-    available_s = grid.parts(_integral(roster.seg_start_s, seg_end_s, None, 1, grid))[:, 0]
-    occupancy = np.full((rows, groups.n), np.nan)
-    for g in range(groups.n):
-        if groups.kind[g] == _CHANNEL:
-            occupancy[:, g] = _ratio(busy_s[:, groups.channel[g]], available_s)
-        elif groups.kind[g] == _ALL:
-            occupancy[:, g] = _ratio(busy_s.sum(axis=1), available_s)
-    kpi["occupancy"] = occupancy
+    Exactness: counts are integers and the oldest arrival a minimum, so any batching gives
+    the same values. Float sums are accumulated *sequentially in contact order* into their
+    cells (``numpy.add.at``, which adds item by item, like ``numpy.bincount``): feeding the
+    contacts in id order, in batches of consecutive ids, performs exactly the same floating
+    point additions in the same order as feeding them all at once, so :meth:`result` is the
+    same to the last bit. (Batches out of id order would still give the same KPIs up to
+    rounding, not bit for bit.)
 
-    shift_s = grid.parts(_integral(roster.shift_start_s, roster.shift_end_s, None, 1, grid))
-    shrink_s = grid.parts(_integral(roster.shrink_start_s, roster.shrink_end_s, None, 1, grid))
-    kpi["shrinkage"] = groups.only_all(_ratio(shrink_s[:, 0], shift_s[:, 0]))
+    Parameters
+    ----------
+    model : Model
 
-    # Totals only: overtime and cost.
-    seg_cost = model.team_cost_per_h[model.agent_team[roster.seg_agent]]
-    shift_cost = model.team_cost_per_h[model.agent_team[roster.shift_agent]]
-    cost = (float(shift_cost @ grid.clip_len(roster.shift_start_s, roster.shift_end_s))
-            + float(seg_cost @ overtime_s)) / 3600.0
-    only_total = np.full(rows, np.nan)
-    only_total[-1] = 1.0
-    kpi["overtime_h"] = groups.only_all(only_total * float(overtime_s.sum()) / 3600.0)
-    answered_all = agg["answered"][-1, groups.all_index]
-    kpi["cost_per_contact"] = groups.only_all(only_total * _ratio(cost, answered_all))
+    Examples
+    --------
+    >>> acc = Accumulator(model)                       # doctest: +SKIP
+    >>> for workload, outcomes in batches_in_id_order:  # doctest: +SKIP
+    ...     acc.add_contacts(workload, outcomes)
+    >>> acc.add_roster(roster, release_s)               # doctest: +SKIP
+    >>> measured = acc.result()                         # doctest: +SKIP
+    """
 
-    return Measured(
-        totals=_totals_frame(kpi, groups),
-        intervals=_intervals_frame(kpi, groups, grid),
-    )
+    def __init__(self, model: Model):
+        self.model = model
+        self._grid = grid = _Grid(model)
+        self._groups = _Groups(model)
+        n_q, n_k = model.n_queues, grid.n_intervals
+        self._deferred = model.channel_live[model.queue_channel] == 0
+        self._threshold_s = model.channel_sla_s[model.queue_channel]  # per queue
+        # per (interval, queue, category code) counts; wait sums by (interval, queue,
+        # answered); handle-time sums by (interval, queue)
+        self._counts = np.zeros(n_k * n_q * _N_CODES, dtype=np.int64)
+        self._wait_s = np.zeros(n_k * n_q * 2)
+        self._handle_s = np.zeros(n_k * n_q)
+        self._queue_time = _Integral(grid, n_q)
+        self._busy = _Integral(grid, model.n_channels)
+        # backlog just before each interval end (and at the horizon): count, oldest arrival
+        self._ends_s = np.append(grid.bounds[1:], grid.horizon_s)
+        self._backlog = np.zeros((self._ends_s.shape[0], n_q), dtype=np.int64)
+        self._oldest_s = np.full((self._ends_s.shape[0], n_q), np.inf)
+        self._roster: dict | None = None
+        self.n_contacts = 0
+
+    # ----------------------------------------------------------------------------------------
+    # feeding
+
+    def add_contacts(self, workload: Workload, outcomes: Outcomes) -> None:
+        """Add a batch of final contacts (their outcomes will not change any more).
+
+        Parameters
+        ----------
+        workload : Workload
+            The batch's contacts (``release_s`` of ``outcomes`` is not read here). For
+            bit-identical results across batchings, give the contacts in id order.
+        outcomes : Outcomes
+            Their outcomes (per-contact fields, same rows as ``workload``).
+        """
+        n = workload.n_contacts
+        if outcomes.outcome.shape[0] != n:
+            raise ValueError(f"outcomes have {outcomes.outcome.shape[0]} contacts, "
+                             f"workload {n}")
+        self.n_contacts += n
+        if n == 0:
+            return
+        grid = self._grid
+        stop_s = _wait_end(workload, outcomes, grid.horizon_s)
+        self._add_contact_sums(workload, outcomes, stop_s)
+        self._queue_time.add(workload.arrival_s, stop_s, workload.queue)
+        answered = outcomes.outcome == Outcome.ANSWERED
+        lo = np.where(answered, outcomes.start_s, grid.warmup_s)
+        hi = np.where(answered, outcomes.end_s, grid.warmup_s)
+        self._busy.add(lo, hi, workload.channel)
+        if self._deferred.any():
+            self._add_backlog(workload, stop_s)
+
+    def add_roster(self, roster: Roster, release_s: np.ndarray) -> None:
+        """Add the roster (once) and each segment's release time (``Outcomes.release_s``)."""
+        if self._roster is not None:
+            raise ValueError("Accumulator.add_roster: the roster was already added")
+        model, grid = self.model, self._grid
+        seg_end_s, overtime_s = _segment_work(roster, release_s, grid)
+        parts = {}
+        for key, (lo, hi) in {
+            "available_s": (roster.seg_start_s, seg_end_s),
+            "shift_s": (roster.shift_start_s, roster.shift_end_s),
+            "shrink_s": (roster.shrink_start_s, roster.shrink_end_s),
+        }.items():
+            integral = _Integral(grid, 1)
+            integral.add(lo, hi, None)
+            parts[key] = grid.parts(integral.value())[:, 0]
+        seg_cost = model.team_cost_per_h[model.agent_team[roster.seg_agent]]
+        shift_cost = model.team_cost_per_h[model.agent_team[roster.shift_agent]]
+        parts["cost"] = (float(shift_cost @ grid.clip_len(roster.shift_start_s,
+                                                         roster.shift_end_s))
+                         + float(seg_cost @ overtime_s)) / 3600.0
+        parts["overtime_s"] = float(overtime_s.sum())
+        self._roster = parts
+
+    # ----------------------------------------------------------------------------------------
+    # per-contact sums
+
+    def _add_contact_sums(self, workload: Workload, outcomes: Outcomes, stop_s) -> None:
+        grid, n_q = self._grid, self.model.n_queues
+        sel = grid.window(workload.arrival_s)
+        arrival_s = workload.arrival_s[sel]
+        if arrival_s.shape[0] == 0:
+            return
+        queue = workload.queue[sel]
+        outcome = outcomes.outcome[sel]
+        answered = outcome == Outcome.ANSWERED
+        wait_s = stop_s[sel] - arrival_s
+        threshold_s = self._threshold_s[queue]
+
+        # NOTE: one bincount over (interval, queue, category) counts every count KPI at once.
+        cell = grid.local_interval(arrival_s) * n_q + queue
+        code = outcome.astype(np.intp) * 4
+        code += ((wait_s > 0) | ~answered) * 2
+        code += wait_s <= threshold_s  # False where the threshold is NaN
+        code[workload.closed[sel] != 0] = _LOST
+        if code.max() > _LOST:
+            raise ValueError("outcomes: a contact that is not closed has outcome LOST_CLOSED")
+        _add_counts(self._counts, cell * _N_CODES + code)
+        # Float sums item by item in contact order (see the class docstring).
+        np.add.at(self._wait_s, cell * 2 + answered, wait_s)
+        handle_s = np.where(answered, outcomes.end_s[sel] - outcomes.start_s[sel], 0.0)
+        np.add.at(self._handle_s, cell, handle_s)
+
+    def _add_backlog(self, workload: Workload, stop_s) -> None:
+        """Backlog count and oldest arrival at each interval end, from this batch.
+
+        A contact is in the backlog at ``t`` when ``arrival_s < t <= stop_s``; only
+        deferred queues count.
+        """
+        ends_s = self._ends_s
+        deferred = self._deferred
+        n_q = deferred.shape[0]
+        mine = deferred[workload.queue] & (workload.closed == 0)
+        mine &= workload.arrival_s < self._grid.horizon_s
+        idx = np.flatnonzero(mine)
+        if idx.shape[0] == 0:
+            return
+        queue = workload.queue[idx]
+        if np.count_nonzero(deferred) > 1:
+            # Stable: keeps id order within a queue. NOTE: int16 keys sort by radix.
+            small = queue.astype(np.int16) if n_q <= np.iinfo(np.int16).max else queue
+            order = np.argsort(small, kind="stable")
+            idx, queue = idx[order], queue[order]
+        cuts = np.searchsorted(queue, np.arange(n_q + 1), side="left")
+        for q in np.flatnonzero(deferred):
+            part = idx[cuts[q]:cuts[q + 1]]
+            if part.shape[0] == 0:
+                continue
+            a = workload.arrival_s[part]
+            s = stop_s[part]
+            if not _is_sorted(a):
+                order = np.argsort(a, kind="stable")
+                a, s = a[order], s[order]
+            # NOTE: only the interval ends this batch can reach are searched.
+            lo, hi = np.searchsorted(ends_s, [a[0], s.max()], side="right")
+            ends = ends_s[lo:hi]
+            arrived = np.searchsorted(a, ends, side="left")  # #(a < t)
+            stopped = np.searchsorted(np.sort(s), ends, side="left")  # #(s < t)
+            self._backlog[lo:hi, q] += arrived - stopped
+            # The oldest waiting contact at t is the first (in arrival order) with s >= t,
+            # provided it arrived before t; the running max of s finds it by bisection.
+            first = np.searchsorted(np.maximum.accumulate(s), ends, side="left")
+            found = first < arrived
+            rows = np.flatnonzero(found) + lo
+            np.minimum.at(self._oldest_s[:, q], rows, a[first[found]])
+
+    # ----------------------------------------------------------------------------------------
+    # result
+
+    def result(self) -> Measured:
+        """Every KPI from the sums so far (the run's, once every contact and the roster
+        were added)."""
+        if self._roster is None:
+            raise ValueError("Accumulator.result: add_roster was not called")
+        model, grid, groups = self.model, self._grid, self._groups
+        rows = grid.n_intervals + 1  # the intervals, then the whole window (totals)
+        has_sla = np.isfinite(self._threshold_s)
+        deferred = self._deferred
+
+        per_contact = self._contact_sums()
+        agg = {key: groups.aggregate(value) for key, value in per_contact.items()}
+        thr = {k: groups.aggregate(per_contact[k] * has_sla) for k in ("offered", "answered")}
+        deferred_answered = groups.aggregate(per_contact["answered"] * (has_sla & deferred))
+        deferred_within = groups.aggregate(per_contact["within"] * deferred)
+
+        kpi = {k: agg[k] for k in _COUNT_KEYS}
+        kpi["asa_s"] = _ratio(agg["wait_answered_s"], agg["answered"])
+        kpi["mean_wait_s"] = _ratio(agg["wait_s"], agg["offered"])
+        kpi["p_wait"] = _ratio(agg["waited"], agg["offered"])
+        kpi["service_level"] = _ratio(agg["within"], thr["offered"])
+        kpi["service_level_answered"] = _ratio(agg["within"], thr["answered"])
+        kpi["service_level_excl_short_abandons"] = _ratio(
+            agg["within"], thr["offered"] - agg["short_abandoned"]
+        )
+        kpi["abandon_rate"] = _ratio(agg["abandoned"], agg["offered"])
+        kpi["aht_s"] = _ratio(agg["handle_s"], agg["answered"])
+        kpi["sla_compliance"] = _ratio(deferred_within, deferred_answered)
+
+        # Time averages over each interval's part of the window, and over the whole window.
+        length_s = np.append(np.diff(grid.bounds), grid.bounds[-1] - grid.bounds[0])
+        queue_time_s = grid.parts(self._queue_time.value())
+        kpi["mean_queue_len"] = _ratio(groups.aggregate(queue_time_s), length_s[:, None])
+        kpi["backlog"], kpi["backlog_age_h"] = self._backlog_kpis()
+
+        share = model.channel_units.astype(np.float64) / CAPACITY_UNITS
+        busy_s = grid.parts(self._busy.value()) * share
+        roster = self._roster
+        available_s = roster["available_s"]
+        occupancy = np.full((rows, groups.n), np.nan)
+        for g in range(groups.n):
+            if groups.kind[g] == _CHANNEL:
+                occupancy[:, g] = _ratio(busy_s[:, groups.channel[g]], available_s)
+            elif groups.kind[g] == _ALL:
+                occupancy[:, g] = _ratio(busy_s.sum(axis=1), available_s)
+        kpi["occupancy"] = occupancy
+        kpi["shrinkage"] = groups.only_all(_ratio(roster["shrink_s"], roster["shift_s"]))
+
+        # Totals only: overtime and cost.
+        only_total = np.full(rows, np.nan)
+        only_total[-1] = 1.0
+        kpi["overtime_h"] = groups.only_all(only_total * roster["overtime_s"] / 3600.0)
+        answered_all = agg["answered"][-1, groups.all_index]
+        kpi["cost_per_contact"] = groups.only_all(
+            only_total * _ratio(roster["cost"], answered_all))
+
+        return Measured(
+            totals=_totals_frame(kpi, groups),
+            intervals=_intervals_frame(kpi, groups, grid),
+            n_contacts=self.n_contacts,
+        )
+
+    def _contact_sums(self) -> dict:
+        """Per-contact quantities summed per (interval, queue), plus a last row for the window.
+
+        Returns
+        -------
+        dict of str -> float64[K + 1, Q]
+        """
+        n_q, n_k = self.model.n_queues, self._grid.n_intervals
+        counts = self._counts.reshape(n_k, n_q, _N_CODES).astype(np.float64)
+
+        def category(codes) -> np.ndarray:
+            return counts[:, :, codes].sum(axis=2)
+
+        wait_by_answered = self._wait_s.reshape(n_k, n_q, 2)
+        sums = {
+            "offered": category(np.arange(12)),
+            "answered": category(_codes(outcome=Outcome.ANSWERED)),
+            "abandoned": category(_codes(outcome=Outcome.ABANDONED)),
+            "lost_closed": category([_LOST]),
+            "wait_s": wait_by_answered.sum(axis=2),
+            "wait_answered_s": wait_by_answered[:, :, 1],
+            "waited": category(_codes(waited=True)),
+            "within": category(_codes(outcome=Outcome.ANSWERED, within=True)),
+            "short_abandoned": category(_codes(outcome=Outcome.ABANDONED, within=True)),
+            "handle_s": self._handle_s.reshape(n_k, n_q),
+        }
+        return {k: np.vstack([v, v.sum(axis=0)]) for k, v in sums.items()}
+
+    def _backlog_kpis(self):
+        """Backlog and age of its oldest contact just before each interval end and the horizon.
+
+        Only deferred queues count; groups without any are NaN. The age is 0 when the backlog
+        is empty.
+
+        Returns
+        -------
+        backlog, backlog_age_h : float64[K + 1, G]
+        """
+        groups, deferred, ends_s = self._groups, self._deferred, self._ends_s
+        backlog = groups.aggregate(self._backlog.astype(np.float64))
+        age_h = np.full((ends_s.shape[0], groups.n), np.nan)
+        for g, members in enumerate(groups.members):
+            members = members[deferred[members]]
+            if members.shape[0] == 0:
+                backlog[:, g] = np.nan
+                continue
+            oldest = self._oldest_s[:, members].min(axis=1)
+            age_h[:, g] = np.where(np.isfinite(oldest), (ends_s - oldest) / 3600.0, 0.0)
+        return backlog, age_h
 
 
 # --------------------------------------------------------------------------------------------
 # Grid of reporting intervals and groups of queues
 
 
+def _is_sorted(a: np.ndarray) -> bool:
+    return bool(np.all(a[1:] >= a[:-1]))
+
+
 class _Grid:
     """Reporting intervals that meet the window.
 
     ``bounds`` (float64[K + 1]) are ``[warmup_s, (k0 + 1) * interval_s, ..., horizon_s]``, so
-    interval ``k0 + i`` is measured over ``[bounds[i], bounds[i + 1])``. ``window`` selects
-    the contacts arriving in the window (a slice when arrivals are sorted, as they should be).
+    interval ``k0 + i`` is measured over ``[bounds[i], bounds[i + 1])``.
     """
 
-    def __init__(self, model: Model, arrival_s: np.ndarray):
+    def __init__(self, model: Model):
         self.interval_s = float(model.interval_s)
         self.warmup_s = float(model.warmup_s)
         self.horizon_s = float(model.horizon_s)
@@ -239,22 +485,23 @@ class _Grid:
         inner = np.arange(self.k0 + 1, k1, dtype=np.float64) * self.interval_s
         self.bounds = np.concatenate([[self.warmup_s], inner, [self.horizon_s]])
         self.index = np.arange(self.k0, k1, dtype=np.int64)
-        self.sorted = bool(np.all(arrival_s[1:] >= arrival_s[:-1]))
-        if self.sorted:
+
+    def window(self, arrival_s: np.ndarray):
+        """Selects the contacts arriving in the window (a slice when arrivals are sorted)."""
+        if _is_sorted(arrival_s):
             lo, hi = np.searchsorted(arrival_s, [self.warmup_s, self.horizon_s], side="left")
-            self.window = slice(int(lo), int(hi))
-        else:
-            self.window = (arrival_s >= self.warmup_s) & (arrival_s < self.horizon_s)
+            return slice(int(lo), int(hi))
+        return (arrival_s >= self.warmup_s) & (arrival_s < self.horizon_s)
 
     def local_interval(self, arrival_s: np.ndarray) -> np.ndarray:
-        """Row (0..K-1) of the interval ``floor(arrival_s / interval_s)`` of window arrivals."""
-        if self.sorted:
-            # NOTE: sorted arrivals: the interval is a run length, no per-contact arithmetic.
+        """Row (0..K-1) of the interval of window arrivals: ``i`` with
+        ``bounds[i] <= arrival_s < bounds[i + 1]`` (exact comparisons, whatever the order)."""
+        if _is_sorted(arrival_s):
+            # NOTE: sorted arrivals: the interval is a run length, no per-contact search.
             cuts = np.searchsorted(arrival_s, self.bounds[1:-1], side="left")
             sizes = np.diff(np.concatenate([[0], cuts, [arrival_s.shape[0]]]))
             return np.repeat(np.arange(self.n_intervals, dtype=np.intp), sizes)
-        k = np.floor(arrival_s / self.interval_s).astype(np.intp) - self.k0
-        return np.clip(k, 0, self.n_intervals - 1)
+        return np.searchsorted(self.bounds[1:-1], arrival_s, side="right").astype(np.intp)
 
     def bin_at_or_above(self, x0: np.ndarray) -> np.ndarray:
         """For ``x = x0 + warmup_s`` in the window: a ``j`` with ``bounds[j-1] <= x <= bounds[j]``.
@@ -334,13 +581,13 @@ class _Groups:
 # Per-contact sums
 
 
-def _wait_end(workload: Workload, outcomes: Outcomes, grid: _Grid) -> np.ndarray:
+def _wait_end(workload: Workload, outcomes: Outcomes, horizon_s: float) -> np.ndarray:
     """End of each contact's wait (float64[N]): start, abandon time or horizon.
 
     Closed contacts never wait: their wait ends at their arrival.
     """
     outcome = outcomes.outcome
-    stop_s = np.full(outcome.shape[0], grid.horizon_s)
+    stop_s = np.full(outcome.shape[0], horizon_s)
     np.copyto(stop_s, outcomes.start_s, where=outcome == Outcome.ANSWERED)
     np.copyto(stop_s, workload.abandon_at_s, where=outcome == Outcome.ABANDONED)
     np.copyto(stop_s, workload.arrival_s, where=workload.closed != 0)
@@ -366,163 +613,75 @@ def _codes(*, outcome=None, waited=None, within=None) -> np.ndarray:
     return codes[keep]
 
 
-def _contact_sums(
-    model: Model, workload: Workload, outcomes: Outcomes, grid: _Grid, stop_s: np.ndarray
-) -> dict:
-    """Per-contact quantities summed per (interval, queue), plus a last row for the window.
-
-    Returns
-    -------
-    dict of str -> float64[K + 1, Q]
-    """
-    n_q, n_k = model.n_queues, grid.n_intervals
-    sel = grid.window
-    arrival_s = workload.arrival_s[sel]
-    outcome = outcomes.outcome[sel]
-    answered = outcome == Outcome.ANSWERED
-    wait_s = stop_s[sel] - arrival_s
-    threshold_s = model.channel_sla_s[model.queue_channel][workload.queue[sel]]
-
-    # NOTE: one bincount over (interval, queue, category) counts every count KPI at once.
-    cell = grid.local_interval(arrival_s) * n_q + workload.queue[sel]
-    code = outcome.astype(np.intp) * 4
-    code += ((wait_s > 0) | ~answered) * 2
-    code += wait_s <= threshold_s  # False where the threshold is NaN
-    code[workload.closed[sel] != 0] = _LOST
-    if code.shape[0] and code.max() > _LOST:
-        raise ValueError("outcomes: a contact that is not closed has outcome LOST_CLOSED")
-    counts = np.bincount(cell * _N_CODES + code, minlength=n_k * n_q * _N_CODES)
-    counts = counts.reshape(n_k, n_q, _N_CODES).astype(np.float64)
-
-    def category(codes) -> np.ndarray:
-        return counts[:, :, codes].sum(axis=2)
-
-    size = n_k * n_q
-    wait_by_answered = np.bincount(cell * 2 + answered, weights=wait_s, minlength=2 * size)
-    wait_by_answered = wait_by_answered.reshape(n_k, n_q, 2)
-    handle_s = np.where(answered, outcomes.end_s[sel] - outcomes.start_s[sel], 0.0)
-    sums = {
-        "offered": category(np.arange(12)),
-        "answered": category(_codes(outcome=Outcome.ANSWERED)),
-        "abandoned": category(_codes(outcome=Outcome.ABANDONED)),
-        "lost_closed": category([_LOST]),
-        "wait_s": wait_by_answered.sum(axis=2),
-        "wait_answered_s": wait_by_answered[:, :, 1],
-        "waited": category(_codes(waited=True)),
-        "within": category(_codes(outcome=Outcome.ANSWERED, within=True)),
-        "short_abandoned": category(_codes(outcome=Outcome.ABANDONED, within=True)),
-        "handle_s": np.bincount(cell, weights=handle_s, minlength=size).reshape(n_k, n_q),
-    }
-    return {k: np.vstack([v, v.sum(axis=0)]) for k, v in sums.items()}
+def _add_counts(counts: np.ndarray, key: np.ndarray) -> None:
+    """``counts[k] += #(key == k)``, binning only the range of keys present."""
+    if key.shape[0] == 0:
+        return
+    lo, hi = int(key.min()), int(key.max()) + 1
+    counts[lo:hi] += np.bincount(key - lo, minlength=hi - lo)
 
 
 # --------------------------------------------------------------------------------------------
 # Time integrals
 
 
-def _integral(lo, hi, group, n_groups: int, grid: _Grid) -> np.ndarray:
-    """Time inside ``[lo_i, hi_i)`` before each bound, per group.
-
-    Returns ``F[k, g] = sum_i |[lo_i, hi_i) n [bounds[0], bounds[k])|`` over items ``i`` of
-    group ``g`` (shape ``(K + 1, n_groups)``), so ``F[k + 1] - F[k]`` is the time in
-    ``[bounds[k], bounds[k + 1])``. ``hi`` below ``lo`` counts as empty.
+class _Integral:
+    """``F[k, g] = sum_i |[lo_i, hi_i) n [bounds[0], bounds[k])|`` over items ``i`` of group
+    ``g`` (shape ``(K + 1, n_groups)``), accumulated over batches of items, so that
+    ``F[k + 1] - F[k]`` is the time in ``[bounds[k], bounds[k + 1])``. ``hi`` below ``lo``
+    counts as empty.
     """
-    # NOTE: sum_i min(x_i, b) = (sum of x_i <= b) + b * #(x_i > b). Binning each x once and
-    # cumulating the bins gives it at every bound for every group in O(N), with no sort.
-    # Times are shifted to the window start and clipped to the window first: smaller sums
-    # (precision), and +inf or pre-warm-up times are harmless.
-    span = grid.horizon_s - grid.warmup_s
-    lo0 = np.subtract(lo, grid.warmup_s, dtype=np.float64)
-    np.clip(lo0, 0.0, span, out=lo0)
-    hi0 = np.subtract(hi, grid.warmup_s, dtype=np.float64)
-    np.clip(hi0, 0.0, span, out=hi0)
-    np.maximum(hi0, lo0, out=hi0)
-    if group is None:
-        group = np.zeros(lo0.shape[0], dtype=np.intp)
-    return _sum_min(hi0, group, n_groups, grid) - _sum_min(lo0, group, n_groups, grid)
+
+    def __init__(self, grid: _Grid, n_groups: int):
+        self.grid = grid
+        self.n_groups = n_groups
+        size = (grid.bounds.shape[0] + 1) * n_groups
+        self._hi = (np.zeros(size), np.zeros(size, dtype=np.int64))  # sum of x, count
+        self._lo = (np.zeros(size), np.zeros(size, dtype=np.int64))
+
+    def add(self, lo, hi, group) -> None:
+        """Add items ``[lo_i, hi_i)`` of groups ``group`` (None: all in group 0)."""
+        # NOTE: sum_i min(x_i, b) = (sum of x_i <= b) + b * #(x_i > b). Binning each x once
+        # and cumulating the bins gives it at every bound for every group in O(N), with no
+        # sort. Times are shifted to the window start and clipped to the window first:
+        # smaller sums (precision), and +inf or pre-warm-up times are harmless.
+        grid = self.grid
+        span = grid.horizon_s - grid.warmup_s
+        lo0 = np.subtract(lo, grid.warmup_s, dtype=np.float64)
+        np.clip(lo0, 0.0, span, out=lo0)
+        hi0 = np.subtract(hi, grid.warmup_s, dtype=np.float64)
+        np.clip(hi0, 0.0, span, out=hi0)
+        np.maximum(hi0, lo0, out=hi0)
+        if group is None:
+            group = np.zeros(lo0.shape[0], dtype=np.intp)
+        self._bin(self._hi, hi0, group)
+        self._bin(self._lo, lo0, group)
+
+    def _bin(self, sums, x0, group) -> None:
+        key = self.grid.bin_at_or_above(x0)
+        key *= self.n_groups
+        key += group
+        # Float sums item by item, in item order (see Accumulator): batching-independent.
+        np.add.at(sums[0], key, x0)
+        _add_counts(sums[1], key)
+
+    def value(self) -> np.ndarray:
+        """``F`` (float64[K + 1, n_groups]) of the items added so far."""
+        return self._sum_min(self._hi) - self._sum_min(self._lo)
+
+    def _sum_min(self, sums) -> np.ndarray:
+        """``S[k, g] = sum_i min(x0_i, bounds[k] - bounds[0])`` over the items of group g."""
+        bounds = self.grid.bounds
+        n_b = bounds.shape[0]
+        sum_x = sums[0].reshape(n_b + 1, self.n_groups)
+        count = sums[1].reshape(n_b + 1, self.n_groups).astype(np.float64)
+        below_x = np.cumsum(sum_x, axis=0)[:n_b]
+        below_n = np.cumsum(count, axis=0)[:n_b]
+        b0 = bounds - bounds[0]
+        return below_x + b0[:, None] * (count.sum(axis=0) - below_n)
 
 
-def _sum_min(x0, group, n_groups: int, grid: _Grid) -> np.ndarray:
-    """``S[k, g] = sum_i min(x0_i, bounds[k] - bounds[0])`` over the items of group g."""
-    n_b = grid.bounds.shape[0]
-    key = grid.bin_at_or_above(x0)
-    key *= n_groups
-    key += group
-    size = (n_b + 1) * n_groups
-    sum_x = np.bincount(key, weights=x0, minlength=size).reshape(n_b + 1, n_groups)
-    count = np.bincount(key, minlength=size).reshape(n_b + 1, n_groups).astype(np.float64)
-    below_x = np.cumsum(sum_x, axis=0)[:n_b]
-    below_n = np.cumsum(count, axis=0)[:n_b]
-    b0 = grid.bounds - grid.bounds[0]
-    return below_x + b0[:, None] * (count.sum(axis=0) - below_n)
-
-
-def _backlog(workload: Workload, stop_s, groups: _Groups, grid: _Grid, deferred: np.ndarray):
-    """Backlog and age of its oldest contact just before each interval end and the horizon.
-
-    A contact is in the backlog at ``t`` when ``arrival_s < t <= stop_s``. Only deferred
-    queues count; groups without any are NaN. The age is 0 when the backlog is empty.
-
-    Returns
-    -------
-    backlog, backlog_age_h : float64[K + 1, G]
-    """
-    ends_s = np.append(grid.bounds[1:], grid.horizon_s)
-    rows = ends_s.shape[0]
-    n_q = deferred.shape[0]
-    counts = np.zeros((rows, n_q))
-    oldest_s = np.full((rows, n_q), np.inf)
-    mine = deferred[workload.queue] & (workload.closed == 0)
-    mine &= workload.arrival_s < grid.horizon_s
-    idx = np.flatnonzero(mine)
-    queue = workload.queue[idx]
-    if np.count_nonzero(deferred) > 1:
-        # Stable: keeps arrival order within a queue. NOTE: int16 keys sort by radix.
-        small = queue.astype(np.int16) if n_q <= np.iinfo(np.int16).max else queue
-        order = np.argsort(small, kind="stable")
-        idx, queue = idx[order], queue[order]
-    cuts = np.searchsorted(queue, np.arange(n_q + 1), side="left")
-    for q in np.flatnonzero(deferred):
-        part = idx[cuts[q]:cuts[q + 1]]
-        if part.shape[0] == 0:
-            continue
-        a = workload.arrival_s[part]
-        s = stop_s[part]
-        if not grid.sorted:
-            order = np.argsort(a, kind="stable")
-            a, s = a[order], s[order]
-        arrived = np.searchsorted(a, ends_s, side="left")  # #(a < t)
-        stopped = np.searchsorted(np.sort(s), ends_s, side="left")  # #(s < t)
-        counts[:, q] = arrived - stopped
-        # The oldest waiting contact at t is the first (in arrival order) with s >= t,
-        # provided it arrived before t; the running max of s finds it by bisection.
-        first = np.searchsorted(np.maximum.accumulate(s), ends_s, side="left")
-        found = first < arrived
-        oldest_s[found, q] = a[first[found]]
-
-    backlog = groups.aggregate(counts)
-    age_h = np.full((rows, groups.n), np.nan)
-    for g, members in enumerate(groups.members):
-        members = members[deferred[members]]
-        if members.shape[0] == 0:
-            backlog[:, g] = np.nan
-            continue
-        oldest = oldest_s[:, members].min(axis=1)
-        age_h[:, g] = np.where(np.isfinite(oldest), (ends_s - oldest) / 3600.0, 0.0)
-    return backlog, age_h
-
-
-def _busy_by_channel(model: Model, workload: Workload, outcomes: Outcomes, grid: _Grid):
-    """Busy capacity-time (agent-seconds) per channel: per interval rows + window row."""
-    answered = outcomes.outcome == Outcome.ANSWERED
-    lo = np.where(answered, outcomes.start_s, grid.warmup_s)
-    hi = np.where(answered, outcomes.end_s, grid.warmup_s)
-    f = _integral(lo, hi, workload.channel, model.n_channels, grid)
-    share = model.channel_units.astype(np.float64) / CAPACITY_UNITS
-    return grid.parts(f) * share
-
-
-def _segment_work(roster: Roster, outcomes: Outcomes, grid: _Grid):
+def _segment_work(roster: Roster, release_s: np.ndarray, grid: _Grid):
     """Effective end of each availability segment and its overtime in the window.
 
     Returns
@@ -534,7 +693,7 @@ def _segment_work(roster: Roster, outcomes: Outcomes, grid: _Grid):
         inside the window.
     """
     n_seg = roster.seg_agent.shape[0]
-    release = np.where(np.isnan(outcomes.release_s), roster.seg_end_s, outcomes.release_s)
+    release = np.where(np.isnan(release_s), roster.seg_end_s, release_s)
     order = np.lexsort((roster.seg_start_s, roster.seg_agent))
     agent_sorted = roster.seg_agent[order]
     next_start = np.full(n_seg, np.inf)

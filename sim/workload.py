@@ -4,7 +4,10 @@ Randomness enters ccsim only here and in :mod:`sim.roster`, from one
 :class:`numpy.random.SeedSequence` per replication. The replication's sequence is split into
 independent child streams by purpose (:data:`STREAMS`), so that, for instance, two scenarios
 with the same demand see the same arrivals (common random numbers) even when their staffing
-differs.
+differs. The per-contact draws are further split by day (child streams keyed by (purpose,
+day), :class:`WorkloadSampler`), so any range of days can be sampled on its own
+(:func:`sample_workload_days`, used by the streaming path :mod:`sim.stream`) and the whole
+horizon (:func:`sample_workload`) is exactly the concatenation of its days.
 """
 
 from __future__ import annotations
@@ -90,86 +93,171 @@ def _csv_column(path: str, column: str) -> tuple[float, ...]:
 
 
 def sample_workload(s: Scenario, model: Model, seed) -> Workload:
-    """Sample one replication's contacts.
+    """Sample one replication's contacts over the whole horizon.
+
+    The same arrays as :func:`sample_workload_days` over all days (the days concatenated).
+    """
+    sampler = WorkloadSampler(s, model, seed)
+    return sampler.days(0, sampler.n_days)
+
+
+def sample_workload_days(s: Scenario, model: Model, seed, day_lo: int, day_hi: int
+                         ) -> Workload:
+    """Sample the contacts arriving in days ``[day_lo, day_hi)`` of one replication.
+
+    Row ``i`` of the result is the contact with global id ``i + (number of contacts in days
+    < day_lo)``: :func:`sample_workload` is the concatenation of consecutive day ranges.
+    """
+    return WorkloadSampler(s, model, seed).days(day_lo, day_hi)
+
+
+class WorkloadSampler:
+    """Samples a replication's contacts day by day, the same whatever the days asked for.
 
     Arrivals are a non-homogeneous Poisson process, exact for the piecewise-constant rate of
     :func:`sim.compile.rate_grid`, multiplied per day by a Gamma(mean 1, cv =
     ``demand.overdispersion``) factor when overdispersion is set.
+
+    Every per-contact draw of day ``d`` comes from child streams keyed by (purpose, day),
+    ``SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, STREAMS.index(purpose), d))``, so a
+    day's contacts do not depend on which other days are sampled, or in which chunks. The
+    day factors are one vector per replication (stream ``day_factor``). Within a day the
+    contacts are sorted by ``(arrival_s, draw order)``; the contacts of day ``d`` follow those
+    of the days before it, so their concatenation is sorted by arrival too (a day's arrivals
+    lie in ``[d, d + 1)`` days, the last one possibly rounded up onto the next midnight).
+
+    Parameters
+    ----------
+    s : Scenario
+    model : Model
+        ``compile_scenario(s)``.
+    seed : int or SeedSequence
+        The replication's seed.
     """
-    rng = streams(seed)
-    base = scenario_base_dir(s)
-    grid = rate_grid(s, model)
-    n_days = int(grid.day[-1]) + 1 if grid.day.size else 0
-    lam = grid.expected
-    cv = s.demand.overdispersion
-    if cv > 0:
-        shape = 1.0 / cv ** 2
-        day_factor = rng["day_factor"].gamma(shape, 1.0 / shape, n_days)
-        lam = lam * day_factor[grid.day][:, None]
-    counts = rng["arrivals"].poisson(lam)
-    flat = np.repeat(np.arange(counts.size), counts.ravel())
-    cell, channel = np.divmod(flat, lam.shape[1])
-    arrival_s = (cell * grid.step_s + rng["arrivals"].random(flat.size) * grid.step_s)
-    order = np.argsort(arrival_s, kind="stable")
-    arrival_s, cell, channel = arrival_s[order], cell[order], channel[order]
-    n = arrival_s.size
 
-    # contact type by the channel's shares
-    ctype_names = model.meta["ctype_names"]
-    ctype = np.full(n, -1, dtype=np.int32)
-    u = rng["contact_type"].random(n)
-    for c, ch in enumerate(model.channel_names):
-        mask = channel == c
-        shares = np.array([ct.share.get(ch, 0.0) for ct in s.contact_types.values()])
-        if mask.any():
-            cum = np.cumsum(shares) / shares.sum()
-            ctype[mask] = np.minimum(np.searchsorted(cum, u[mask], side="right"),
-                                     len(shares) - 1)
+    #: Purposes drawn per (purpose, day); their index in :data:`STREAMS` keys the stream.
+    DAY_STREAMS = ("arrivals", "contact_type", "work", "patience", "route")
 
-    # closed live channels: lost, or redirected to a deferred channel as voicemail
-    is_open = grid.open_[cell, channel]
-    closed = np.zeros(n, dtype=np.int8)
-    serve_channel = channel.copy()
-    chans = list(s.channels.values())
-    for c, chspec in enumerate(chans):
-        mask = (channel == c) & ~is_open
-        if chspec.when_closed == "lost":
-            closed[mask] = 1
-        else:
-            serve_channel[mask] = model.channel_names.index(chspec.voicemail_to)
+    def __init__(self, s: Scenario, model: Model, seed):
+        self.scenario = s
+        self.model = model
+        self.ss = seed if isinstance(seed, np.random.SeedSequence) else \
+            np.random.SeedSequence(seed)
+        self.base = scenario_base_dir(s)
+        grid = rate_grid(s, model)
+        self.grid = grid
+        self.n_days = int(grid.day[-1]) + 1 if grid.day.size else 0
+        self.per_day = int(round(86400.0 / grid.step_s))
+        lam = grid.expected
+        cv = s.demand.overdispersion
+        if cv > 0:
+            shape = 1.0 / cv ** 2
+            day_factor = streams(self.ss)["day_factor"].gamma(shape, 1.0 / shape, self.n_days)
+            lam = lam * day_factor[grid.day][:, None]
+        self.lam = lam
+        # per channel, the cumulative contact-type shares; per ctype, its queue per channel
+        types = list(s.contact_types.values())
+        self.types = types
+        self.chans = list(s.channels.values())
+        self.cum_shares = []
+        for ch in model.channel_names:
+            shares = np.array([ct.share.get(ch, 0.0) for ct in types])
+            total = shares.sum()
+            self.cum_shares.append(np.cumsum(shares) / total if total > 0 else None)
+        qindex = {name: q for q, name in enumerate(model.queue_names)}
+        self.type_queue = np.array(
+            [[qindex.get(queue_key(ch, ct.queue), -1) for ch in model.channel_names]
+             for ct in types], dtype=np.int32).reshape(len(types), model.n_channels)
+        self.voicemail_to = np.array(
+            [model.channel_names.index(c.voicemail_to) if c.when_closed != "lost" else c_i
+             for c_i, c in enumerate(self.chans)], dtype=np.intp)
+        self.lost_when_closed = np.array([c.when_closed == "lost" for c in self.chans])
 
-    qindex = {name: q for q, name in enumerate(model.queue_names)}
-    types = list(s.contact_types.values())
-    queue = np.full(n, -1, dtype=np.int32)
-    work_s = np.empty(n)
-    for k, ct in enumerate(types):
-        mask = ctype == k
-        m = int(mask.sum())
-        if m == 0:
-            continue
-        for c, ch in enumerate(model.channel_names):
-            sub = mask & (serve_channel == c)
-            if sub.any():
-                queue[sub] = qindex[queue_key(ch, ct.queue)]
-        work = draw(ct.handle_time, rng["work"], m, base)
-        if ct.wrap_up is not None:
-            work = work + draw(ct.wrap_up, rng["work"], m, base)
-        work_s[mask] = work
+    def _rngs(self, day: int) -> dict[str, np.random.Generator]:
+        ss = self.ss
+        return {name: np.random.default_rng(np.random.SeedSequence(
+                    ss.entropy, spawn_key=(*ss.spawn_key, STREAMS.index(name), day),
+                    pool_size=ss.pool_size))
+                for name in self.DAY_STREAMS}
 
-    abandon_at_s = np.full(n, np.inf)
-    for c, chspec in enumerate(chans):
-        mask = (serve_channel == c) & (closed == 0)
-        if chspec.kind == "live" and chspec.patience is not None and mask.any():
-            abandon_at_s[mask] = arrival_s[mask] + draw(chspec.patience, rng["patience"],
-                                                        int(mask.sum()), base)
-    u_route = rng["route"].random(n)
-    return Workload(
-        arrival_s=np.ascontiguousarray(arrival_s),
-        queue=queue,
-        channel=serve_channel.astype(np.int32),
-        ctype=ctype,
-        work_s=work_s,
-        abandon_at_s=abandon_at_s,
-        u_route=u_route,
-        closed=closed,
-    )
+    def days(self, day_lo: int, day_hi: int) -> Workload:
+        """The contacts arriving in days ``[day_lo, day_hi)`` (clipped to the horizon)."""
+        day_lo, day_hi = max(int(day_lo), 0), min(int(day_hi), self.n_days)
+        parts = [self._day(d) for d in range(day_lo, day_hi)]
+        if not parts:
+            parts = [self._empty()]
+        # One field at a time, each day's copy released once joined: the peak is the days'
+        # arrays plus one joined field, not twice the workload.
+        arrays = {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
+        return Workload(**arrays)
+
+    def _empty(self) -> dict:
+        f8, i4 = np.float64, np.int32
+        return dict(arrival_s=np.zeros(0, f8), queue=np.zeros(0, i4), channel=np.zeros(0, i4),
+                    ctype=np.zeros(0, i4), work_s=np.zeros(0, f8), abandon_at_s=np.zeros(0, f8),
+                    u_route=np.zeros(0, f8), closed=np.zeros(0, np.int8))
+
+    def _day(self, d: int) -> dict:
+        """Every draw of the contacts arriving in day ``d``."""
+        model, grid = self.model, self.grid
+        rng = self._rngs(d)
+        lo, hi = d * self.per_day, (d + 1) * self.per_day
+        lam = self.lam[lo:hi]
+        counts = rng["arrivals"].poisson(lam)
+        flat = np.repeat(np.arange(counts.size), counts.ravel())
+        cell, channel = np.divmod(flat, lam.shape[1])
+        cell += lo
+        arrival_s = (cell * grid.step_s + rng["arrivals"].random(flat.size) * grid.step_s)
+        order = np.argsort(arrival_s, kind="stable")
+        arrival_s, cell, channel = arrival_s[order], cell[order], channel[order]
+        n = arrival_s.size
+
+        # contact type by the channel's shares
+        ctype = np.full(n, -1, dtype=np.int32)
+        u = rng["contact_type"].random(n)
+        n_types = len(self.types)
+        for c in range(model.n_channels):
+            mask = channel == c
+            cum = self.cum_shares[c]
+            if cum is not None and mask.any():
+                ctype[mask] = np.minimum(np.searchsorted(cum, u[mask], side="right"),
+                                         n_types - 1)
+
+        # closed live channels: lost, or redirected to a deferred channel as voicemail
+        is_open = grid.open_[cell, channel]
+        shut = ~is_open
+        closed = (shut & self.lost_when_closed[channel]).astype(np.int8)
+        serve_channel = np.where(shut, self.voicemail_to[channel], channel)
+
+        queue = np.full(n, -1, dtype=np.int32)
+        work_s = np.empty(n)
+        for k, ct in enumerate(self.types):
+            mask = ctype == k
+            m = int(np.count_nonzero(mask))
+            if m == 0:
+                continue
+            queue[mask] = self.type_queue[k][serve_channel[mask]]
+            work = draw(ct.handle_time, rng["work"], m, self.base)
+            if ct.wrap_up is not None:
+                work = work + draw(ct.wrap_up, rng["work"], m, self.base)
+            work_s[mask] = work
+
+        abandon_at_s = np.full(n, np.inf)
+        for c, chspec in enumerate(self.chans):
+            if chspec.kind != "live" or chspec.patience is None:
+                continue
+            mask = (serve_channel == c) & (closed == 0)
+            if mask.any():
+                abandon_at_s[mask] = arrival_s[mask] + draw(chspec.patience, rng["patience"],
+                                                            int(mask.sum()), self.base)
+        u_route = rng["route"].random(n)
+        return dict(
+            arrival_s=np.ascontiguousarray(arrival_s),
+            queue=queue,
+            channel=serve_channel.astype(np.int32),
+            ctype=ctype,
+            work_s=work_s,
+            abandon_at_s=abandon_at_s,
+            u_route=u_route,
+            closed=closed,
+        )

@@ -5,6 +5,10 @@ array of :class:`~sim.model.Model`, :class:`~sim.model.Workload` and
 :class:`~sim.model.Roster` to the C-contiguous dtype the kernel's typed memoryviews expect,
 prepares the event-stream orders, allocates the outcome arrays and wraps them in
 :class:`~sim.model.Outcomes`. The semantics are those documented in :mod:`sim.model`.
+
+:func:`simulate` runs a whole workload at once; :class:`KernelStream` runs one replication
+fed and drained window by window (the streaming path of :mod:`sim.stream`), with the same
+outcomes.
 """
 
 from __future__ import annotations
@@ -28,6 +32,46 @@ def _c(array, dtype) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=dtype)
 
 
+def _require_kernel() -> None:
+    if _kernel is None:
+        raise EngineError(
+            "the compiled kernel is not built: run `pip install -e .` (or "
+            "`python setup.py build_ext --inplace`) in the ccsim source tree, "
+            f"or use --engine simpy ({_IMPORT_ERROR})"
+        )
+
+
+def _model_args(model: Model) -> tuple:
+    """The model arguments of ``_kernel.simulate`` / ``_kernel.KernelRun``, in order."""
+    f8, i4, i1 = np.float64, np.int32, np.int8
+    return (
+        float(model.horizon_s),
+        int(model.arrival_policy),
+        int(model.pull_policy),
+        _c(model.channel_live, i1),
+        _c(model.channel_units, i4),
+        _c(model.channel_slowdown, f8),
+        _c(model.queue_channel, i4),
+        _c(model.queue_priority, i4),
+        _c(model.time_factor, f8),
+        _c(model.proficiency, f8),
+        _c(model.skill_priority, i4),
+        _c(model.agent_team, i4),
+        _c(model.agent_queue_rank, i4),
+    )
+
+
+def _roster_args(roster: Roster) -> tuple:
+    """``seg_agent, seg_start_s, seg_end_s, on_order`` for the kernel."""
+    seg_start_s = _c(roster.seg_start_s, np.float64)
+    return (
+        _c(roster.seg_agent, np.int32),
+        seg_start_s,
+        _c(roster.seg_end_s, np.float64),
+        np.argsort(seg_start_s, kind="stable").astype(np.int32),
+    )
+
+
 def simulate(model: Model, workload: Workload, roster: Roster) -> Outcomes:
     """Run one replication on the compiled kernel.
 
@@ -48,12 +92,7 @@ def simulate(model: Model, workload: Workload, roster: Roster) -> Outcomes:
     EngineError
         If the compiled kernel is not built.
     """
-    if _kernel is None:
-        raise EngineError(
-            "the compiled kernel is not built: run `pip install -e .` (or "
-            "`python setup.py build_ext --inplace`) in the ccsim source tree, "
-            f"or use --engine simpy ({_IMPORT_ERROR})"
-        )
+    _require_kernel()
     f8, i4, i1 = np.float64, np.int32, np.int8
 
     arrival_s = _c(workload.arrival_s, f8)
@@ -63,23 +102,10 @@ def simulate(model: Model, workload: Workload, roster: Roster) -> Outcomes:
         arrival_order = np.empty(0, dtype=i4)
     else:
         arrival_order = np.argsort(arrival_s, kind="stable").astype(i4)
-    seg_start_s = _c(roster.seg_start_s, f8)
 
     out = empty_outcomes(workload.n_contacts, roster.n_segments)
     _kernel.simulate(
-        float(model.horizon_s),
-        int(model.arrival_policy),
-        int(model.pull_policy),
-        _c(model.channel_live, i1),
-        _c(model.channel_units, i4),
-        _c(model.channel_slowdown, f8),
-        _c(model.queue_channel, i4),
-        _c(model.queue_priority, i4),
-        _c(model.time_factor, f8),
-        _c(model.proficiency, f8),
-        _c(model.skill_priority, i4),
-        _c(model.agent_team, i4),
-        _c(model.agent_queue_rank, i4),
+        *_model_args(model),
         arrival_s,
         _c(workload.queue, i4),
         _c(workload.work_s, f8),
@@ -87,10 +113,7 @@ def simulate(model: Model, workload: Workload, roster: Roster) -> Outcomes:
         _c(workload.u_route, f8),
         _c(workload.closed, i1),
         arrival_order,
-        _c(roster.seg_agent, i4),
-        seg_start_s,
-        _c(roster.seg_end_s, f8),
-        np.argsort(seg_start_s, kind="stable").astype(i4),
+        *_roster_args(roster),
         out["outcome"],
         out["agent"],
         out["start_s"],
@@ -98,3 +121,104 @@ def simulate(model: Model, workload: Workload, roster: Roster) -> Outcomes:
         out["release_s"],
     )
     return Outcomes(**out)
+
+
+#: Per-contact arrays of a window: the Workload's fields, then the outcomes'.
+_WORKLOAD_FIELDS = ("arrival_s", "queue", "channel", "ctype", "work_s", "abandon_at_s",
+                    "u_route", "closed")
+_OUTCOME_FIELDS = ("outcome", "agent", "start_s", "end_s")
+_DTYPES = dict(arrival_s=np.float64, queue=np.int32, channel=np.int32, ctype=np.int32,
+               work_s=np.float64, abandon_at_s=np.float64, u_route=np.float64,
+               closed=np.int8, outcome=np.int8, agent=np.int32, start_s=np.float64,
+               end_s=np.float64)
+
+
+class KernelStream:
+    """One replication on the compiled kernel, fed and drained window by window.
+
+    The workload is appended in consecutive pieces (global contact ids in order, arrivals
+    sorted), the simulation is advanced to a time, and the contacts that can no longer
+    change (``id < oldest_pending_id``) are taken out with their outcomes. Only the window
+    from the oldest pending contact on is held, so memory follows the longest wait (and
+    service), not the horizon. The
+    outcomes are exactly those of :func:`simulate` on the whole workload, whatever the
+    pieces and times (see ``sim._kernel.KernelRun``).
+
+    Parameters
+    ----------
+    model : Model
+    roster : Roster
+
+    Examples
+    --------
+    >>> run = KernelStream(model, roster)              # doctest: +SKIP
+    >>> run.append(workload_of_days_0_to_7)             # doctest: +SKIP
+    >>> run.advance(7 * 86400.0)                        # doctest: +SKIP
+    >>> final_workload, final_outcomes = run.take_final()  # doctest: +SKIP
+    """
+
+    def __init__(self, model: Model, roster: Roster):
+        _require_kernel()
+        self._run = _kernel.KernelRun(*_model_args(model), *_roster_args(roster))
+        self._offset = 0  # global id of the window's row 0
+        self._window = {k: np.zeros(0, dtype=_DTYPES[k])
+                        for k in _WORKLOAD_FIELDS + _OUTCOME_FIELDS}
+
+    @property
+    def n_appended(self) -> int:
+        """Contacts appended so far (one past the last global id)."""
+        return self._offset + self._window["arrival_s"].shape[0]
+
+    @property
+    def oldest_pending_id(self) -> int:
+        """Smallest global id that may still change (after the last :meth:`advance`)."""
+        return int(self._run.oldest_pending_id)
+
+    @property
+    def release_s(self) -> np.ndarray:
+        """Release time of each roster segment so far (float64[S], NaN if not reached)."""
+        return np.array(self._run.release_s)
+
+    def append(self, workload: Workload) -> None:
+        """Append the next contacts (global ids ``n_appended ..``), sorted by arrival."""
+        arrival_s = workload.arrival_s
+        old = self._window["arrival_s"]
+        if (arrival_s.shape[0] > 1 and not bool(np.all(arrival_s[1:] >= arrival_s[:-1]))) \
+                or (arrival_s.shape[0] and old.shape[0] and not arrival_s[0] >= old[-1]):
+            raise ValueError("KernelStream.append: contacts must come in arrival order")
+        n = workload.n_contacts
+        new = {k: getattr(workload, k) for k in _WORKLOAD_FIELDS}
+        new.update(empty_outcomes(n, 0))
+        # NOTE: one concatenation per piece; the window holds only the pending contacts.
+        self._window = {k: np.concatenate([self._window[k], _c(new[k], _DTYPES[k])])
+                        for k in self._window}
+
+    def advance(self, until_s: float) -> int:
+        """Process every event before ``until_s``; returns :attr:`oldest_pending_id`."""
+        w = self._window
+        return int(self._run.advance(
+            w["arrival_s"], w["queue"], w["work_s"], w["abandon_at_s"], w["u_route"],
+            w["closed"], w["outcome"], w["agent"], w["start_s"], w["end_s"],
+            self._offset, float(until_s)))
+
+    def take_final(self, everything: bool = False) -> tuple[Workload, Outcomes]:
+        """Remove and return the contacts before :attr:`oldest_pending_id` (in id order).
+
+        With ``everything=True`` (after the last :meth:`advance`, at the horizon) the whole
+        window is returned: contacts still waiting or in service then are final too, and
+        the run cannot advance any further.
+
+        Returns
+        -------
+        Workload, Outcomes
+            The contacts and their outcomes (``release_s`` is empty: see :attr:`release_s`).
+        """
+        n = self._window["arrival_s"].shape[0]
+        cut = n if everything else min(self.oldest_pending_id - self._offset, n)
+        head = {k: v[:cut] for k, v in self._window.items()}
+        self._window = {k: v[cut:] for k, v in self._window.items()}
+        self._offset += cut
+        workload = Workload(**{k: head[k] for k in _WORKLOAD_FIELDS})
+        outcomes = Outcomes(**{k: head[k] for k in _OUTCOME_FIELDS},
+                            release_s=np.zeros(0))
+        return workload, outcomes
