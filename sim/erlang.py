@@ -5,6 +5,12 @@ steady-state KPIs of the classic call-centre queues, used to validate the simula
 give staffing first guesses. Everything here is a deterministic, pure function of floats and
 ints (no randomness, no state).
 
+Staffing: :func:`required_agents` finds the fewest agents meeting a set of
+:class:`StaffingTargets` together (service level at a threshold, ASA, abandonment, occupancy
+ceiling) by Erlang C or Erlang A; the ``agents_for_*`` functions are its one-target forms.
+:func:`blended_workload` converts chats and emails to call equivalents and
+:func:`fte_from_agents` turns agents on the floor into paid full-time equivalents.
+
 Notation (per offered customer, steady state, FIFO, PASTA):
 
 * ``c`` agents, arrival rate ``lambda = arrival_rate_per_s`` [1/s], mean handling time
@@ -41,7 +47,9 @@ function, evaluated in log space (scipy, or the convergent series of ``M_x`` in 
 where scipy underflows or loses digits), plus exactly summed
 mixtures over the number of customers waiting ahead, truncated where the remaining mass is
 below ``exp(-40)`` (~4e-18) relative to the mode (so exact to double precision). Loads of
-thousands of Erlangs with thousands of agents evaluate in milliseconds.
+thousands of Erlangs with thousands of agents evaluate in milliseconds. Erlang A supports
+``lambda * patience_mean_s`` and ``c * patience_mean_s / aht_s`` up to 1e9 (the work grows
+like their square root).
 """
 
 from __future__ import annotations
@@ -54,18 +62,32 @@ import numpy as np
 from scipy import special
 
 __all__ = [
+    "SERVICE_LEVEL_KPIS",
     "ErlangAResult",
     "ErlangCResult",
+    "StaffingTargets",
+    "agents_for_abandon_rate",
+    "agents_for_asa",
+    "agents_for_occupancy",
+    "agents_for_service_level",
+    "blended_workload",
     "erlang_a_measures",
+    "erlang_a_staffing",
     "erlang_b",
     "erlang_c",
     "erlang_c_measures",
     "erlang_c_staffing",
+    "fte_from_agent_hours",
+    "fte_from_agents",
+    "queue_measures",
+    "required_agents",
     "square_root_staffing",
 ]
 
 #: Log of the relative mass below which a tail of a series / mixture is dropped (e^-40 ~ 4e-18).
 _LOG_TAIL = -40.0
+#: Largest supported ``lambda / theta`` and ``c mu / theta`` (work grows like their square root).
+_MAX_SCALED_RATE = 1e9
 
 
 # --------------------------------------------------------------------------------------------
@@ -457,7 +479,9 @@ def erlang_a_measures(
     aht_s : float
         Mean (exponential) handling time [s] (> 0).
     patience_mean_s : float
-        Mean (exponential) patience [s] (> 0, finite).
+        Mean (exponential) patience [s] (> 0, finite). Supported while
+        ``lambda * patience_mean_s`` and ``c * patience_mean_s / aht_s`` are at most 1e9
+        (the work grows like their square root; beyond, abandonment is negligible).
     threshold_s : float
         Service-level threshold [s] (>= 0; ``inf`` allowed).
 
@@ -469,7 +493,7 @@ def erlang_a_measures(
     Raises
     ------
     ValueError
-        If an input is out of range.
+        If an input is out of range (including the patience limit above).
     """
     c = _check_int("c", c, 1)
     lam = _check_real("arrival_rate_per_s", arrival_rate_per_s, positive=True)
@@ -482,6 +506,13 @@ def erlang_a_measures(
     c_mu = c / aht_s
     x = c * patience_mean_s / aht_s  # c mu / theta
     y = lam * patience_mean_s  # lambda / theta
+    if max(x, y) > _MAX_SCALED_RATE:
+        raise ValueError(
+            "patience_mean_s too long for Erlang A: need arrival_rate_per_s * patience_mean_s "
+            f"<= {_MAX_SCALED_RATE:g} and c * patience_mean_s / aht_s <= {_MAX_SCALED_RATE:g} "
+            f"(got {y:.3g} and {x:.3g}); with such patience a stable queue hardly abandons "
+            "(use erlang_c_measures)"
+        )
 
     b = erlang_b(c, a)
     log_a_kummer, log_p_xy, series_xy = _log_m_p(x, y)  # ln A = ln M_x(y), ln P(x, y)
@@ -520,7 +551,7 @@ def erlang_a_measures(
             # D = ln(e^y y^-x) - ln(e^z z^-x) = y (1 - q) - c mu t exactly (no large terms)
             d_log = y * -math.expm1(-theta_t) - c_mu * threshold_s
             log_ratio_x = log_m_x - log_a_kummer + d_log
-            log_ratio_x1 = log_m_x1 - log_a_kummer + d_log + math.log(z / (x + 1.0))
+            log_ratio_x1 = log_m_x1 - log_a_kummer + d_log + math.log(z) - math.log1p(x)
         else:
             log_ratio_x, log_ratio_x1 = log_p_x - log_p_xy, log_p_x1 - log_p_xy
         tail_all_q = min(q * math.exp(log_ratio_x), 1.0)
@@ -630,3 +661,485 @@ def square_root_staffing(arrival_rate_per_s: float, aht_s: float, beta: float) -
     if n - 1 >= value - 1e-9 * max(1.0, abs(value)):
         n -= 1
     return max(1, n)
+
+
+# --------------------------------------------------------------------------------------------
+# staffing for targets (Erlang C and Erlang A), blended workload, FTE
+# --------------------------------------------------------------------------------------------
+#: Service-level definitions a staffing target may use (fields of :class:`ErlangCResult`).
+SERVICE_LEVEL_KPIS = (
+    "service_level",
+    "service_level_answered",
+    "service_level_excl_short_abandons",
+)
+#: Target names reported by :meth:`StaffingTargets.missed`, in this order.
+TARGET_NAMES = ("service_level", "asa_s", "abandon_rate", "occupancy")
+
+
+def _optional_fraction(name: str, value, *, low_open: bool, high_open: bool) -> float | None:
+    if value is None:
+        return None
+    v = _check_real(name, value, positive=False)
+    if (low_open and v <= 0.0) or (high_open and v >= 1.0) or v > 1.0:
+        low, high = "(0" if low_open else "[0", "1)" if high_open else "1]"
+        raise ValueError(f"{name} must be in {low}, {high}, got {v:g}")
+    return v
+
+
+@dataclass(frozen=True)
+class StaffingTargets:
+    """Targets a staffing level must meet together; ``None`` means no target on that measure.
+
+    Attributes
+    ----------
+    service_level : float or None
+        Minimum service level, a fraction in [0, 1), measured at ``threshold_s``.
+    threshold_s : float or None
+        Service-level threshold [s]; needed with ``service_level``, else only used to report
+        the service level.
+    max_asa_s : float or None
+        Maximum ASA [s] (> 0).
+    max_abandon_rate : float or None
+        Maximum share abandoning, in (0, 1]; needs a patience (Erlang A).
+    max_occupancy : float or None
+        Occupancy ceiling, in (0, 1].
+    service_level_kpi : str
+        The service-level definition ``service_level`` applies to, one of
+        :data:`SERVICE_LEVEL_KPIS` (see the module docstring).
+    """
+
+    service_level: float | None = None
+    threshold_s: float | None = None
+    max_asa_s: float | None = None
+    max_abandon_rate: float | None = None
+    max_occupancy: float | None = None
+    service_level_kpi: str = "service_level"
+
+    def __post_init__(self):
+        _optional_fraction("service_level", self.service_level, low_open=False, high_open=True)
+        _optional_fraction("max_abandon_rate", self.max_abandon_rate, low_open=True,
+                           high_open=False)
+        _optional_fraction("max_occupancy", self.max_occupancy, low_open=True, high_open=False)
+        if self.threshold_s is not None:
+            _check_real("threshold_s", self.threshold_s, positive=False, allow_inf=True)
+        if self.max_asa_s is not None:
+            _check_real("max_asa_s", self.max_asa_s, positive=True)
+        if self.service_level is not None and self.threshold_s is None:
+            raise ValueError("a service-level target needs threshold_s")
+        if self.service_level_kpi not in SERVICE_LEVEL_KPIS:
+            raise ValueError(f"service_level_kpi must be one of {', '.join(SERVICE_LEVEL_KPIS)}"
+                             f", got {self.service_level_kpi!r}")
+
+    @property
+    def empty(self) -> bool:
+        """True when no target is set."""
+        return all(v is None for v in (self.service_level, self.max_asa_s,
+                                       self.max_abandon_rate, self.max_occupancy))
+
+    def missed(self, measures: ErlangCResult) -> tuple[str, ...]:
+        """The targets ``measures`` misses, as names from :data:`TARGET_NAMES`.
+
+        Parameters
+        ----------
+        measures : ErlangCResult
+            Measured at this object's ``threshold_s``.
+
+        Returns
+        -------
+        tuple of str
+            Empty when every target is met.
+        """
+        out = []
+        if self.service_level is not None and not (
+                getattr(measures, self.service_level_kpi) >= self.service_level):
+            out.append("service_level")
+        if self.max_asa_s is not None and not measures.asa_s <= self.max_asa_s:
+            out.append("asa_s")
+        if self.max_abandon_rate is not None and not (
+                measures.abandon_rate <= self.max_abandon_rate):
+            out.append("abandon_rate")
+        if self.max_occupancy is not None and not measures.occupancy <= self.max_occupancy:
+            out.append("occupancy")
+        return tuple(out)
+
+
+def queue_measures(
+    c: int,
+    arrival_rate_per_s: float,
+    aht_s: float,
+    threshold_s: float,
+    patience_mean_s: float | None = None,
+) -> ErlangCResult:
+    """Steady-state KPIs of Erlang C (no patience) or Erlang A (``patience_mean_s`` given).
+
+    Unlike :func:`erlang_c_measures`, an unstable Erlang C queue (``a >= c``) is not an error:
+    it returns the limit of a queue that grows without bound (``p_wait = occupancy = 1``,
+    ``asa_s = mean_wait_s = mean_queue_len = inf``, service levels 0, no abandonment), so that
+    staffing searches and reports can show "one agent fewer" at any load.
+
+    Parameters
+    ----------
+    c : int
+        Number of agents (>= 1).
+    arrival_rate_per_s : float
+        Poisson arrival rate [1/s] (> 0).
+    aht_s : float
+        Mean handling time [s] (> 0).
+    threshold_s : float
+        Service-level threshold [s] (>= 0; ``inf`` allowed).
+    patience_mean_s : float, optional
+        Mean (exponential) patience [s]; ``None`` for Erlang C (nobody abandons).
+
+    Returns
+    -------
+    ErlangCResult or ErlangAResult
+    """
+    if patience_mean_s is not None:
+        return erlang_a_measures(c, arrival_rate_per_s, aht_s, patience_mean_s, threshold_s)
+    c = _check_int("c", c, 1)
+    lam = _check_real("arrival_rate_per_s", arrival_rate_per_s, positive=True)
+    aht_s = _check_real("aht_s", aht_s, positive=True)
+    _check_real("threshold_s", threshold_s, positive=False, allow_inf=True)
+    if lam * aht_s >= c:
+        inf = math.inf
+        return ErlangCResult(p_wait=1.0, asa_s=inf, mean_wait_s=inf, service_level=0.0,
+                             service_level_answered=0.0, service_level_excl_short_abandons=0.0,
+                             abandon_rate=0.0, occupancy=1.0, mean_queue_len=inf)
+    return erlang_c_measures(c, lam, aht_s, threshold_s)
+
+
+def _smallest(meets, lo: int, guess: int, cap: int) -> int:
+    """Smallest ``c >= lo`` with ``meets(c)``, for ``meets`` monotone (False ... False True ...).
+
+    Gallops from ``guess`` (doubling steps) to bracket the switch, then bisects; O(log) calls.
+    """
+    c = min(max(lo, guess), cap)
+    if meets(c):
+        good, step = c, 1
+        while True:  # gallop down
+            cand = good - step
+            if cand < lo:
+                bad = lo - 1
+                break
+            if not meets(cand):
+                bad = cand
+                break
+            good, step = cand, 2 * step
+    else:
+        bad, step = c, 1
+        while True:  # gallop up
+            if bad >= cap:
+                raise ValueError(f"target not reachable with up to {cap} agents")
+            cand = min(bad + step, cap)
+            if meets(cand):
+                good = cand
+                break
+            bad, step = cand, 2 * step
+    while good - bad > 1:  # meets(good), not meets(bad) (or bad = lo - 1)
+        mid = (good + bad) // 2
+        if meets(mid):
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
+def required_agents(
+    arrival_rate_per_s: float,
+    aht_s: float,
+    targets: StaffingTargets,
+    patience_mean_s: float | None = None,
+) -> int:
+    """Smallest number of agents meeting every target, by Erlang C or Erlang A.
+
+    Every measure is monotone in the number of agents (service levels rise; ASA, abandonment
+    and occupancy fall), so the answer is the largest of the per-target minima; it is found
+    by galloping from the square-root staffing guess ``ceil(a + sqrt(a))`` and bisecting,
+    with ``O(log c)`` evaluations. The result ``c`` meets every target and ``c - 1`` misses
+    at least one (or is below the least allowed: ``floor(a) + 1`` for Erlang C, which must
+    be stable, and 1 for Erlang A).
+
+    Parameters
+    ----------
+    arrival_rate_per_s : float
+        Poisson arrival rate [1/s] (> 0).
+    aht_s : float
+        Mean handling time [s] (> 0).
+    targets : StaffingTargets
+        At least one target; an abandonment target needs ``patience_mean_s``.
+    patience_mean_s : float, optional
+        Mean (exponential) patience [s]: Erlang A; ``None``: Erlang C.
+
+    Returns
+    -------
+    int
+        Minimal number of agents.
+
+    Raises
+    ------
+    ValueError
+        For bad inputs, no target, an abandonment target without patience, or a target no
+        staffing up to ``a + 100 sqrt(a) + 1000`` agents meets.
+    """
+    lam = _check_real("arrival_rate_per_s", arrival_rate_per_s, positive=True)
+    aht_s = _check_real("aht_s", aht_s, positive=True)
+    if targets.empty:
+        raise ValueError("give at least one target (service level, ASA, abandonment or "
+                         "occupancy)")
+    if targets.max_abandon_rate is not None and patience_mean_s is None:
+        raise ValueError("an abandonment target needs a mean patience (Erlang A); in Erlang C "
+                         "nobody abandons")
+    if patience_mean_s is not None:
+        _check_real("patience_mean_s", patience_mean_s, positive=True)
+    a = lam * aht_s
+    threshold_s = 0.0 if targets.threshold_s is None else targets.threshold_s
+    lo = 1 if patience_mean_s is not None else math.floor(a) + 1
+    cap = int(a + 100.0 * math.sqrt(a) + 1000.0)
+    guess = math.ceil(a + math.sqrt(a))
+    if targets.max_occupancy is not None and patience_mean_s is None:
+        # Erlang C occupancy is a / c: the ceiling alone needs c >= a / max_occupancy
+        guess = max(guess, math.ceil(a / targets.max_occupancy))
+
+    def meets(c: int) -> bool:
+        return not targets.missed(queue_measures(c, lam, aht_s, threshold_s, patience_mean_s))
+
+    return _smallest(meets, lo, guess, cap)
+
+
+def agents_for_service_level(
+    arrival_rate_per_s: float,
+    aht_s: float,
+    threshold_s: float,
+    target_service_level: float,
+    patience_mean_s: float | None = None,
+    service_level_kpi: str = "service_level",
+) -> int:
+    """Minimal agents whose service level at ``threshold_s`` is at least the target.
+
+    Parameters
+    ----------
+    arrival_rate_per_s : float
+        Poisson arrival rate [1/s].
+    aht_s : float
+        Mean handling time [s].
+    threshold_s : float
+        Service-level threshold [s].
+    target_service_level : float
+        Target fraction in [0, 1).
+    patience_mean_s : float, optional
+        Mean patience [s] for Erlang A; ``None`` for Erlang C.
+    service_level_kpi : str
+        One of :data:`SERVICE_LEVEL_KPIS` (they coincide in Erlang C).
+
+    Returns
+    -------
+    int
+    """
+    targets = StaffingTargets(service_level=target_service_level, threshold_s=threshold_s,
+                              service_level_kpi=service_level_kpi)
+    return required_agents(arrival_rate_per_s, aht_s, targets, patience_mean_s)
+
+
+def agents_for_asa(
+    arrival_rate_per_s: float, aht_s: float, max_asa_s: float,
+    patience_mean_s: float | None = None,
+) -> int:
+    """Minimal agents whose ASA (mean wait of answered contacts) is at most ``max_asa_s``.
+
+    Parameters
+    ----------
+    arrival_rate_per_s : float
+        Poisson arrival rate [1/s].
+    aht_s : float
+        Mean handling time [s].
+    max_asa_s : float
+        ASA ceiling [s] (> 0).
+    patience_mean_s : float, optional
+        Mean patience [s] for Erlang A; ``None`` for Erlang C.
+
+    Returns
+    -------
+    int
+    """
+    return required_agents(arrival_rate_per_s, aht_s, StaffingTargets(max_asa_s=max_asa_s),
+                           patience_mean_s)
+
+
+def agents_for_abandon_rate(
+    arrival_rate_per_s: float, aht_s: float, patience_mean_s: float, max_abandon_rate: float
+) -> int:
+    """Minimal agents whose Erlang A abandonment is at most ``max_abandon_rate``.
+
+    Parameters
+    ----------
+    arrival_rate_per_s : float
+        Poisson arrival rate [1/s].
+    aht_s : float
+        Mean handling time [s].
+    patience_mean_s : float
+        Mean (exponential) patience [s].
+    max_abandon_rate : float
+        Ceiling on P(abandoned), in (0, 1].
+
+    Returns
+    -------
+    int
+    """
+    return required_agents(arrival_rate_per_s, aht_s,
+                           StaffingTargets(max_abandon_rate=max_abandon_rate), patience_mean_s)
+
+
+def agents_for_occupancy(
+    arrival_rate_per_s: float, aht_s: float, max_occupancy: float,
+    patience_mean_s: float | None = None,
+) -> int:
+    """Minimal agents whose occupancy is at most ``max_occupancy`` (an occupancy ceiling).
+
+    In Erlang C this is ``ceil(a / max_occupancy)`` (and at least ``floor(a) + 1``).
+
+    Parameters
+    ----------
+    arrival_rate_per_s : float
+        Poisson arrival rate [1/s].
+    aht_s : float
+        Mean handling time [s].
+    max_occupancy : float
+        Ceiling, in (0, 1].
+    patience_mean_s : float, optional
+        Mean patience [s] for Erlang A; ``None`` for Erlang C.
+
+    Returns
+    -------
+    int
+    """
+    return required_agents(arrival_rate_per_s, aht_s,
+                           StaffingTargets(max_occupancy=max_occupancy), patience_mean_s)
+
+
+def erlang_a_staffing(
+    arrival_rate_per_s: float,
+    aht_s: float,
+    patience_mean_s: float,
+    threshold_s: float,
+    target_service_level: float,
+) -> int:
+    """Smallest number of agents whose Erlang A service level meets the target.
+
+    The Erlang A counterpart of :func:`erlang_c_staffing` (service level = P(served and
+    W <= threshold_s), over offered contacts); may be below the load ``a`` when patience is
+    short, since abandonment relieves the queue.
+
+    Parameters
+    ----------
+    arrival_rate_per_s : float
+        Poisson arrival rate [1/s] (> 0).
+    aht_s : float
+        Mean handling time [s] (> 0).
+    patience_mean_s : float
+        Mean (exponential) patience [s] (> 0).
+    threshold_s : float
+        Service-level threshold [s] (>= 0).
+    target_service_level : float
+        Target fraction in [0, 1).
+
+    Returns
+    -------
+    int
+    """
+    return agents_for_service_level(arrival_rate_per_s, aht_s, threshold_s,
+                                    target_service_level, patience_mean_s)
+
+
+def blended_workload(calls, chats=0.0, emails=0.0, chat_equiv: float = 0.6,
+                     email_equiv: float = 0.4):
+    """Contacts of several channels as phone-call equivalents (the CareConnect seed's rule).
+
+    ``calls + chat_equiv * chats + email_equiv * emails``; by default 1 chat = 0.6 call and
+    1 email = 0.4 call. Works on numbers or numpy arrays, in any common unit (per hour, per
+    day ...); the result is in the same unit.
+
+    Parameters
+    ----------
+    calls, chats, emails : float or array_like
+        Contact counts or rates (>= 0).
+    chat_equiv, email_equiv : float
+        Call equivalents of one chat and one email (>= 0).
+
+    Returns
+    -------
+    float or ndarray
+        Call equivalents.
+    """
+    chat_equiv = _check_real("chat_equiv", chat_equiv, positive=False)
+    email_equiv = _check_real("email_equiv", email_equiv, positive=False)
+    for name, v in (("calls", calls), ("chats", chats), ("emails", emails)):
+        arr = np.asarray(v, dtype=float)
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
+    out = np.asarray(calls, dtype=float) + chat_equiv * np.asarray(chats, dtype=float) \
+        + email_equiv * np.asarray(emails, dtype=float)
+    return float(out) if out.ndim == 0 else out
+
+
+def fte_from_agent_hours(agent_hours_per_week, paid_hours_per_fte_week: float = 40.0,
+                         shrinkage: float = 0.0):
+    """Full-time equivalents that deliver ``agent_hours_per_week`` available hours.
+
+    ``fte = agent_hours_per_week / (paid_hours_per_fte_week * (1 - shrinkage))``: each FTE is
+    paid ``paid_hours_per_fte_week`` and loses the share ``shrinkage`` of it (breaks,
+    meetings, training, absence) before taking contacts.
+
+    Parameters
+    ----------
+    agent_hours_per_week : float or array_like
+        Agent-hours on the floor needed per week [h] (>= 0).
+    paid_hours_per_fte_week : float
+        Paid hours of one FTE per week [h] (> 0).
+    shrinkage : float
+        Share of paid time not available for contacts, in [0, 1).
+
+    Returns
+    -------
+    float or ndarray
+    """
+    paid = _check_real("paid_hours_per_fte_week", paid_hours_per_fte_week, positive=True)
+    shrinkage = _check_real("shrinkage", shrinkage, positive=False)
+    if not shrinkage < 1.0:
+        raise ValueError(f"shrinkage must be in [0, 1), got {shrinkage:g}")
+    hours = np.asarray(agent_hours_per_week, dtype=float)
+    if not np.all(np.isfinite(hours)) or np.any(hours < 0):
+        raise ValueError(f"agent_hours_per_week must be finite and >= 0, got "
+                         f"{agent_hours_per_week!r}")
+    out = hours / (paid * (1.0 - shrinkage))
+    return float(out) if out.ndim == 0 else out
+
+
+def fte_from_agents(agents, hours_covered_per_week: float = 168.0,
+                    paid_hours_per_fte_week: float = 40.0, shrinkage: float = 0.0):
+    """FTE to keep ``agents`` on the floor for ``hours_covered_per_week`` every week.
+
+    ``fte = agents * hours_covered_per_week / (paid_hours_per_fte_week * (1 - shrinkage))``;
+    e.g. 8 agents around the clock (168 h) at 40 paid hours and 30% shrinkage is 48 FTE.
+
+    Parameters
+    ----------
+    agents : float or array_like
+        Agents available for contacts at every covered hour (>= 0).
+    hours_covered_per_week : float
+        Hours per week the ``agents`` are needed [h], in (0, 168].
+    paid_hours_per_fte_week : float
+        Paid hours of one FTE per week [h] (> 0).
+    shrinkage : float
+        Share of paid time not available for contacts, in [0, 1).
+
+    Returns
+    -------
+    float or ndarray
+    """
+    covered = _check_real("hours_covered_per_week", hours_covered_per_week, positive=True)
+    if covered > 168.0:
+        raise ValueError(f"hours_covered_per_week must be at most 168, got {covered:g}")
+    n = np.asarray(agents, dtype=float)
+    if not np.all(np.isfinite(n)) or np.any(n < 0):
+        raise ValueError(f"agents must be finite and >= 0, got {agents!r}")
+    return fte_from_agent_hours(n * covered, paid_hours_per_fte_week, shrinkage)

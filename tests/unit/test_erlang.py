@@ -367,12 +367,12 @@ def test_erlang_a_tends_to_erlang_c_as_patience_grows():
     c, lam, aht_s, t = 100, 90 / 300, 300.0, 20.0
     ref = erlang_c_measures(c, lam, aht_s, t)
     gaps = {}
-    for patience_mean_s in (1e9, 1e11):
+    for patience_mean_s in (1e7, 1e9):  # y = lambda / theta up to 3e8 (limit 1e9)
         r = erlang_a_measures(c, lam, aht_s, patience_mean_s, t)
-        assert_matches(r, {f: getattr(ref, f) for f in FIELDS}, rel=1e-5, abs_=1e-8)
+        assert_matches(r, {f: getattr(ref, f) for f in FIELDS}, rel=1e-3, abs_=1e-6)
         gaps[patience_mean_s] = r.p_wait - ref.p_wait
     # the gap is O(theta): 100x smaller patience rate -> 100x smaller gap (no numerical floor)
-    assert gaps[1e9] / gaps[1e11] == pytest.approx(100.0, rel=1e-2)
+    assert gaps[1e7] / gaps[1e9] == pytest.approx(100.0, rel=1e-2)
 
 
 @pytest.mark.parametrize(
@@ -381,8 +381,9 @@ def test_erlang_a_tends_to_erlang_c_as_patience_grows():
         (3000, 2950.0, 180.0),
         (3000, 3300.0, 180.0),
         (3000, 2999.0, 1.0),
-        (3000, 2500.0, 1e7),
-        (3000, 3100.0, 1e6),
+        (3000, 2500.0, 1e5),
+        (3000, 3100.0, 1e5),
+        (3000, 3100.0, 9e7),  # lambda / theta = 9.3e8, near the supported limit 1e9
         (5000, 4900.0, 120.0),
     ],
 )
@@ -476,6 +477,7 @@ def test_erlang_c_measures_rejects_bad_inputs(args):
         (5, 1.0, 1.0, 0.0, 1.0),
         (5, 1.0, 1.0, math.inf, 1.0),
         (5, 1.0, 1.0, 10.0, -0.1),
+        (5, 1.0, 1.0, 2e9, 1.0),  # lambda * patience > 1e9 (supported range)
     ],
 )
 def test_erlang_a_measures_rejects_bad_inputs(args):
