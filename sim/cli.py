@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=_positive_int, default=None,
                    help="local processes (default: all cores)")
     r.add_argument("--contacts", action="store_true", help="also write contacts.parquet")
+    r.add_argument("--report", action="store_true",
+                   help="also build report.html and summary.md in the run folder")
     r.add_argument("--quiet", action="store_true", help="no progress bar or table")
     r.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -56,6 +58,24 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("schema", help="write the JSON Schema of scenario files")
     s.add_argument("--out", default=None, help="file (default: standard output)")
     s.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    rp = sub.add_parser("report", help="build report.html and summary.md for a run folder")
+    rp.add_argument("run_dir")
+    rp.add_argument("--baseline", default=None,
+                    help="an earlier run folder: flag KPIs that moved more than 10%%")
+    rp.add_argument("--out", default=None, help="HTML file (default RUN_DIR/report.html)")
+    rp.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    from sim.staffing import ERLANG_OPTIONS, STAFF_OPTIONS
+
+    e = sub.add_parser("erlang", help="Erlang C/A staffing calculator: agents, measures, FTE")
+    st = sub.add_parser("staff", help="analytic staffing requirement per interval vs the "
+                        "scenario's agents on duty")
+    st.add_argument("scenario")
+    for verb, options in ((e, ERLANG_OPTIONS), (st, STAFF_OPTIONS)):
+        for flag, text in options:
+            verb.add_argument(flag, default=None, help=text)
+        verb.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 
 
@@ -81,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return {"run": _run, "validate": _validate, "schema": _schema}[args.verb](args, argv)
+        return {"run": _run, "validate": _validate, "schema": _schema,
+                "report": _report, "erlang": _erlang, "staff": _staff}[args.verb](args, argv)
     except ScenarioError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -162,6 +183,55 @@ def _run(args, argv) -> int:
     if not args.quiet:
         print(format_table(results))
     print(f"results: {folder}")
+    if args.report:
+        from sim.report import build_report
+
+        print(f"report: {build_report(folder)}")
+    return EXIT_OK
+
+
+def _report(args, argv) -> int:
+    from sim.report import RunFolderError, build_report
+
+    try:
+        path = build_report(args.run_dir, baseline_dir=args.baseline, out=args.out)
+    except RunFolderError as exc:
+        print(f"ccsim: {exc}", file=sys.stderr)
+        if args.debug:
+            raise
+        return EXIT_USAGE
+    print(f"report: {path}")
+    print(f"summary: {path.parent / 'summary.md'}")
+    return EXIT_OK
+
+
+def _erlang(args, argv) -> int:
+    from sim.staffing import erlang_from_options
+
+    try:
+        text = erlang_from_options(vars(args))
+    except ValueError as exc:  # bad option values: one line, usage exit code
+        if args.debug:
+            raise
+        print(f"ccsim erlang: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(text)
+    return EXIT_OK
+
+
+def _staff(args, argv) -> int:
+    from sim.scenario import load_scenario
+    from sim.staffing import staff_from_options
+
+    scenario = load_scenario(args.scenario)
+    try:
+        text = staff_from_options(scenario, vars(args))
+    except ValueError as exc:  # bad option values: one line, usage exit code
+        if args.debug:
+            raise
+        print(f"ccsim staff: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(text)
     return EXIT_OK
 
 

@@ -1,0 +1,39 @@
+"""Fixtures for the report tests: short runs of the seed scenarios written to run folders.
+
+Horizons are shortened for speed by loading the scenario, changing ``horizon`` in its
+``model_dump(mode="json")`` and parsing it again; two replications each.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+from tests.report.helpers import SCENARIOS, SCRIPT_NAME, short_scenario, write_run  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def careconnect_run(tmp_path_factory) -> Path:
+    """CareConnect over 8 days (1 warm-up day + one full week), 2 replications."""
+    scenario = short_scenario(SCENARIOS / "careconnect.yaml", days=8)
+    return write_run(scenario, tmp_path_factory.mktemp("cc") / "run")
+
+
+@pytest.fixture(scope="session")
+def clinical_exchange_run(tmp_path_factory) -> Path:
+    """My Clinical Exchange over 3 months (monthly figures), 2 replications."""
+    scenario = short_scenario(SCENARIOS / "clinical_exchange.yaml", months=3)
+    return write_run(scenario, tmp_path_factory.mktemp("cx") / "run")
+
+
+@pytest.fixture(scope="session")
+def script_named_run(tmp_path_factory) -> Path:
+    """CareConnect (8 days) renamed to a ``<script>`` tag, with HTML in its description."""
+    scenario = short_scenario(SCENARIOS / "careconnect.yaml", name=SCRIPT_NAME,
+                              description='Hostile <img src=x onerror="alert(2)"> & co',
+                              days=8)
+    return write_run(scenario, tmp_path_factory.mktemp("xss") / "run")
