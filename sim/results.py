@@ -1,7 +1,7 @@
 """``Results``: a run's KPIs as DataFrames, targets, and the atomic write of a run folder.
 
 A run folder (ARCHITECTURE section 4) holds ``manifest.json``, the resolved
-``scenario.yaml``, ``summary.json``, ``summary.csv``, ``intervals.parquet`` and, when asked
+``scenario.yaml``, ``summary.json``, ``summary.csv``, ``totals.parquet``, ``intervals.parquet`` and, when asked
 for, ``contacts.parquet``. It is written to a temporary sibling folder and renamed into
 place, so a reader never sees half a run and a failed run leaves nothing behind.
 """
@@ -134,6 +134,7 @@ class Results:
                 on=["channel", "kpi"], how="left")
             table = table.rename(columns={"min": "target_min", "max": "target_max"})
             table.to_csv(tmp / "summary.csv", index=False)
+            self.totals.to_parquet(tmp / "totals.parquet", index=False)
             self.intervals.to_parquet(tmp / "intervals.parquet", index=False)
             if self.contacts is not None:
                 self.contacts.to_parquet(tmp / "contacts.parquet", index=False)

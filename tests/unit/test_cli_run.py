@@ -34,7 +34,7 @@ def test_run_writes_the_contract(tmp_path, capsys):
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == [
         "contacts.parquet", "intervals.parquet", "manifest.json", "scenario.yaml",
-        "summary.csv", "summary.json"]
+        "summary.csv", "summary.json", "totals.parquet"]
     manifest = json.loads((out / "manifest.json").read_text())
     for key in ("ccsim_version", "scenario_sha256", "seed", "engine", "replications",
                 "executor", "command_line", "started", "finished"):
