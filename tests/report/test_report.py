@@ -129,8 +129,12 @@ def test_alerts_against_a_baseline_with_paired_differences(careconnect_run, tmp_
     b = base.per_replication("abandoned")["all"].to_numpy(float)
     assert abandoned.diff == pytest.approx(np.mean(a - b))
     assert abandoned.diff_low < abandoned.diff < abandoned.diff_high
+    # with totals.parquet in the run folder, ratio KPIs are paired too
     ratio = flagged[("all", "abandon_rate")]
-    assert np.isnan(ratio.diff) and "per-replication" in ratio.diff_note
+    ra = now.per_replication("abandon_rate")["all"].to_numpy(float)
+    rb = base.per_replication("abandon_rate")["all"].to_numpy(float)
+    assert ratio.diff == pytest.approx(np.mean(ra - rb))
+    assert ratio.diff_low < ratio.diff < ratio.diff_high
     text = build_report(now.path, baseline_dir=base.path).read_text(encoding="utf-8")
     assert "Changes against the baseline" in text and "worse" in text
     assert "abandon rate" in (now.path / "summary.md").read_text(encoding="utf-8")
@@ -159,12 +163,11 @@ def test_per_replication_counts_match_the_run_totals(tmp_path):
     scenario = short_scenario(MMC, days=2)
     results = sim.run(scenario, replications=3, seed=5, workers=1)
     run = load_run(results.write(tmp_path / "run"))
-    for key in ("offered", "answered", "abandoned"):
+    for key in ("offered", "answered", "abandoned", "asa_s", "service_level"):
         got = run.per_replication(key)
         want = results.totals.pivot_table(index="replication", columns="channel", values=key)
         pd.testing.assert_frame_equal(got.astype(float), want.astype(float),
                                       check_names=False, check_like=True)
-    assert run.per_replication("asa_s") is None
 
 
 # --------------------------------------------------------------------------- staffing
