@@ -1,9 +1,10 @@
 """``Results``: a run's KPIs as DataFrames, targets, and the atomic write of a run folder.
 
 A run folder (ARCHITECTURE section 4) holds ``manifest.json``, the resolved
-``scenario.yaml``, ``summary.json``, ``summary.csv``, ``totals.parquet``, ``intervals.parquet`` and, when asked
-for, ``contacts.parquet``. It is written to a temporary sibling folder and renamed into
-place, so a reader never sees half a run and a failed run leaves nothing behind.
+``scenario.yaml``, ``summary.json``, ``summary.csv``, ``totals.parquet``,
+``intervals.parquet`` and, when asked for, ``contacts.parquet``. It is written to a
+temporary sibling folder and renamed into place, so a reader never sees half a run and a
+failed run leaves nothing behind.
 """
 
 from __future__ import annotations
