@@ -51,7 +51,10 @@ Data structures
   the eligible agents; per distinct "units" value of the queues, the agents on duty with at
   least that many free units (updated whenever an agent's capacity or duty changes). Their
   AND, iterated bit by bit, yields exactly the candidates in increasing id.
-* Per agent, its eligible queues sorted by the static part of the pull key (pull).
+* Per agent, its eligible queues sorted by the static part of the pull key (pull), with
+  the queues it takes only once overflowed (flag ``aq_ov``). Whether a queue's head has
+  overflowed is read from the key of the queue's last OVERFLOW event (no per-contact state).
+* The reservation keeps a count of live-idle agents, updated with the "fits" bitsets.
 """
 
 import numpy as np
@@ -72,6 +75,7 @@ from _types cimport (
     EV_AGENT_ON,
     EV_ARRIVAL,
     EV_COMPLETION,
+    EV_OVERFLOW,
     N_ARRIVAL_POLICIES,
     N_EVENT_KINDS,
     N_OUTCOMES,
@@ -82,6 +86,8 @@ from _types cimport (
     OUT_LOST_CLOSED,
     OUT_WAITING,
     PULL_QUEUE_PRIORITY,
+    PULL_SLA_URGENCY,
+    PULL_WEIGHTED_WAIT,
     arrival_policy_name,
     event_kind_name,
     outcome_name,
@@ -142,6 +148,7 @@ cdef struct AgentState:
     int32_t in_hand  # number of contacts in hand
     int32_t team
     int32_t on_duty  # 1 between AGENT_ON and AGENT_OFF
+    int32_t live_idle  # 1 if live-capable, on duty and used == 0 (spec: "Reservation")
 
 
 cdef struct HeapItem:
@@ -162,8 +169,23 @@ cdef struct Ctx:
     # sizes and scalars
     Py_ssize_t n_segments
     int32_t n_queues
+    int32_t n_agents
     double until_s  # the current call processes events before this time
     int arrival_policy
+    int pull_policy
+    # routing-policy library (spec: "Pull", "Reservation", "Overflow")
+    int32_t reserve  # reserve_for_live
+    int32_t n_live_idle  # agents with live_idle == 1
+    int8_t* live_cap  # [A] 1 if eligible for some live queue
+    int8_t* q_deferred  # [Q]
+    double* q_sla_s  # [Q] channel SLA threshold, +inf if none
+    const double* queue_weight  # [Q]
+    const double* ov_after  # [Q] overflow wait, +inf if none
+    double* ov_t  # [Q] key (time, id) of the last OVERFLOW processed for a waiting contact
+    int32_t* ov_id
+    uint64_t* ov_elig  # [Q, n_words] bit a: agent a takes overflowed contacts of queue q
+    uint64_t* cand  # [n_words] scratch: the candidates of one choose_agent
+    int8_t* aq_ov  # parallel to aq: 1 if the agent takes the queue only once overflowed
     # model
     const double* channel_slowdown
     const int32_t* queue_channel
@@ -325,12 +347,33 @@ cdef inline void update_fit(Ctx* x, int32_t a) noexcept nogil:
     cdef Py_ssize_t nw = x.n_words
     cdef uint64_t bit = (<uint64_t> 1) << (a & 63)
     cdef uint64_t* word = x.fit + (a >> 6)
-    cdef int32_t l
+    cdef int32_t l, idle
     for l in range(x.n_levels):
         if free_units >= x.level_units[l]:
             word[l * nw] |= bit
         else:
             word[l * nw] &= ~bit
+    idle = 1 if (x.live_cap[a] and ag.on_duty and ag.used == 0) else 0
+    x.n_live_idle += idle - ag.live_idle
+    ag.live_idle = idle
+
+
+cdef inline bint may_take_deferred(Ctx* x, int32_t a) noexcept nogil:
+    """The reservation test (spec: "Reservation") for agent a."""
+    if x.reserve <= 0 or not x.live_cap[a]:
+        return 1
+    return x.n_live_idle - x.agents[a].live_idle >= x.reserve
+
+
+cdef inline bint overflowed(Ctx* x, int32_t q, int32_t c) noexcept nogil:
+    """Whether the OVERFLOW event of waiting contact c (queue q) has been processed.
+
+    OVERFLOW events of one queue pop in (time, id) order, which is its FIFO order, and the
+    queue remembers the key of the last one that found its contact waiting: a waiting
+    contact has overflowed iff its own key is not after that one.
+    """
+    cdef double t_ov = x.arrival_s[c - x.base] + x.ov_after[q]
+    return t_ov < x.ov_t[q] or (t_ov == x.ov_t[q] and c <= x.ov_id[q])
 
 
 cdef inline void start_contact(Ctx* x, int32_t c, int32_t a, double t) noexcept nogil:
@@ -366,10 +409,13 @@ cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
     cdef double arr, barr
     cdef Fifo* f
     cdef Py_ssize_t base = x.base
+    cdef int policy = x.pull_policy
+    cdef bint may_defer
     while True:
         free_units = _CAPACITY_UNITS - ag.used
         if free_units <= 0:
             return
+        may_defer = may_take_deferred(x, a)
         bq = -1
         bc = -1
         bcls = 0
@@ -382,6 +428,9 @@ cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
             if bq >= 0 and cls > bcls:
                 break
             q = x.aq[j]
+            # is_deferred leads the class: past the first deferred queue all are deferred
+            if x.q_deferred[q] and not may_defer:
+                break
             f = &x.fifo[q]
             if f.wait == 0:
                 continue
@@ -395,7 +444,14 @@ cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
             f.head = h
             if x.q_units[q] > free_units:
                 continue
+            if x.aq_ov[j] and not overflowed(x, q, c):
+                continue
+            # the dynamic part of the key (spec: "Pull"), same expressions as the spec
             arr = x.arrival_s[c - base]
+            if policy == PULL_SLA_URGENCY:
+                arr = arr + x.q_sla_s[q]
+            elif policy == PULL_WEIGHTED_WAIT:
+                arr = -((t - arr) * x.queue_weight[q])
             # Here cls == bcls whenever bq >= 0 (sorted classes, early break above).
             if bq < 0 or arr < barr or (arr == barr and c < bc):
                 bq = q
@@ -410,18 +466,30 @@ cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
         start_contact(x, bc, a, t)
 
 
-cdef inline int32_t choose_agent(Ctx* x, Py_ssize_t i, int32_t q) noexcept nogil:
-    """The agent the arrival policy picks for the contact at window row i (queue q), or
-    NO_AGENT."""
+cdef inline int32_t choose_agent(Ctx* x, Py_ssize_t i, int32_t q,
+                                 const uint64_t* elig) noexcept nogil:
+    """The agent the arrival policy picks for the contact at window row i (queue q) among
+    the agents of bitset ``elig`` (eligible, or overflow agents of q), or NO_AGENT."""
     cdef Py_ssize_t nw = x.n_words, w
     cdef const uint64_t* fit = x.fit + x.q_level[q] * nw
-    cdef const uint64_t* elig = x.elig + q * nw
-    cdef uint64_t bits
+    cdef uint64_t* cand = x.cand
+    cdef uint64_t bits, rest
     cdef int32_t a, best = _NO_AGENT, bused = 0, sp, bsp = 0, n_queues = x.n_queues
     cdef double blf = 0.0, p, bp = 0.0
     cdef Py_ssize_t n, idx, k
     cdef AgentState* ag
     cdef int policy = x.arrival_policy
+    cdef bint reserve = x.q_deferred[q] and x.reserve > 0
+    for w in range(nw):
+        bits = fit[w] & elig[w]
+        if reserve and bits:  # deferred work: drop the agents the reservation holds back
+            rest = bits
+            while rest:
+                a = <int32_t> (w * 64 + ccsim_ctz64(rest))
+                rest &= rest - 1
+                if not may_take_deferred(x, a):
+                    bits &= ~((<uint64_t> 1) << (a & 63))
+        cand[w] = bits
     # NOTE: instead of testing every agent, the candidates (on duty, eligible, enough free
     # units) are read as the set bits of fit & elig (kept up to date by update_fit): the
     # scan costs O(candidates + A / 64), not O(eligible agents). Bits are visited in
@@ -430,7 +498,7 @@ cdef inline int32_t choose_agent(Ctx* x, Py_ssize_t i, int32_t q) noexcept nogil
     if policy == ARR_LONGEST_IDLE:
         # smallest (used_units, last_free_s, id)
         for w in range(nw):
-            bits = fit[w] & elig[w]
+            bits = cand[w]
             while bits:
                 a = <int32_t> (w * 64 + ccsim_ctz64(bits))
                 bits &= bits - 1
@@ -443,7 +511,7 @@ cdef inline int32_t choose_agent(Ctx* x, Py_ssize_t i, int32_t q) noexcept nogil
         # smallest (-proficiency[team, q], used_units, last_free_s, id);
         # -p1 < -p2 <=> p1 > p2 exactly (negation is exact).
         for w in range(nw):
-            bits = fit[w] & elig[w]
+            bits = cand[w]
             while bits:
                 a = <int32_t> (w * 64 + ccsim_ctz64(bits))
                 bits &= bits - 1
@@ -459,7 +527,7 @@ cdef inline int32_t choose_agent(Ctx* x, Py_ssize_t i, int32_t q) noexcept nogil
     elif policy == ARR_SKILL_PRIORITY:
         # smallest (skill_priority[team, q], used_units, last_free_s, id)
         for w in range(nw):
-            bits = fit[w] & elig[w]
+            bits = cand[w]
             while bits:
                 a = <int32_t> (w * 64 + ccsim_ctz64(bits))
                 bits &= bits - 1
@@ -476,7 +544,7 @@ cdef inline int32_t choose_agent(Ctx* x, Py_ssize_t i, int32_t q) noexcept nogil
         # candidates in agent-id order, index floor(u_route * n_candidates)
         n = 0
         for w in range(nw):
-            n += ccsim_popcount64(fit[w] & elig[w])
+            n += ccsim_popcount64(cand[w])
         if n == 0:
             return _NO_AGENT
         idx = <Py_ssize_t> (x.u_route[i] * <double> n)  # truncation == floor for u >= 0
@@ -486,7 +554,7 @@ cdef inline int32_t choose_agent(Ctx* x, Py_ssize_t i, int32_t q) noexcept nogil
         if idx < 0:
             idx = 0
         for w in range(nw):
-            bits = fit[w] & elig[w]
+            bits = cand[w]
             k = ccsim_popcount64(bits)
             if idx >= k:
                 idx -= k
@@ -508,11 +576,13 @@ cdef inline void on_arrival(Ctx* x, int32_t c, double t) noexcept nogil:
         return
     q = x.queue[i]
     a = _NO_AGENT
-    # NOTE: while queue q has waiting contacts, no on-duty eligible agent has room for one
-    # of them (every capacity release and every AGENT_ON is followed by a pull, and all the
-    # contacts of a queue need the same units), so the policy scan would find nobody: skip it.
+    # NOTE: while queue q has waiting contacts, no on-duty eligible agent that passes the
+    # reservation test (for deferred q) has room for one of them (every capacity release and
+    # every AGENT_ON is followed by a pull, the reservation re-check runs whenever the test
+    # can start to pass, and all the contacts of a queue need the same units), so the policy
+    # scan would find nobody: skip it.
     if x.fifo[q].wait == 0:
-        a = choose_agent(x, i, q)
+        a = choose_agent(x, i, q, x.elig + q * x.n_words)
     if a != _NO_AGENT:
         start_contact(x, c, a, t)
         return
@@ -520,6 +590,46 @@ cdef inline void on_arrival(Ctx* x, int32_t c, double t) noexcept nogil:
     ab = x.abandon_at_s[i]
     if isfinite(ab):
         heap_push(x, ab, (<int64_t> EV_ABANDON << 32) | c)
+    if isfinite(x.ov_after[q]):
+        heap_push(x, x.arrival_s[i] + x.ov_after[q], (<int64_t> EV_OVERFLOW << 32) | c)
+
+
+cdef inline void on_overflow(Ctx* x, int32_t c, double t) noexcept nogil:
+    """Spec: "Overflow". A contact before the window is final (not waiting): nothing."""
+    cdef Py_ssize_t i = c - x.base
+    cdef int32_t q, a
+    if i < 0 or x.outcome[i] != OUT_WAITING:
+        return
+    q = x.queue[i]
+    x.ov_t[q] = t
+    x.ov_id[q] = c
+    a = choose_agent(x, i, q, x.ov_elig + q * x.n_words)
+    if a != _NO_AGENT:
+        x.fifo[q].wait -= 1  # it leaves the queue; its entry is skipped lazily
+        start_contact(x, c, a, t)
+
+
+cdef inline void recheck_reservation(Ctx* x, double t) noexcept nogil:
+    """Spec: "Reservation": every on-duty agent with nothing in hand pulls, in id order."""
+    cdef int32_t b, q
+    cdef int64_t deferred_waiting = 0
+    if x.reserve <= 0:
+        return
+    # NOTE: with fewer than reserve + 1 live-idle agents every live-idle agent fails the
+    # test, and the other idle agents (not live-capable, never held back) found nothing to
+    # take at their last pull and nothing was added for them since; likewise when no
+    # deferred contact waits, nobody can find anything (live work never waits for an idle
+    # agent that could take it). In both cases the pulls would take nothing: skip them.
+    if x.n_live_idle < x.reserve + 1:
+        return
+    for q in range(x.n_queues):
+        if x.q_deferred[q]:
+            deferred_waiting += x.fifo[q].wait
+    if deferred_waiting == 0:
+        return
+    for b in range(x.n_agents):
+        if x.agents[b].on_duty and x.agents[b].used == 0:
+            pull(x, b, t)
 
 
 cdef inline void on_completion(Ctx* x, int32_t c, double t) noexcept nogil:
@@ -532,6 +642,7 @@ cdef inline void on_completion(Ctx* x, int32_t c, double t) noexcept nogil:
     update_fit(x, a)
     if ag.on_duty:
         pull(x, a, t)
+        recheck_reservation(x, t)
 
 
 cdef inline void on_abandon(Ctx* x, int32_t c) noexcept nogil:
@@ -562,6 +673,7 @@ cdef inline void on_agent_on(Ctx* x, int32_t s, double t) noexcept nogil:
     update_fit(x, a)
     heap_push(x, x.seg_end_s[s], (<int64_t> EV_AGENT_OFF << 32) | s)
     pull(x, a, t)
+    recheck_reservation(x, t)
 
 
 cdef int run(Ctx* x) noexcept nogil:
@@ -617,6 +729,8 @@ cdef int run(Ctx* x) noexcept nogil:
                 on_completion(x, event_id, bt)
             elif kind == EV_ABANDON:
                 on_abandon(x, event_id)
+            elif kind == EV_OVERFLOW:
+                on_overflow(x, event_id, bt)
             else:
                 on_agent_off(x, event_id)
         elif src == SRC_ARRIVAL:
@@ -661,6 +775,16 @@ cdef class KernelRun:
     skill_priority : int32[T, Q]
     agent_team : int32[A]
     agent_queue_rank : int32[A, Q]
+    channel_sla_s : float64[C]
+        SLA threshold (NaN: none) for SLA_URGENCY.
+    queue_weight : float64[Q]
+        Weights for WEIGHTED_WAIT.
+    reserve_for_live : int
+        Spec: "Reservation" (0: off).
+    overflow_after_s : float64[Q]
+        Overflow wait (+inf: none).
+    agent_overflow : int8[A, Q]
+        1 where the agent takes overflowed contacts of the queue (ignored where eligible).
     seg_agent : int32[S]
     seg_start_s, seg_end_s : float64[S]
     on_order : int32[S]
@@ -713,6 +837,11 @@ cdef class KernelRun:
         const int32_t[:, ::1] skill_priority,
         const int32_t[::1] agent_team,
         const int32_t[:, ::1] agent_queue_rank,
+        const double[::1] channel_sla_s,
+        const double[::1] queue_weight,
+        int reserve_for_live,
+        const double[::1] overflow_after_s,
+        const int8_t[:, ::1] agent_overflow,
         const int32_t[::1] seg_agent,
         const double[::1] seg_start_s,
         const double[::1] seg_end_s,
@@ -749,6 +878,11 @@ cdef class KernelRun:
             ("skill_priority.shape[1]", skill_priority.shape[1], n_queues),
             ("agent_queue_rank.shape[0]", agent_queue_rank.shape[0], n_agents),
             ("agent_queue_rank.shape[1]", agent_queue_rank.shape[1], n_queues),
+            ("channel_sla_s", channel_sla_s.shape[0], n_channels),
+            ("queue_weight", queue_weight.shape[0], n_queues),
+            ("overflow_after_s", overflow_after_s.shape[0], n_queues),
+            ("agent_overflow.shape[0]", agent_overflow.shape[0], n_agents),
+            ("agent_overflow.shape[1]", agent_overflow.shape[1], n_queues),
             ("seg_start_s", seg_start_s.shape[0], n_segments),
             ("seg_end_s", seg_end_s.shape[0], n_segments),
             ("on_order", on_order.shape[0], n_segments),
@@ -773,7 +907,8 @@ cdef class KernelRun:
 
         # --- context: model and roster (their buffers are kept alive by self._keep)
         self._keep = (channel_slowdown, queue_channel, time_factor, proficiency,
-                      skill_priority, seg_agent, seg_start_s, seg_end_s, on_order)
+                      skill_priority, seg_agent, seg_start_s, seg_end_s, on_order,
+                      queue_weight, overflow_after_s)
         self.horizon_s = horizon_s
         self.release_s = np.full(n_segments, np.nan)
         release_view = self.release_s
@@ -783,7 +918,13 @@ cdef class KernelRun:
         self._mode = 0
         x.n_segments = n_segments
         x.n_queues = <int32_t> n_queues
+        x.n_agents = <int32_t> n_agents
         x.arrival_policy = arrival_policy
+        x.pull_policy = pull_policy
+        x.reserve = reserve_for_live if reserve_for_live > 0 else 0
+        x.n_live_idle = 0
+        x.queue_weight = &queue_weight[0] if n_queues else NULL
+        x.ov_after = &overflow_after_s[0] if n_queues else NULL
         x.queue_channel = &queue_channel[0] if n_queues else NULL
         x.channel_slowdown = &channel_slowdown[0] if n_channels else NULL
         x.time_factor = &time_factor[0, 0] if n_teams and n_queues else NULL
@@ -799,7 +940,7 @@ cdef class KernelRun:
         n_pairs = 0
         for a in range(n_agents):
             for q in range(n_queues):
-                if agent_queue_rank[a, q] >= 0:
+                if agent_queue_rank[a, q] >= 0 or agent_overflow[a, q]:
                     n_pairs += 1
 
         x.agents = <AgentState*> _alloc(n_agents, sizeof(AgentState))
@@ -813,12 +954,23 @@ cdef class KernelRun:
         x.aq = <int32_t*> _alloc(n_pairs, sizeof(int32_t))
         x.aq_class = <int64_t*> _alloc(n_pairs, sizeof(int64_t))
         x.fifo = <Fifo*> _alloc(n_queues, sizeof(Fifo))
+        x.live_cap = <int8_t*> _alloc(n_agents, sizeof(int8_t))
+        x.q_deferred = <int8_t*> _alloc(n_queues, sizeof(int8_t))
+        x.q_sla_s = <double*> _alloc(n_queues, sizeof(double))
+        x.ov_t = <double*> _alloc(n_queues, sizeof(double))
+        x.ov_id = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+        x.ov_elig = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
+        x.cand = <uint64_t*> _alloc(x.n_words, sizeof(uint64_t))
+        x.aq_ov = <int8_t*> _alloc(n_pairs, sizeof(int8_t))
         x.heap_cap = 64 + 2 * n_agents
         x.heap = <HeapItem*> malloc(x.heap_cap * sizeof(HeapItem))
         x.heap_n = 0
         if (x.agents == NULL or x.q_units == NULL or x.level_units == NULL
                 or x.q_level == NULL or x.elig == NULL or x.fit == NULL or x.aq_ptr == NULL
-                or x.aq == NULL or x.aq_class == NULL or x.fifo == NULL or x.heap == NULL):
+                or x.aq == NULL or x.aq_class == NULL or x.fifo == NULL or x.heap == NULL
+                or x.live_cap == NULL or x.q_deferred == NULL or x.q_sla_s == NULL
+                or x.ov_t == NULL or x.ov_id == NULL or x.ov_elig == NULL or x.cand == NULL
+                or x.aq_ov == NULL):
             raise MemoryError()
         for q in range(n_queues):
             x.fifo[q].buf = <int32_t*> malloc(FIFO_MIN_CAPACITY * sizeof(int32_t))
@@ -833,6 +985,7 @@ cdef class KernelRun:
             x.agents[a].in_hand = 0
             x.agents[a].team = agent_team[a]
             x.agents[a].on_duty = 0
+            x.agents[a].live_idle = 0
 
         # units per queue, their distinct values ("levels"), eligibility bitsets;
         # the "fits" bitsets start empty (nobody is on duty)
@@ -846,18 +999,28 @@ cdef class KernelRun:
                 x.level_units[j] = x.q_units[q]
                 x.n_levels += 1
             x.q_level[q] = <int32_t> j
+            x.q_deferred[q] = 1 if channel_live[queue_channel[q]] == 0 else 0
+            x.q_sla_s[q] = channel_sla_s[queue_channel[q]]
+            if not isfinite(x.q_sla_s[q]):  # no threshold (NaN): last
+                x.q_sla_s[q] = INFINITY
+            x.ov_t[q] = -INFINITY
+            x.ov_id[q] = -1
             for a in range(n_agents):
                 if agent_queue_rank[a, q] >= 0:
                     x.elig[q * x.n_words + (a >> 6)] |= (<uint64_t> 1) << (a & 63)
+                    if not x.q_deferred[q]:
+                        x.live_cap[a] = 1
+                elif agent_overflow[a, q]:
+                    x.ov_elig[q * x.n_words + (a >> 6)] |= (<uint64_t> 1) << (a & 63)
 
         # eligible queues per agent, sorted by (static pull class, queue id)
         m = 0
         for a in range(n_agents):
             x.aq_ptr[a] = <int32_t> m
             for q in range(n_queues):
-                if agent_queue_rank[a, q] < 0:
+                if agent_queue_rank[a, q] < 0 and not agent_overflow[a, q]:
                     continue
-                # class = is_deferred[q] (OLDEST), or
+                # class = is_deferred[q] (other policies), or
                 #         (is_deferred[q], queue_priority[q]) packed into one int64.
                 cls = 1 if channel_live[queue_channel[q]] == 0 else 0
                 if pull_policy == PULL_QUEUE_PRIORITY:
@@ -866,9 +1029,11 @@ cdef class KernelRun:
                 while j > x.aq_ptr[a] and x.aq_class[j - 1] > cls:  # insertion sort
                     x.aq_class[j] = x.aq_class[j - 1]
                     x.aq[j] = x.aq[j - 1]
+                    x.aq_ov[j] = x.aq_ov[j - 1]
                     j -= 1
                 x.aq_class[j] = cls
                 x.aq[j] = <int32_t> q
+                x.aq_ov[j] = 1 if agent_queue_rank[a, q] < 0 else 0
                 m += 1
         x.aq_ptr[n_agents] = <int32_t> m
 
@@ -889,6 +1054,14 @@ cdef class KernelRun:
         free(x.aq)
         free(x.aq_class)
         free(x.heap)
+        free(x.live_cap)
+        free(x.q_deferred)
+        free(x.q_sla_s)
+        free(x.ov_t)
+        free(x.ov_id)
+        free(x.ov_elig)
+        free(x.cand)
+        free(x.aq_ov)
 
     def advance(
         self,
@@ -1074,6 +1247,11 @@ def simulate(
     const int32_t[:, ::1] skill_priority,
     const int32_t[::1] agent_team,
     const int32_t[:, ::1] agent_queue_rank,
+    const double[::1] channel_sla_s,
+    const double[::1] queue_weight,
+    int reserve_for_live,
+    const double[::1] overflow_after_s,
+    const int8_t[:, ::1] agent_overflow,
     const double[::1] arrival_s,
     const int32_t[::1] queue,
     const double[::1] work_s,
@@ -1111,6 +1289,8 @@ def simulate(
     skill_priority : int32[T, Q]
     agent_team : int32[A]
     agent_queue_rank : int32[A, Q]
+    channel_sla_s, queue_weight, reserve_for_live, overflow_after_s, agent_overflow
+        The routing-policy library, as for :class:`KernelRun`.
     arrival_s, work_s, abandon_at_s, u_route : float64[N]
     queue : int32[N]
         The contact's channel is ``queue_channel[queue]`` (the Workload's ``channel``).
@@ -1143,7 +1323,8 @@ def simulate(
                          f"expected 0 or {n_contacts}")
     kr = KernelRun(horizon_s, arrival_policy, pull_policy, channel_live, channel_units,
                    channel_slowdown, queue_channel, queue_priority, time_factor, proficiency,
-                   skill_priority, agent_team, agent_queue_rank, seg_agent, seg_start_s,
+                   skill_priority, agent_team, agent_queue_rank, channel_sla_s, queue_weight,
+                   reserve_for_live, overflow_after_s, agent_overflow, seg_agent, seg_start_s,
                    seg_end_s, on_order)
     kr.advance(arrival_s, queue, work_s, abandon_at_s, u_route, closed, outcome, agent,
                start_s, end_s, 0, horizon_s,

@@ -23,9 +23,10 @@ cdef enum EventKind:
     EV_AGENT_OFF = 2
     EV_AGENT_ON = 3
     EV_ARRIVAL = 4
+    EV_OVERFLOW = 5
 
 cdef enum:
-    N_EVENT_KINDS = 5
+    N_EVENT_KINDS = 6
 
 cdef inline const char* event_kind_name(int k) noexcept nogil:
     if k == EV_COMPLETION:
@@ -38,6 +39,8 @@ cdef inline const char* event_kind_name(int k) noexcept nogil:
         return "AGENT_ON"
     if k == EV_ARRIVAL:
         return "ARRIVAL"
+    if k == EV_OVERFLOW:
+        return "OVERFLOW"
     return NULL
 
 
@@ -89,13 +92,19 @@ cdef inline const char* arrival_policy_name(int k) noexcept nogil:
 cdef enum PullPolicy:
     PULL_QUEUE_PRIORITY = 0
     PULL_OLDEST = 1
+    PULL_SLA_URGENCY = 2
+    PULL_WEIGHTED_WAIT = 3
 
 cdef enum:
-    N_PULL_POLICIES = 2
+    N_PULL_POLICIES = 4
 
 cdef inline const char* pull_policy_name(int k) noexcept nogil:
     if k == PULL_QUEUE_PRIORITY:
         return "QUEUE_PRIORITY"
     if k == PULL_OLDEST:
         return "OLDEST"
+    if k == PULL_SLA_URGENCY:
+        return "SLA_URGENCY"
+    if k == PULL_WEIGHTED_WAIT:
+        return "WEIGHTED_WAIT"
     return NULL

@@ -78,6 +78,25 @@ def compile_scenario(s: Scenario) -> Model:
                                  for t, team in enumerate(s.teams.values())])
     rank = np.where(skill_priority[agent_team] < NOT_ELIGIBLE, skill_priority[agent_team], -1)
 
+    # overflow: per compiled queue, the wait after which its contacts overflow, and the
+    # agents of the extra teams (with the queue's channel, not already eligible) taking them
+    overflow_after_s = np.full(n_q, np.inf)
+    agent_overflow = np.zeros((len(agent_team), n_q), dtype=np.int8)
+    team_index = {name: t for t, name in enumerate(team_names)}
+    for rule in s.routing.overflow:
+        for q, (ch, sk) in enumerate(pairs):
+            if sk != rule.queue:
+                continue
+            overflow_after_s[q] = float(rule.after)
+            for tname in rule.teams:
+                t = team_index[tname]
+                team = s.teams[tname]
+                if ch not in team.channels or not np.isnan(time_factor[t, q]):
+                    continue
+                time_factor[t, q] = 1.0 / (team.speed * rule.proficiency)
+                proficiency[t, q] = rule.proficiency
+                agent_overflow[agent_team == t, q] = 1
+
     chans = list(s.channels.values())
     sla_s = np.array([c.sla.threshold if c.sla else np.nan for c in chans])
     sla_target = np.array([c.sla.target if c.sla and c.sla.target is not None else np.nan
@@ -106,6 +125,11 @@ def compile_scenario(s: Scenario) -> Model:
         agent_queue_rank=np.ascontiguousarray(rank, dtype=np.int32),
         arrival_policy=int(ARRIVAL_POLICY_NAMES[s.routing.on_arrival]),
         pull_policy=int(PULL_POLICY_NAMES[s.routing.on_free]),
+        queue_weight=np.array([s.queues[sk].weight if s.queues and sk in s.queues else 1.0
+                               for _, sk in pairs], dtype=np.float64),
+        reserve_for_live=int(s.routing.reserve_for_live),
+        overflow_after_s=overflow_after_s,
+        agent_overflow=agent_overflow,
         meta={"ctype_names": tuple(s.contact_types), "queue_pairs": tuple(pairs),
               "scenario_name": s.name},
     )

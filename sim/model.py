@@ -32,13 +32,22 @@ AGENT_OFF      roster segment id            the agent stops taking new work (bre
                                             contact the agent started so far)``.
 AGENT_ON       roster segment id            the agent is on duty; ``last_free_s = t``; pulls.
 ARRIVAL        contact id                   see below.
+OVERFLOW       contact id                   see "Overflow" below. Last at its instant: the
+                                            completions, abandonments, shifts and arrivals of
+                                            that instant are handled first (a contact whose
+                                            patience ends then abandons; one an agent frees
+                                            for then is answered by it).
 =============  ===========================  ==================================================
+
+After the handler of a COMPLETION whose agent is on duty, and after an AGENT_ON, the
+*reservation re-check* runs when ``reserve_for_live > 0`` (see "Reservation").
 
 Arrival of contact ``c`` (queue ``q``, channel ``ch``, ``units = model.channel_units[ch]``):
 
 * if ``workload.closed[c]`` the contact is LOST_CLOSED (never offered, never queued);
 * otherwise the *arrival policy* picks among agents that are on duty, eligible for ``q``
-  (``model.agent_queue_rank[a, q] >= 0``) and have ``CAPACITY_UNITS - used >= units``.
+  (``model.agent_queue_rank[a, q] >= 0``), have ``CAPACITY_UNITS - used >= units`` and,
+  when ``q`` is deferred, pass the reservation test (below).
   LONGEST_IDLE: the smallest ``(used_units, last_free_s, agent id)``.
   MOST_PROFICIENT: the smallest ``(-proficiency[team, q], used_units, last_free_s, id)``.
   SKILL_PRIORITY: the smallest ``(skill_priority[team, q], used_units, last_free_s, id)``.
@@ -46,7 +55,8 @@ Arrival of contact ``c`` (queue ``q``, channel ``ch``, ``units = model.channel_u
   (``n`` candidates; the clamp guards against ``u * n`` rounding up to ``n``).
 * if an agent is found the contact starts now; otherwise it waits in ``q`` (FIFO by
   ``(arrival_s, id)``) and, if ``abandon_at_s[c]`` is finite, an ABANDON event is scheduled
-  at ``abandon_at_s[c]``.
+  at ``abandon_at_s[c]``; if ``overflow_after_s[q]`` is finite, an OVERFLOW event is
+  scheduled at ``arrival_s[c] + overflow_after_s[q]`` (that expression, in both engines).
 
 Start of contact ``c`` on agent ``a`` at time ``t``::
 
@@ -58,14 +68,56 @@ evaluated left to right in IEEE double precision, exactly as written, in both en
 a COMPLETION event is scheduled at ``end_s`` (even beyond the horizon; it is then simply
 never processed, the contact counts as answered with its planned end).
 
-Pull by agent ``a`` (after COMPLETION or AGENT_ON, only while on duty): repeat while a
-waiting contact fits: among the agent's eligible queues whose head (oldest waiting contact)
-needs ``units <= free capacity``, take the head of the queue with the smallest key
+Pull by agent ``a`` at time ``now`` (after COMPLETION or AGENT_ON, only while on duty; and
+in the reservation re-check): repeat while a waiting contact fits: the candidate queues are
+
+* the agent's eligible queues (``agent_queue_rank[a, q] >= 0``) with a waiting contact, and
+* the queues it is an overflow agent for (``agent_overflow[a, q] == 1``) whose head has
+  *overflowed* (its OVERFLOW event has been processed),
+
+keeping those whose head (oldest waiting contact) needs ``units <= free capacity`` and,
+for a deferred queue, only if the agent passes the reservation test now. The agent takes
+the head of the candidate queue with the smallest key
 
 * QUEUE_PRIORITY: ``(is_deferred[q], queue_priority[q], head arrival_s, head id)``
 * OLDEST: ``(is_deferred[q], head arrival_s, head id)``
+* SLA_URGENCY: ``(is_deferred[q], head arrival_s + sla_s[q], head id)``: the head closest
+  to breaching its channel's service-level threshold, ``sla_s[q] =
+  channel_sla_s[queue_channel[q]]``, or ``+inf`` when the channel has no threshold (NaN):
+  such heads come last among their class, oldest id first. The sum is one IEEE addition.
+* WEIGHTED_WAIT: ``(is_deferred[q], -((now - head arrival_s) * queue_weight[q]), head id)``:
+  the longest waiting time scaled by the queue's weight (> 0) first; the expression is
+  evaluated exactly as written (subtraction, then product, then an exact negation), so
+  equal weighted waits tie exactly and go to the smaller head id.
 
 so live work always comes before deferred work (deferred work fills idle time only).
+
+Reservation (``reserve_for_live = N``, per scenario; 0 = off)
+    An agent is *live-capable* if it is eligible (``agent_queue_rank >= 0``) for at least one
+    live queue, and *live-idle* if it is live-capable, on duty and has ``used == 0``. The
+    *reservation test* for agent ``a``: ``a`` is not live-capable, or the number of live-idle
+    agents other than ``a`` is ``>= N``. A deferred contact starts on an agent only if the
+    agent passes the test at that moment (arrival policy, pull, overflow alike); live work is
+    never held back. Deferred contacts take a whole agent (``units == CAPACITY_UNITS``:
+    deferred channels have concurrency 1), so only agents with ``used == 0`` can take them.
+    Because the test depends on other agents, a deferred contact could otherwise wait while
+    an agent that now passes the test sits idle: so after every COMPLETION of an on-duty
+    agent and every AGENT_ON (once that agent has pulled) the *re-check* runs: every agent
+    that is on duty with ``used == 0``, in increasing id, pulls. (The number of live-idle
+    agents only grows at those two events, so no other event can unblock an agent.) Hence,
+    between events, no on-duty agent has room for a waiting head it may take (for a
+    deferred one: while passing the test), as without a reservation.
+
+Overflow (``overflow_after_s[q]`` finite; ``agent_overflow[a, q] == 1`` for the agents of
+the scenario's extra teams that have the channel of ``q`` and are not eligible for ``q``;
+an eligible agent ignores the flag)
+    OVERFLOW of contact ``c``: if ``c`` is still waiting it becomes *overflowed*: the
+    arrival policy (same keys; RANDOM uses ``u_route[c]``) picks among the overflow agents
+    of ``q`` that are on duty, have ``units`` free and, for a deferred ``q``, pass the
+    reservation test; if one is found, ``c`` starts on it now (it leaves the queue even if
+    it is not the head). Otherwise nothing: overflow agents take overflowed heads when they
+    pull. An overflow agent serves with ``time_factor[team, q]`` (``1 / speed`` unless the
+    rule gives a proficiency). Arriving contacts are offered to eligible agents only.
 """
 
 from __future__ import annotations
@@ -92,6 +144,7 @@ class EventKind(IntEnum):
     AGENT_OFF = 2
     AGENT_ON = 3
     ARRIVAL = 4
+    OVERFLOW = 5
 
 
 class Outcome(IntEnum):
@@ -117,6 +170,8 @@ class PullPolicy(IntEnum):
 
     QUEUE_PRIORITY = 0
     OLDEST = 1
+    SLA_URGENCY = 2
+    WEIGHTED_WAIT = 3
 
 
 #: YAML spelling of each policy (the one place their names are spelled).
@@ -129,6 +184,8 @@ ARRIVAL_POLICY_NAMES = {
 PULL_POLICY_NAMES = {
     "queue_priority": PullPolicy.QUEUE_PRIORITY,
     "oldest": PullPolicy.OLDEST,
+    "sla_urgency": PullPolicy.SLA_URGENCY,
+    "weighted_wait": PullPolicy.WEIGHTED_WAIT,
 }
 
 
@@ -174,6 +231,14 @@ class Model:
         >= 0 where agent a may serve queue q, -1 otherwise.
     arrival_policy, pull_policy : int
         :class:`ArrivalPolicy` / :class:`PullPolicy` ids.
+    queue_weight : float64[Q]
+        Weight of each queue for WEIGHTED_WAIT (> 0; default 1).
+    reserve_for_live : int
+        Live-idle agents kept free of deferred work (see "Reservation"; 0 = off).
+    overflow_after_s : float64[Q]
+        Wait after which a contact of the queue overflows (+inf: never; the default).
+    agent_overflow : int8[A, Q]
+        1 where agent a takes overflowed contacts of queue q (never where it is eligible).
     """
 
     horizon_s: float
@@ -200,8 +265,19 @@ class Model:
     arrival_policy: int = int(ArrivalPolicy.LONGEST_IDLE)
     pull_policy: int = int(PullPolicy.QUEUE_PRIORITY)
     meta: dict = field(default_factory=dict)
+    queue_weight: np.ndarray | None = None
+    reserve_for_live: int = 0
+    overflow_after_s: np.ndarray | None = None
+    agent_overflow: np.ndarray | None = None
 
     def __post_init__(self):
+        n_q, n_a = self.queue_channel.shape[0], self.agent_team.shape[0]
+        defaults = dict(queue_weight=lambda: np.ones(n_q),
+                        overflow_after_s=lambda: np.full(n_q, np.inf),
+                        agent_overflow=lambda: np.zeros((n_a, n_q), dtype=np.int8))
+        for name, make in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, make())
         _frozen(*(getattr(self, k) for k in self.__dataclass_fields__))
 
     @property

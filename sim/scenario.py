@@ -458,9 +458,11 @@ class Channel(_Strict):
 
 
 class Queue(_Strict):
-    """A skill queue; lower ``priority`` is served first."""
+    """A skill queue; lower ``priority`` is served first; ``weight`` scales its waiting time
+    under ``routing.on_free: weighted_wait``."""
 
     priority: int = 1
+    weight: Annotated[float, Field(gt=0)] = 1.0
 
 
 class Repeat(_Strict):
@@ -660,10 +662,38 @@ class Shrinkage(_Strict):
     absence: Fraction = 0.0
 
 
+class Overflow(_Strict):
+    """Contacts of skill queue ``queue`` become eligible to ``teams`` after waiting ``after``.
+
+    An overflow team serves them at ``proficiency`` (default 1.0) on the channels it has.
+    """
+
+    queue: str
+    after: NonNegDuration
+    teams: tuple[str, ...]
+    proficiency: Annotated[float, Field(gt=0)] = 1.0
+
+    @model_validator(mode="after")
+    def _some(self):
+        if not self.teams:
+            raise _Bad("an overflow rule needs at least one team", "e.g. teams: [backoffice]",
+                       at=("teams",))
+        return self
+
+
 class Routing(_Strict):
+    """Routing policies (their semantics: :mod:`sim.model`).
+
+    ``reserve_for_live: N`` keeps N live-capable agents idle before an agent starts deferred
+    work (one number for the whole center).
+    """
+
     on_arrival: Literal["longest_idle", "skill_priority", "most_proficient", "random"] = \
         "longest_idle"
-    on_free: Literal["queue_priority", "oldest"] = "queue_priority"
+    on_free: Literal["queue_priority", "oldest", "sla_urgency", "weighted_wait"] = \
+        "queue_priority"
+    reserve_for_live: Annotated[int, Field(ge=0)] = 0
+    overflow: tuple[Overflow, ...] = ()
 
 
 class Bound(_Strict):
@@ -1200,6 +1230,26 @@ def _cross_check(data: dict, v: _View, lines, file, base_dir: Path | None = None
             ref(("targets", group), group, [*channels, "all"], "channel")
     for name, ct in raw_cts.items():
         ref(("contact_types", name, "queue"), _dict(ct).get("queue"), queues, "queue")
+    raw_overflow = _dict(data.get("routing")).get("overflow")
+    seen_overflow: dict[str, int] = {}
+    for i, rule in enumerate(raw_overflow if isinstance(raw_overflow, list) else ()):
+        rule = _dict(rule)
+        qname = rule.get("queue")
+        ref(("routing", "overflow", i, "queue"), qname, queues, "queue")
+        if isinstance(qname, str) and qname in seen_overflow:
+            add(("routing", "overflow", i, "queue"),
+                f"queue '{qname}' already has an overflow rule (overflow[{seen_overflow[qname]}])",
+                "give one rule per queue, listing all its teams")
+        elif isinstance(qname, str):
+            seen_overflow[qname] = i
+        teams_ = rule.get("teams")
+        for j, tname in enumerate(teams_ if isinstance(teams_, list) else ()):
+            ref(("routing", "overflow", i, "teams", j), tname, list(raw_teams), "team")
+            if isinstance(tname, str) and isinstance(qname, str) and \
+                    qname in _dict(_dict(raw_teams.get(tname)).get("skills")):
+                add(("routing", "overflow", i, "teams", j),
+                    f"team '{tname}' already has the skill '{qname}': overflow adds nothing",
+                    "list teams without that skill")
     for tname, team in raw_teams.items():
         for q in _dict(_dict(team).get("skills")):
             ref(("teams", tname, "skills", q), q, queues, "queue", typo_queues)

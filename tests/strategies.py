@@ -3,8 +3,9 @@
 Every feature of the model can be switched on or off: several channels (live and deferred),
 chat concurrency and slowdown, patience, opening hours with lost calls or voicemail,
 multi-skill teams with proficiency and speed, shifts, breaks, lunch, meetings, absence, and
-every routing policy. Sizes are small (a day or two, a few hundred contacts) so the SimPy
-engine stays quick.
+every routing policy: arrival and pull policies (with channels without an SLA threshold and
+queue weights), the reservation of agents for live work, overflow rules to extra teams.
+Sizes are small (a day or two, a few hundred contacts) so the SimPy engine stays quick.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sim.experiment import prepare
 from sim.scenario import parse_scenario
 
 ARRIVAL_POLICIES = ("longest_idle", "skill_priority", "most_proficient", "random")
-PULL_POLICIES = ("queue_priority", "oldest")
+PULL_POLICIES = ("queue_priority", "oldest", "sla_urgency", "weighted_wait")
 
 
 def seeds():
@@ -48,7 +49,9 @@ def scenario_dicts(draw, max_channels=3, max_skills=3, max_teams=3):
     deferred = [n for n, k in zip(names, kinds, strict=True) if k == "deferred"]
     channels = {}
     for name, kind in zip(names, kinds, strict=True):
-        ch = {"kind": kind, "sla": {"threshold": draw(st.sampled_from([20, 60, 3600]))}}
+        ch = {"kind": kind}
+        if draw(st.integers(0, 3)):  # sometimes no SLA (sla_urgency: such heads come last)
+            ch["sla"] = {"threshold": draw(st.sampled_from([20, 60, 3600]))}
         if kind == "live":
             ch["concurrency"] = draw(st.sampled_from([1, 1, 2, 3]))
             if ch["concurrency"] > 1 and draw(st.booleans()):
@@ -65,6 +68,9 @@ def scenario_dicts(draw, max_channels=3, max_skills=3, max_teams=3):
     n_sk = draw(st.integers(1, max_skills))
     skills = [f"q{i}" for i in range(n_sk)]
     queues = {s: {"priority": draw(st.integers(0, 2))} for s in skills}
+    for q in queues.values():
+        if draw(st.booleans()):  # weighted_wait; 0.1 and 3.0 make inexact products
+            q["weight"] = draw(st.sampled_from([0.1, 0.5, 1.0, 2.0, 3.0]))
     contact_types = {}
     shares = {}
     for name in names:
@@ -113,6 +119,24 @@ def scenario_dicts(draw, max_channels=3, max_skills=3, max_teams=3):
         if draw(st.booleans()):
             shrinkage["meetings"] = {"length": 1800, "per_week": draw(st.sampled_from([1, 3]))}
         shrinkage["absence"] = draw(st.sampled_from([0.0, 0.1, 0.3]))
+    routing = {"on_arrival": draw(st.sampled_from(ARRIVAL_POLICIES)),
+               "on_free": draw(st.sampled_from(PULL_POLICIES))}
+    if draw(st.booleans()):
+        routing["reserve_for_live"] = draw(st.integers(0, 3))
+    if draw(st.booleans()):
+        if len(skills) > 1 and draw(st.booleans()):  # a one-skill team to overflow to
+            teams["spare"] = {"skills": {skills[0]: 1.0}, "channels": list(names),
+                              "headcount": draw(st.integers(1, 2))}
+        rules = []
+        for q in skills:
+            extra = [t for t, team in teams.items() if q not in team["skills"]]
+            if extra and draw(st.integers(0, 3)):
+                rules.append({"queue": q, "after": draw(st.sampled_from([0, 20, 60, 300, 1800])),
+                              "teams": draw(st.lists(st.sampled_from(extra), min_size=1,
+                                                     unique=True)),
+                              **({"proficiency": 0.8} if draw(st.booleans()) else {})})
+        if rules:
+            routing["overflow"] = rules
     return {
         "name": "generated",
         "horizon": {"start": "2026-01-05", "days": draw(st.integers(1, 2)),
@@ -123,8 +147,7 @@ def scenario_dicts(draw, max_channels=3, max_skills=3, max_teams=3):
         "demand": demand,
         "teams": teams,
         "shrinkage": shrinkage,
-        "routing": {"on_arrival": draw(st.sampled_from(ARRIVAL_POLICIES)),
-                    "on_free": draw(st.sampled_from(PULL_POLICIES))},
+        "routing": routing,
     }
 
 

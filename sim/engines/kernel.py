@@ -58,6 +58,11 @@ def _model_args(model: Model) -> tuple:
         _c(model.skill_priority, i4),
         _c(model.agent_team, i4),
         _c(model.agent_queue_rank, i4),
+        _c(model.channel_sla_s, f8),
+        _c(model.queue_weight, f8),
+        int(model.reserve_for_live),
+        _c(model.overflow_after_s, f8),
+        _c(model.agent_overflow, i1),
     )
 
 

@@ -76,6 +76,17 @@ class Center:
                       for q in range(model.n_queues)]
         self.deferred = [int(model.channel_live[model.queue_channel[q]] == 0)
                          for q in range(model.n_queues)]
+        # routing-policy library
+        live_q = model.channel_live[model.queue_channel] == 1
+        self.live_capable = [bool((rank[a] >= 0)[live_q].any()) for a in range(n_agents)]
+        ov = model.agent_overflow
+        only_ov = (ov == 1) & (rank < 0)  # an eligible agent is never an overflow agent
+        self.overflow_agents = [np.flatnonzero(only_ov[:, q]).tolist()
+                                for q in range(model.n_queues)]
+        self.agent_ov_queues = [np.flatnonzero(only_ov[a]).tolist() for a in range(n_agents)]
+        self.overflowed: set[int] = set()  # waiting contacts whose OVERFLOW was processed
+        sla = model.channel_sla_s[model.queue_channel]
+        self.sla_s = [float(x) if np.isfinite(x) else np.inf for x in sla]
 
     # ----------------------------------------------------------------- customers
 
@@ -85,13 +96,15 @@ class Center:
             self.out["outcome"][c] = Outcome.LOST_CLOSED
             return
         q = int(self.w.queue[c])
-        agent = self.pick_agent(c, q)
+        agent = self.pick_agent(c, q, self.queue_agents[q])
         if agent != NO_AGENT:
             self.start(c, agent)
             return
         self.waiting[q].append(c)
         if np.isfinite(self.w.abandon_at_s[c]):
             self.env.process(self.patience(c))
+        if np.isfinite(self.m.overflow_after_s[q]):
+            self.env.process(self.overflow(c, q))
 
     def patience(self, c: int):
         """A waiting customer leaves when patience runs out, unless served first."""
@@ -99,11 +112,41 @@ class Center:
         if self.out["outcome"][c] == Outcome.WAITING:
             self.out["outcome"][c] = Outcome.ABANDONED
 
-    def pick_agent(self, c: int, q: int) -> int:
-        """The arrival policy: which on-duty, eligible agent with room takes contact c."""
+    def overflow(self, c: int, q: int):
+        """After its overflow wait, a waiting contact is offered to the overflow agents."""
+        yield self.env.at(self.w.arrival_s[c] + self.m.overflow_after_s[q], EventKind.OVERFLOW,
+                          c)
+        if self.out["outcome"][c] != Outcome.WAITING:
+            return
+        self.overflowed.add(c)
+        agent = self.pick_agent(c, q, self.overflow_agents[q])
+        if agent != NO_AGENT:
+            self.start(c, agent)  # leaves its queue (dropped lazily: no longer WAITING)
+
+    def live_idle(self, a: int) -> bool:
+        return self.live_capable[a] and self.on_duty[a] and self.used[a] == 0
+
+    def may_take_deferred(self, a: int) -> bool:
+        """The reservation test: enough other live-idle agents stay free for live work."""
+        if self.m.reserve_for_live <= 0 or not self.live_capable[a]:
+            return True
+        others = sum(self.live_idle(b) for b in range(self.m.n_agents) if b != a)
+        return others >= self.m.reserve_for_live
+
+    def recheck_reservation(self) -> None:
+        """Agents the reservation held back may now pass it: every idle agent pulls."""
+        if self.m.reserve_for_live <= 0:
+            return
+        for b in range(self.m.n_agents):
+            if self.on_duty[b] and self.used[b] == 0:
+                self.pull(b)
+
+    def pick_agent(self, c: int, q: int, agents: list[int]) -> int:
+        """The arrival policy: which on-duty agent of ``agents`` with room takes contact c."""
         need = self.units[q]
-        cands = [a for a in self.queue_agents[q]
-                 if self.on_duty[a] and CAPACITY_UNITS - self.used[a] >= need]
+        cands = [a for a in agents
+                 if self.on_duty[a] and CAPACITY_UNITS - self.used[a] >= need
+                 and (not self.deferred[q] or self.may_take_deferred(a))]
         if not cands:
             return NO_AGENT
         policy = self.m.arrival_policy
@@ -152,24 +195,40 @@ class Center:
         self.last_free_s[a] = self.env.now
         if self.on_duty[a]:
             self.pull(a)
+            self.recheck_reservation()
 
     def pull(self, a: int) -> None:
         """The pull policy: the agent takes waiting work while some fits its free capacity."""
+        m, arrival_s = self.m, self.w.arrival_s
+        policy = m.pull_policy
+        candidates = ([(q, False) for q in self.agent_queues[a]]
+                      + [(q, True) for q in self.agent_ov_queues[a]])
         while True:
             best, best_key = -1, None
             free = CAPACITY_UNITS - self.used[a]
-            for q in self.agent_queues[a]:
+            may_defer = self.may_take_deferred(a)
+            for q, via_overflow in candidates:
                 fifo = self.waiting[q]
                 while fifo and self.out["outcome"][fifo[0]] != Outcome.WAITING:
-                    fifo.popleft()  # abandoned while waiting: drop lazily
+                    fifo.popleft()  # abandoned or overflowed to another agent: drop lazily
                 if not fifo or self.units[q] > free:
                     continue
+                if self.deferred[q] and not may_defer:
+                    continue
                 head = fifo[0]
-                if self.m.pull_policy == PullPolicy.QUEUE_PRIORITY:
-                    key = (self.deferred[q], int(self.m.queue_priority[q]),
-                           self.w.arrival_s[head], head)
+                if via_overflow and head not in self.overflowed:
+                    continue
+                if policy == PullPolicy.QUEUE_PRIORITY:
+                    key = (self.deferred[q], int(m.queue_priority[q]), arrival_s[head], head)
+                elif policy == PullPolicy.OLDEST:
+                    key = (self.deferred[q], arrival_s[head], head)
+                elif policy == PullPolicy.SLA_URGENCY:
+                    key = (self.deferred[q], arrival_s[head] + self.sla_s[q], head)
+                elif policy == PullPolicy.WEIGHTED_WAIT:
+                    key = (self.deferred[q],
+                           -((self.env.now - arrival_s[head]) * m.queue_weight[q]), head)
                 else:
-                    key = (self.deferred[q], self.w.arrival_s[head], head)
+                    raise ValueError(f"unknown pull policy {policy}")
                 if best_key is None or key < best_key:
                     best, best_key = q, key
             if best < 0:
@@ -184,6 +243,7 @@ class Center:
             self.on_duty[a] = True
             self.last_free_s[a] = self.env.now
             self.pull(a)
+            self.recheck_reservation()
             yield self.env.at(r.seg_end_s[s], EventKind.AGENT_OFF, s)
             self.on_duty[a] = False
             self.out["release_s"][s] = max(r.seg_end_s[s], self.max_end_s[a])

@@ -599,12 +599,27 @@ def scenario_html(s: Scenario) -> str:
               "most_proficient": "the most proficient eligible agent",
               "random": "a random eligible agent"}[s.routing.on_arrival]
     free = {"queue_priority": "the head of its highest-priority queue (then the oldest)",
-            "oldest": "the oldest waiting contact across its queues"}[s.routing.on_free]
+            "oldest": "the oldest waiting contact across its queues",
+            "sla_urgency": "the waiting contact closest to breaching its channel's SLA "
+                           "threshold",
+            "weighted_wait": "the contact with the longest waiting time times its queue's "
+                             "weight"}[s.routing.on_free]
     queues = ", ".join(f"{q} {s.queue_priority(q)}" for q in s.queue_names)
+    extra = ""
+    if s.routing.on_free == "weighted_wait":
+        extra += " Queue weights: " + ", ".join(
+            f"{q} {s.queues[q].weight:g}" if s.queues and q in s.queues else f"{q} 1"
+            for q in s.queue_names) + "."
+    if s.routing.reserve_for_live:
+        extra += (f" Nobody starts deferred work unless {s.routing.reserve_for_live} other "
+                  "agents with a live skill stay idle for live work.")
+    for rule in s.routing.overflow:
+        extra += (f" Contacts of {rule.queue} that waited {_dur(rule.after)} also go "
+                  f"to {', '.join(rule.teams)}.")
     parts.append("<h3>Routing</h3><p>"
                  + _e(f"An arriving contact goes to {arrive}; an agent who frees up takes "
                       f"{free}. Live work always comes before deferred work. Queue "
-                      f"priorities (lower first): {queues}.") + "</p>")
+                      f"priorities (lower first): {queues}.{extra}") + "</p>")
     return "".join(parts)
 
 

@@ -241,7 +241,8 @@ routing: {on_arrival: longest_idle, on_free: oldest}
 
 @pytest.mark.parametrize("chunk_days", [1, 2, 7, 30])
 @pytest.mark.parametrize("case", ["long_patience", "office_hours_voicemail.yaml",
-                                  "omnichannel_shifts.yaml", "monthly_seasonal.yaml"])
+                                  "omnichannel_shifts.yaml", "monthly_seasonal.yaml",
+                                  "routing_library.yaml"])
 def test_streaming_kpis_equal_one_shot_hand_made(case, chunk_days):
     if case == "long_patience":
         scenario = parse_scenario(LONG_PATIENCE, "<long_patience>")

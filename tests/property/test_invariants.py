@@ -35,8 +35,14 @@ def test_invariants(engine, scenario, seed):
     assert np.isfinite(w.abandon_at_s[abandoned]).all()
     # served contacts were served before they would have abandoned (ties go to service)
     assert (o.start_s[answered] <= w.abandon_at_s[answered]).all()
-    # eligibility: the serving agent's team serves the contact's queue
-    assert (model.agent_queue_rank[o.agent[answered], w.queue[answered]] >= 0).all()
+    # eligibility: the serving agent's team serves the contact's queue, or it is an overflow
+    # agent of the queue and the contact started once it had waited the overflow delay
+    eligible = model.agent_queue_rank[o.agent[answered], w.queue[answered]] >= 0
+    overflow = model.agent_overflow[o.agent[answered], w.queue[answered]] == 1
+    assert (eligible | overflow).all()
+    q_ov = w.queue[answered][~eligible]
+    assert (o.start_s[answered][~eligible]
+            >= w.arrival_s[answered][~eligible] + model.overflow_after_s[q_ov]).all()
 
     # every start falls inside one of the agent's availability segments
     for c in np.flatnonzero(answered):
