@@ -38,7 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="verb", parser_class=_Parser)
 
     r = sub.add_parser("run", help="simulate a scenario and write a results folder")
-    r.add_argument("scenario")
+    r.add_argument("scenario", nargs="?", default=None)
+    r.add_argument("--resume", metavar="RUN_DIR", default=None,
+                   help="finish an interrupted run folder (no scenario argument)")
+    r.add_argument("--dask", metavar="ADDRESS", default=None,
+                   help="run on a Dask cluster: tcp://HOST:8786, or 'local' (LocalCluster)")
+    r.add_argument("--precision", default=None,
+                   help="add replications until the KPI's 95%% CI half-width is below this "
+                   "share of its mean (or abs:VALUE)")
+    r.add_argument("--kpi", default="service_level", help="KPI for --precision")
+    r.add_argument("--channel", default="all", help="channel for --precision")
+    r.add_argument("--max-replications", type=_positive_int, default=200,
+                   help="cap for --precision (default 200)")
+    r.add_argument("--batch-means", type=_positive_int, default=None, metavar="K",
+                   help="steady state from one long replication cut into K batches")
     r.add_argument("--replications", "-n", type=_positive_int, default=10)
     r.add_argument("--seed", type=int, default=None, help="default: the scenario's seed")
     r.add_argument("--out", default=None, help="run folder (default results/<name>-<time>)")
@@ -50,6 +63,28 @@ def _parser() -> argparse.ArgumentParser:
                    help="also build report.html and summary.md in the run folder")
     r.add_argument("--quiet", action="store_true", help="no progress bar or table")
     r.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    c = sub.add_parser("compare", help="paired comparison of scenarios with common random "
+                       "numbers (the first is the baseline)")
+    c.add_argument("scenarios", nargs="+")
+    sw = sub.add_parser("sweep", help="simulate a grid of scenario variants (--set) with "
+                        "common random numbers")
+    sw.add_argument("scenario")
+    sw.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUES",
+                    help="dotted path and values: a,b,c or LOW..HIGH (repeatable)")
+    sw.add_argument("--out", default=None, help="run folder (default results/<name>-sweep-"
+                    "<time>)")
+    for verb in (c, sw):
+        verb.add_argument("--replications", "-n", type=_positive_int, default=10)
+        verb.add_argument("--seed", type=int, default=None,
+                          help="default: the (first) scenario's seed")
+        verb.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE)
+        verb.add_argument("--workers", type=_positive_int, default=None,
+                          help="local processes (default: all cores)")
+        verb.add_argument("--dask", metavar="ADDRESS", default=None,
+                          help="tcp://HOST:8786 or 'local'")
+        verb.add_argument("--quiet", action="store_true", help="no progress bar")
+        verb.add_argument("--debug", action="store_true", help="show tracebacks")
 
     v = sub.add_parser("validate", help="check scenario files")
     v.add_argument("files", nargs="+")
@@ -102,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return {"run": _run, "validate": _validate, "schema": _schema,
-                "report": _report, "erlang": _erlang, "staff": _staff}[args.verb](args, argv)
+                "report": _report, "erlang": _erlang, "staff": _staff,
+                "compare": _compare, "sweep": _sweep}[args.verb](args, argv)
     except ScenarioError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -165,28 +201,127 @@ def _slug(name: str) -> str:
 
 
 def _run(args, argv) -> int:
-    from sim.api import default_workers, run
+    from sim.api import Precision, default_workers, resume, run
+    from sim.kpi import KPI_KEYS
     from sim.scenario import load_scenario
 
-    scenario = load_scenario(args.scenario)
-    out = Path(args.out) if args.out else Path("results") / (
-        f"{_slug(scenario.name)}-{dt.datetime.now():%Y%m%d-%H%M%S}")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise CcsimError(f"{out}: already exists and is not empty; choose another --out")
-    workers = args.workers or min(default_workers(), args.replications)
-    results = run(scenario, replications=args.replications, seed=args.seed, engine=args.engine,
-                  workers=workers, contacts=args.contacts, progress=not args.quiet,
-                  command=["ccsim", *argv])
-    folder = results.write(out)
+    workers = args.workers or default_workers()
+    command = ["ccsim", *argv]
+    if args.resume:
+        if args.scenario:
+            print("ccsim run: give a scenario or --resume RUN_DIR, not both", file=sys.stderr)
+            return EXIT_USAGE
+        out = Path(args.resume)
+        try:
+            results = _interruptible(out, lambda: resume(
+                out, workers=workers, dask=args.dask, progress=not args.quiet))
+        except KeyboardInterrupt:
+            return EXIT_FAILURE
+    else:
+        if not args.scenario:
+            print("ccsim run: give a scenario file (or --resume RUN_DIR)", file=sys.stderr)
+            return EXIT_USAGE
+        precision = None
+        if args.precision is not None:
+            if args.kpi not in KPI_KEYS:
+                print(f"ccsim run: --kpi: unknown KPI {args.kpi!r}", file=sys.stderr)
+                return EXIT_USAGE
+            try:
+                precision = Precision.parse(args.precision, args.kpi, args.channel,
+                                            args.max_replications)
+            except ValueError as exc:
+                print(f"ccsim run: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+        if args.batch_means is not None:
+            if precision is not None or args.batch_means < 2 or "-n" in argv or \
+                    "--replications" in argv:
+                print("ccsim run: --batch-means K runs one replication (no -n, no "
+                      "--precision) and needs K >= 2", file=sys.stderr)
+                return EXIT_USAGE
+            args.replications = 1
+        scenario = load_scenario(args.scenario)
+        if precision is not None and precision.channel not in (
+                "all", *scenario.channels):
+            print(f"ccsim run: --channel: no channel {args.channel!r}", file=sys.stderr)
+            return EXIT_USAGE
+        out = Path(args.out) if args.out else Path("results") / (
+            f"{_slug(scenario.name)}-{dt.datetime.now():%Y%m%d-%H%M%S}")
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise CcsimError(f"{out}: already exists and is not empty; choose another --out")
+        if precision is None and not args.dask:
+            workers = min(workers, args.replications)
+        try:
+            results = _interruptible(out, lambda: run(
+                scenario, replications=args.replications, seed=args.seed,
+                engine=args.engine, workers=workers, contacts=args.contacts,
+                progress=not args.quiet, command=command, out=out, dask=args.dask,
+                precision=precision, batch_means=args.batch_means))
+        except KeyboardInterrupt:
+            return EXIT_FAILURE
+    folder = out
     for note in results.manifest.get("notes", []):
-        print(f"{args.scenario}: note: {note}", file=sys.stderr)
+        print(f"{results.manifest.get('scenario_file')}: note: {note}", file=sys.stderr)
     if not args.quiet:
         print(format_table(results))
+    p = results.manifest.get("precision")
+    if p and "reached" in p:
+        bound = f"abs {p['absolute']:g}" if p.get("absolute") else f"{p['relative']:g} x mean"
+        half, goal = (("-" if p[k] is None else f"{p[k]:.4g}") for k in ("half_width", "goal"))
+        print(f"precision: {p['channel']} {p['kpi']} half-width {half} (goal {bound} = {goal}) "
+              f"{'reached' if p['reached'] else 'NOT reached'} with "
+              f"{results.manifest['replications']} replications")
     print(f"results: {folder}")
     if args.report:
         from sim.report import build_report
 
         print(f"report: {build_report(folder)}")
+    return EXIT_OK
+
+
+def _interruptible(out: Path, fn):
+    """Call ``fn``; on Ctrl-C say what was kept and how to finish, then re-raise."""
+    try:
+        return fn()
+    except KeyboardInterrupt:
+        from sim.experiment import ReplicationStore
+
+        n = len(ReplicationStore(out).done())
+        print(f"\nccsim: interrupted; {n} finished replication{'s' * (n != 1)} kept in "
+              f"{out}; finish with: ccsim run --resume {out}", file=sys.stderr)
+        raise
+
+
+def _compare(args, argv) -> int:
+    from sim.api import default_workers
+    from sim.compare import compare, format_compare
+
+    if len(args.scenarios) < 2:
+        print("ccsim compare: give at least two scenarios", file=sys.stderr)
+        return EXIT_USAGE
+    table = compare(args.scenarios, replications=args.replications, seed=args.seed,
+                    engine=args.engine, workers=args.workers or default_workers(),
+                    dask=args.dask, progress=not args.quiet)
+    print(f"{args.replications} replications each, common random numbers; differences are "
+          "scenario - baseline (first scenario)")
+    print(format_compare(table))
+    return EXIT_OK
+
+
+def _sweep(args, argv) -> int:
+    from sim.api import default_workers
+    from sim.sweep import SweepError, format_sweep, sweep
+
+    try:
+        table = sweep(args.scenario, args.sets, replications=args.replications,
+                      seed=args.seed, engine=args.engine,
+                      workers=args.workers or default_workers(), dask=args.dask,
+                      progress=not args.quiet, out=args.out or "auto",
+                      command=["ccsim", *argv])
+    except SweepError as exc:
+        print(f"ccsim sweep: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(format_sweep(table))
+    print(f"results: {table.attrs['folder']}")
     return EXIT_OK
 
 
@@ -252,7 +387,9 @@ def format_table(results) -> str:
     channels = list(dict.fromkeys(s.channel))
     kpis = [k for k in TABLE_KPIS if k in set(s.kpi)]
     n = int(results.manifest.get("replications", 0))
-    lines = [f"{results.scenario.name}: {n} replication{'s' * (n != 1)}, engine "
+    k = results.manifest.get("batch_means")
+    lines = [f"{results.scenario.name}: {n} replication{'s' * (n != 1)}"
+             f"{f' ({k} batch means)' if k else ''}, engine "
              f"{results.manifest.get('engine')}, seed {results.manifest.get('seed')} "
              "(mean ± 95% CI half-width)"]
     header = ["channel", *kpis]

@@ -7,10 +7,12 @@ neither the executor nor the number of workers nor the other replications.
 
 from __future__ import annotations
 
+import io
 import os
-import sys
-from concurrent.futures import ProcessPoolExecutor
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,7 @@ import pandas as pd
 from sim.compile import compile_scenario
 from sim.engines import DEFAULT_ENGINE, simulate
 from sim.errors import Problem, ScenarioError
+from sim.executors import ExecutorSpec, execute
 from sim.model import CAPACITY_UNITS, Model, Outcome, Outcomes, Workload
 from sim.roster import sample_roster
 from sim.scenario import Scenario, distribution_mean_s
@@ -160,46 +163,153 @@ def _intended_shrinkage(scenario: Scenario) -> float:
     return intended_shrinkage(scenario)
 
 
-def _worker_init() -> None:
-    # one thread per process: the engines are single-threaded and numpy's BLAS is unused
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+@dataclass
+class PackedReplication:
+    """A replication's frames as Parquet bytes: what a task sends back to the client.
+
+    # NOTE: Parquet instead of pickled frames: the tidy intervals hold string columns that
+    # pickle slowly and large; the bytes are also what the client writes to the run folder.
+    """
+
+    index: int
+    files: dict  # file name -> Parquet bytes
+    n_contacts: int
+
+    @classmethod
+    def pack(cls, rep: ReplicationResult) -> PackedReplication:
+        files = {}
+        for name in ("totals", "intervals", "contacts"):
+            frame = getattr(rep, name)
+            if frame is not None:
+                buf = io.BytesIO()
+                frame.to_parquet(buf, index=False)
+                files[f"{name}.parquet"] = buf.getvalue()
+        return cls(rep.index, files, rep.n_contacts)
+
+    def unpack(self) -> ReplicationResult:
+        def read(name):
+            data = self.files.get(f"{name}.parquet")
+            return None if data is None else pd.read_parquet(io.BytesIO(data))
+
+        return ReplicationResult(self.index, read("totals"), read("intervals"),
+                                 read("contacts"), self.n_contacts)
 
 
-def run_replications(scenario: Scenario, replications: int, seed: int, engine: str,
-                     workers: int = 1, keep_contacts: bool = False, progress: bool = False,
-                     model: Model | None = None) -> list[ReplicationResult]:
-    """Run replications ``0 .. replications-1``, in-process or on local processes."""
+def run_batch(payload: tuple, indices: list[int]) -> list[PackedReplication]:
+    """Task body: replications ``indices`` of ``payload = (scenario, model, seed, engine,
+    keep_contacts)``, in order (module level: it is pickled to the workers)."""
+    scenario, model, seed, engine, keep_contacts = payload
+    return [PackedReplication.pack(run_replication(scenario, model, seed, i, engine,
+                                                   keep_contacts)) for i in indices]
+
+
+class ReplicationStore:
+    """Finished replications of a run, one folder each, under ``RUN/.replications/``.
+
+    ``rep-000017/`` holds ``totals.parquet`` and ``intervals.parquet`` (and
+    ``contacts.parquet`` when the run keeps contacts) of replication 17 and ``n_contacts``. It
+    is written to a temporary folder and renamed into place, so it is whole or absent.
+    """
+
+    def __init__(self, run_dir: str | Path):
+        self.folder = Path(run_dir) / ".replications"
+
+    def path(self, index: int) -> Path:
+        return self.folder / f"rep-{index:06d}"
+
+    def done(self) -> set[int]:
+        if not self.folder.is_dir():
+            return set()
+        return {int(p.name[4:]) for p in self.folder.iterdir()
+                if p.is_dir() and p.name.startswith("rep-") and p.name[4:].isdigit()}
+
+    def save(self, rep: PackedReplication | ReplicationResult) -> None:
+        if isinstance(rep, ReplicationResult):
+            rep = PackedReplication.pack(rep)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        final = self.path(rep.index)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=self.folder))
+        try:
+            for name, data in rep.files.items():
+                (tmp / name).write_bytes(data)
+            (tmp / "n_contacts").write_text(f"{rep.n_contacts}\n", encoding="utf-8")
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    def load(self, index: int) -> ReplicationResult:
+        p = self.path(index)
+        contacts = (pd.read_parquet(p / "contacts.parquet")
+                    if (p / "contacts.parquet").exists() else None)
+        return ReplicationResult(index, pd.read_parquet(p / "totals.parquet"),
+                                 pd.read_parquet(p / "intervals.parquet"), contacts,
+                                 int((p / "n_contacts").read_text(encoding="utf-8")))
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def run_replications(scenario: Scenario, replications: int | list[int], seed: int,
+                     engine: str, workers: int = 1, keep_contacts: bool = False,
+                     progress: bool = False, model: Model | None = None,
+                     executor: ExecutorSpec | None = None,
+                     store: ReplicationStore | None = None) -> list[ReplicationResult]:
+    """Run replications ``0 .. replications-1`` (or the given indices), in index order.
+
+    Parameters
+    ----------
+    executor : ExecutorSpec, optional
+        Default: local processes when ``workers > 1``, else in this process.
+    store : ReplicationStore, optional
+        Each finished replication is saved there as it completes; replications already in
+        it are loaded, not run again. The returned replications are then read back from it,
+        so a resumed run assembles exactly the same frames as an uninterrupted one.
+    """
     model = model if model is not None else compile_scenario(scenario)
-    bar = _progress(replications, progress)
-    results: list[ReplicationResult] = []
-    try:
-        if workers <= 1 or replications <= 1:
-            for i in range(replications):
-                results.append(run_replication(scenario, model, seed, i, engine, keep_contacts))
-                bar.update(1)
+    indices = (list(range(replications)) if isinstance(replications, int)
+               else sorted(replications))
+    spec = executor or ExecutorSpec.choose(workers)
+    if len(indices) <= 1 and spec.kind == "processes":
+        spec = ExecutorSpec("in-process")
+    done = store.done() if store is not None else set()
+    results: dict[int, ReplicationResult] = {}
+
+    def on_result(key, rep: PackedReplication) -> None:
+        if store is not None:
+            store.save(rep)
         else:
-            with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
-                futures = [pool.submit(run_replication, scenario, model, seed, i, engine,
-                                       keep_contacts) for i in range(replications)]
-                for f in futures:
-                    results.append(f.result())
-                    bar.update(1)
-    finally:
-        bar.close()
-    return sorted(results, key=lambda r: r.index)
+            results[rep.index] = rep.unpack()
+
+    todo = [(0, i) for i in indices if i not in done]
+    if todo:
+        execute(run_batch, {0: (scenario, model, seed, engine, keep_contacts)}, todo, spec,
+                on_result, progress=progress)
+    if store is not None:
+        return [store.load(i) for i in indices]
+    return [results[i] for i in indices]
 
 
-class _NoBar:
-    def update(self, n):
-        pass
+def run_jobs(jobs: dict, replications: int, seed: int, engine: str,
+             executor: ExecutorSpec, progress: bool = False, desc: str = "replications"
+             ) -> dict:
+    """Replications ``0 .. replications-1`` of several scenarios with the same seeds.
 
-    def close(self):
-        pass
+    Parameters
+    ----------
+    jobs : dict
+        ``key -> (scenario, model)``.
 
-
-def _progress(total: int, enabled: bool):
-    if not enabled or not sys.stderr.isatty():
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="rep", desc="replications", file=sys.stderr)
+    Returns
+    -------
+    dict
+        ``key -> list[ReplicationResult]`` in index order. Replication *i* of every job draws
+        from the same ``SeedSequence(seed).spawn(n)[i]``: common random numbers.
+    """
+    payloads = {k: (scn, model, seed, engine, False) for k, (scn, model) in jobs.items()}
+    results: dict = {k: {} for k in jobs}
+    units = [(k, i) for k in jobs for i in range(replications)]
+    execute(run_batch, payloads, units, executor,
+            lambda key, rep: results[key].__setitem__(rep.index, rep.unpack()),
+            progress=progress, desc=desc)
+    return {k: [reps[i] for i in range(replications)] for k, reps in results.items()}

@@ -2,9 +2,10 @@
 
 A run folder (ARCHITECTURE section 4) holds ``manifest.json``, the resolved
 ``scenario.yaml``, ``summary.json``, ``summary.csv``, ``totals.parquet``,
-``intervals.parquet`` and, when asked for, ``contacts.parquet``. It is written to a
-temporary sibling folder and renamed into place, so a reader never sees half a run and a
-failed run leaves nothing behind.
+``intervals.parquet`` and, when asked for, ``contacts.parquet``. :meth:`Results.write`
+writes it to a temporary sibling folder renamed into place, so a reader never sees half a
+run and a failed run leaves nothing behind; :meth:`Results.write_final` finishes an
+incremental run folder (``sim.run(out=...)``) file by file, each whole or absent.
 """
 
 from __future__ import annotations
@@ -113,6 +114,23 @@ class Results:
             "notes": list(self.manifest.get("notes", [])),
         }
 
+    def _write_files(self, folder: Path) -> None:
+        """Every final file of the run folder into ``folder``; ``summary.json`` last."""
+        write_resolved_scenario(folder / "scenario.yaml", self.scenario)
+        table = self.summary.merge(
+            self.targets[["channel", "kpi", "min", "max", "met", "status"]]
+            if not self.targets.empty else
+            pd.DataFrame(columns=["channel", "kpi", "min", "max", "met", "status"]),
+            on=["channel", "kpi"], how="left")
+        table = table.rename(columns={"min": "target_min", "max": "target_max"})
+        table.to_csv(folder / "summary.csv", index=False)
+        self.totals.to_parquet(folder / "totals.parquet", index=False)
+        self.intervals.to_parquet(folder / "intervals.parquet", index=False)
+        if self.contacts is not None:
+            self.contacts.to_parquet(folder / "contacts.parquet", index=False)
+        _write_json(folder / "summary.json", self.summary_json())
+        _write_json(folder / "manifest.json", self.manifest)
+
     def write(self, out_dir: str | Path) -> Path:
         """Write the run folder atomically; refuse to overwrite a non-empty folder."""
         out = Path(out_dir)
@@ -121,24 +139,7 @@ class Results:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
         try:
-            _write_json(tmp / "manifest.json", self.manifest)
-            resolved = self.scenario.model_dump(mode="json")
-            (tmp / "scenario.yaml").write_text(
-                "# The scenario as resolved by ccsim: defaults filled in, durations in "
-                "seconds.\n" + yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True),
-                encoding="utf-8")
-            _write_json(tmp / "summary.json", self.summary_json())
-            table = self.summary.merge(
-                self.targets[["channel", "kpi", "min", "max", "met", "status"]]
-                if not self.targets.empty else
-                pd.DataFrame(columns=["channel", "kpi", "min", "max", "met", "status"]),
-                on=["channel", "kpi"], how="left")
-            table = table.rename(columns={"min": "target_min", "max": "target_max"})
-            table.to_csv(tmp / "summary.csv", index=False)
-            self.totals.to_parquet(tmp / "totals.parquet", index=False)
-            self.intervals.to_parquet(tmp / "intervals.parquet", index=False)
-            if self.contacts is not None:
-                self.contacts.to_parquet(tmp / "contacts.parquet", index=False)
+            self._write_files(tmp)
             if out.exists():
                 out.rmdir()  # empty, checked above
             os.replace(tmp, out)
@@ -146,6 +147,41 @@ class Results:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return out
+
+    def write_final(self, out_dir: str | Path) -> Path:
+        """Write the final files into an existing (incremental) run folder.
+
+        They are written to a temporary folder inside it, then each is renamed into place,
+        ``summary.json`` and then ``manifest.json`` (``status: finished``) last: every file
+        is whole or absent, and ``summary.json`` present means the others are complete.
+        """
+        out = Path(out_dir)
+        tmp = Path(tempfile.mkdtemp(prefix=".final.", suffix=".tmp", dir=out))
+        try:
+            self._write_files(tmp)
+            names = [p.name for p in tmp.iterdir()
+                     if p.name not in ("summary.json", "manifest.json")]
+            for name in [*sorted(names), "summary.json", "manifest.json"]:
+                os.replace(tmp / name, out / name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return out
+
+
+def write_resolved_scenario(path: Path, scenario: Scenario) -> None:
+    """The scenario as resolved (defaults filled in), loadable by ``ccsim run``."""
+    resolved = scenario.model_dump(mode="json")
+    path.write_text(
+        "# The scenario as resolved by ccsim: defaults filled in, durations in "
+        "seconds.\n" + yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True),
+        encoding="utf-8")
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """``data`` as JSON, written to a temporary sibling and renamed: whole or absent."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    _write_json(tmp, data)
+    os.replace(tmp, path)
 
 
 def _json_number(v):
@@ -163,13 +199,16 @@ def _write_json(path: Path, data) -> None:
                     encoding="utf-8")
 
 
-def evaluate_targets(scenario: Scenario, summary: pd.DataFrame, totals: pd.DataFrame
-                     ) -> pd.DataFrame:
+def evaluate_targets(scenario: Scenario, summary: pd.DataFrame, totals: pd.DataFrame,
+                     intervals: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per target: the KPI's mean and 95% CI, whether the mean meets it, how sure.
 
     ``status`` is ``met`` when the whole 95% interval is inside the bounds, ``missed`` when
     it is wholly outside, ``uncertain`` otherwise (or with one replication, by the mean).
-    ``p_met`` is the share of replications whose own value meets the target.
+    ``p_met`` is the share of replications whose own value meets the target;
+    ``p_met_week`` and ``p_met_month`` the share of (replication, week) and (replication,
+    calendar month) pairs whose value meets it (:func:`period_values`; NaN without
+    ``intervals`` or for KPIs not defined per interval).
     """
     rows = []
     for channel, bounds in scenario.targets.items():
@@ -197,6 +236,112 @@ def evaluate_targets(scenario: Scenario, summary: pd.DataFrame, totals: pd.DataF
             rows.append({"channel": channel, "kpi": kpi, "min": b.min, "max": b.max,
                          "mean": r["mean"], "ci95_low": lo, "ci95_high": hi, "met": met,
                          "status": status,
-                         "p_met": float(ok(valid).mean()) if valid.size else math.nan})
+                         "p_met": float(ok(valid).mean()) if valid.size else math.nan,
+                         **{f"p_met_{period}": _share(ok, period_values(
+                             scenario, intervals, channel, kpi, period))
+                            for period in ("week", "month")}})
     return pd.DataFrame(rows, columns=["channel", "kpi", "min", "max", "mean", "ci95_low",
-                                       "ci95_high", "met", "status", "p_met"])
+                                       "ci95_high", "met", "status", "p_met", "p_met_week",
+                                       "p_met_month"])
+
+
+def _share(ok, values: np.ndarray) -> float:
+    values = values[~np.isnan(values)]
+    return float(ok(values).mean()) if values.size else math.nan
+
+
+#: How a KPI's per-interval values combine over a period: weighted by a count column,
+#: "last" (a level at the period end), or "mean" (time average: equal-length intervals).
+PERIOD_WEIGHTS = {
+    "service_level": "offered", "abandon_rate": "offered", "p_wait": "offered",
+    "mean_wait_s": "offered", "service_level_excl_short_abandons": "offered",
+    "asa_s": "answered", "service_level_answered": "answered", "aht_s": "answered",
+    "sla_compliance": "answered", "backlog": "last", "backlog_age_h": "last",
+    "mean_queue_len": "mean", "occupancy": "mean", "shrinkage": "mean",
+}
+
+
+def period_values(scenario: Scenario, intervals: pd.DataFrame | None, channel: str, kpi: str,
+                  period: str) -> np.ndarray:
+    """A KPI per replication x week (7-day blocks from the measured window's start) or x
+    calendar month, from the tidy intervals (``queue == "all"`` rows of ``channel``).
+
+    Ratio KPIs are the interval values weighted by their denominator count (``offered`` or
+    ``answered``, so a period's service level is its answered-within / offered); levels
+    (backlog) are taken at the period's last interval; ``occupancy``, ``shrinkage`` and
+    ``mean_queue_len`` are averaged over intervals (occupancy: an approximation, intervals
+    not weighted by available agent time). Counts and KPIs not defined per interval
+    (``cost_per_contact``, ``overtime_h``) give no values. Partial periods at the ends count.
+
+    Returns
+    -------
+    numpy.ndarray of float, shape (n_replications * n_periods,)
+    """
+    if intervals is None or kpi not in PERIOD_WEIGHTS or intervals.empty:
+        return np.empty(0)
+    rows = intervals[(intervals.channel == channel) & (intervals["queue"] == "all")]
+    start_s = rows.interval_start.to_numpy(dtype=float)
+    if period == "week":
+        block = np.floor((start_s - start_s.min()) / (7 * 86400.0)).astype(np.int64)
+    else:
+        dates = (pd.Timestamp(scenario.horizon.start)
+                 + pd.to_timedelta(start_s, unit="s"))
+        block = (dates.year * 12 + dates.month).to_numpy(dtype=np.int64)
+    return _aggregate(rows, block, kpi)
+
+
+def _aggregate(rows: pd.DataFrame, block: np.ndarray, kpi: str) -> np.ndarray:
+    """One value of ``kpi`` per (replication, block), sorted, by :data:`PERIOD_WEIGHTS`."""
+    how = PERIOD_WEIGHTS.get(kpi, "sum" if kpi in _COUNTS else None)
+    start_s = rows.interval_start.to_numpy(dtype=float)
+    frame = pd.DataFrame({"rep": rows.replication.to_numpy(), "block": block,
+                          "v": rows[kpi].to_numpy(dtype=float), "t": start_s})
+    groups = frame.groupby(["rep", "block"], sort=True)
+    if how is None:
+        return np.full(groups.ngroups, np.nan)
+    if how == "sum":
+        return groups.v.sum().to_numpy(dtype=float)
+    if how == "last":
+        frame = frame.sort_values(["rep", "block", "t"], kind="stable")
+        return frame.groupby(["rep", "block"], sort=True).v.last().to_numpy(dtype=float)
+    if how == "mean":
+        return groups.v.mean().to_numpy(dtype=float)
+    w = rows[how].to_numpy(dtype=float)
+    ok = ~np.isnan(frame.v.to_numpy()) & (w > 0)
+    frame["wv"] = np.where(ok, frame.v.to_numpy() * w, 0.0)
+    frame["w"] = np.where(ok, w, 0.0)
+    sums = frame.groupby(["rep", "block"], sort=True)[["wv", "w"]].sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (sums.wv / sums.w).to_numpy(dtype=float)
+
+
+_COUNTS = ("offered", "answered", "abandoned", "lost_closed")
+
+
+def batch_frame(intervals: pd.DataFrame, channels: list[str], kpis: list[str], batches: int
+                ) -> pd.DataFrame:
+    """Batch means of one long replication: its measured window cut into ``batches`` equal
+    runs of consecutive intervals, each KPI aggregated over a batch like a period
+    (:func:`period_values`; counts summed; KPIs not defined per interval NaN).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Shaped like ``totals``: one row per batch x channel (``replication`` = batch number),
+        so :func:`sim.stats.summarize` gives the batch-means interval with ``n = batches``.
+    """
+    out = []
+    for channel in channels:
+        rows = intervals[(intervals.channel == channel) & (intervals["queue"] == "all")]
+        rows = rows.sort_values("interval", kind="stable")
+        n_rows = len(rows)
+        if n_rows < batches:
+            raise CcsimError(f"--batch-means {batches}: the measured window has only "
+                             f"{n_rows} intervals")
+        block = (np.arange(n_rows) * batches) // n_rows
+        frame = {"channel": [channel] * batches}
+        for kpi in kpis:
+            frame[kpi] = _aggregate(rows, block, kpi)
+        frame["replication"] = np.arange(batches)
+        out.append(pd.DataFrame(frame))
+    return pd.concat(out, ignore_index=True)
