@@ -2,15 +2,14 @@
 """The compiled event loop of ccsim (private module ``sim._kernel``).
 
 This module owns the fast implementation of the engine semantics documented in
-:mod:`sim.model` (the specification; read it first). It exposes:
+:mod:`sim.model` (the specification; read it first). It exposes one class,
+:class:`KernelRun`, a *resumable* run of one replication: created with the arrays of a
+``Model`` and a ``Roster``, it is fed the workload window by window
+(:meth:`KernelRun.advance`) and keeps its whole state (event heap, queues, agents, roster
+position) between calls, so a replication's memory need not grow with its horizon. A one-shot
+run is a single ``advance`` over the whole workload up to the horizon.
 
-* :class:`KernelRun`, a *resumable* run of one replication: created with the arrays of a
-  ``Model`` and a ``Roster``, it is fed the workload window by window
-  (:meth:`KernelRun.advance`) and keeps its whole state (event heap, queues, agents, roster
-  position) between calls, so a replication's memory need not grow with its horizon;
-* :func:`simulate`, the one-shot run over a whole ``Workload`` (one ``advance`` call).
-
-Use them through :mod:`sim.engines.kernel`, which prepares the arrays.
+Use it through :mod:`sim.engines.kernel`, which prepares the arrays.
 
 It also exposes the enum mirror of ``ext/_types.pxd`` as Python tuples (names in value
 order), built from the ``.pxd`` itself so that ``tests/engines/test_mirror.py`` is
@@ -758,7 +757,7 @@ cdef class KernelRun:
     window by window to :meth:`advance`, which processes the events before a time and keeps
     the whole engine state (event heap, queues, agents, roster position) for the next call.
     Feeding a workload in any sequence of windows and times gives exactly the outcomes of
-    one call over all of it (:func:`simulate`): events carry global contact ids, so their
+    one call over all of it (the one-shot run): events carry global contact ids, so their
     order, ties included, is the same.
 
     Parameters
@@ -1231,103 +1230,3 @@ cdef class KernelRun:
             self.n_seen = id_offset + n
         self.until_s = until_s
         return oldest
-
-
-def simulate(
-    double horizon_s,
-    int arrival_policy,
-    int pull_policy,
-    const int8_t[::1] channel_live,
-    const int32_t[::1] channel_units,
-    const double[::1] channel_slowdown,
-    const int32_t[::1] queue_channel,
-    const int32_t[::1] queue_priority,
-    const double[:, ::1] time_factor,
-    const double[:, ::1] proficiency,
-    const int32_t[:, ::1] skill_priority,
-    const int32_t[::1] agent_team,
-    const int32_t[:, ::1] agent_queue_rank,
-    const double[::1] channel_sla_s,
-    const double[::1] queue_weight,
-    int reserve_for_live,
-    const double[::1] overflow_after_s,
-    const int8_t[:, ::1] agent_overflow,
-    const double[::1] arrival_s,
-    const int32_t[::1] queue,
-    const double[::1] work_s,
-    const double[::1] abandon_at_s,
-    const double[::1] u_route,
-    const int8_t[::1] closed,
-    const int32_t[::1] arrival_order,
-    const int32_t[::1] seg_agent,
-    const double[::1] seg_start_s,
-    const double[::1] seg_end_s,
-    const int32_t[::1] on_order,
-    int8_t[::1] outcome,
-    int32_t[::1] agent,
-    double[::1] start_s,
-    double[::1] end_s,
-    double[::1] release_s,
-):
-    """Run the event loop over one replication, writing the outcomes in place.
-
-    Implements the engine semantics of :mod:`sim.model`: one :meth:`KernelRun.advance` over
-    the whole workload up to the horizon. Use :func:`sim.engines.kernel.simulate`, which
-    builds these arguments from a ``Model``, ``Workload`` and ``Roster``.
-
-    Parameters
-    ----------
-    horizon_s : float
-        Events at or after this time (seconds) are not processed.
-    arrival_policy, pull_policy : int
-        ``ArrivalPolicy`` / ``PullPolicy`` ids.
-    channel_live : int8[C]
-    channel_units : int32[C]
-    channel_slowdown : float64[C]
-    queue_channel, queue_priority : int32[Q]
-    time_factor, proficiency : float64[T, Q]
-    skill_priority : int32[T, Q]
-    agent_team : int32[A]
-    agent_queue_rank : int32[A, Q]
-    channel_sla_s, queue_weight, reserve_for_live, overflow_after_s, agent_overflow
-        The routing-policy library, as for :class:`KernelRun`.
-    arrival_s, work_s, abandon_at_s, u_route : float64[N]
-    queue : int32[N]
-        The contact's channel is ``queue_channel[queue]`` (the Workload's ``channel``).
-    closed : int8[N]
-    arrival_order : int32[N] or int32[0]
-        Contact ids in ``(arrival_s, id)`` order; empty when the contacts are already sorted.
-    seg_agent : int32[S]
-    seg_start_s, seg_end_s : float64[S]
-    on_order : int32[S]
-        Segment ids in ``(seg_start_s, id)`` order.
-    outcome : int8[N], agent : int32[N], start_s, end_s : float64[N], release_s : float64[S]
-        Outputs, in their "nothing happened" state on entry (``sim.model.empty_outcomes``).
-
-    Raises
-    ------
-    ValueError
-        Inconsistent shapes, unknown policy ids or out-of-range indices.
-    MemoryError
-    """
-    cdef Py_ssize_t n_contacts = arrival_s.shape[0]
-    cdef KernelRun kr
-    cdef const double[::1] released
-    if n_contacts >= 2**31 - 1:
-        raise ValueError("too many contacts or segments for int32 ids")
-    if release_s.shape[0] != seg_agent.shape[0]:
-        raise ValueError(f"release_s has length {release_s.shape[0]}, expected "
-                         f"{seg_agent.shape[0]}")
-    if arrival_order.shape[0] not in (0, n_contacts):
-        raise ValueError(f"arrival_order has length {arrival_order.shape[0]}, "
-                         f"expected 0 or {n_contacts}")
-    kr = KernelRun(horizon_s, arrival_policy, pull_policy, channel_live, channel_units,
-                   channel_slowdown, queue_channel, queue_priority, time_factor, proficiency,
-                   skill_priority, agent_team, agent_queue_rank, channel_sla_s, queue_weight,
-                   reserve_for_live, overflow_after_s, agent_overflow, seg_agent, seg_start_s,
-                   seg_end_s, on_order)
-    kr.advance(arrival_s, queue, work_s, abandon_at_s, u_route, closed, outcome, agent,
-               start_s, end_s, 0, horizon_s,
-               arrival_order if arrival_order.shape[0] else None)
-    released = kr.release_s
-    release_s[:] = released

@@ -118,7 +118,7 @@ def run(scenario: Scenario | str | Path, replications: int = 10, seed: int | Non
                          "precision goal")
     seed = scenario.seed if seed is None else int(seed)
     spec = ExecutorSpec.choose(workers, dask)
-    file = getattr(scenario, "_file", None) or "<scenario>"
+    file = scenario._file
     manifest = {
         "ccsim_version": __version__,
         "scenario": scenario.name,

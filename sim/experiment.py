@@ -22,7 +22,7 @@ from sim.engines import DEFAULT_ENGINE, simulate
 from sim.errors import Problem, ScenarioError
 from sim.executors import ExecutorSpec, execute
 from sim.model import CAPACITY_UNITS, Model, Outcome, Outcomes, Workload
-from sim.roster import sample_roster
+from sim.roster import intended_shrinkage, sample_roster
 from sim.scenario import Scenario, distribution_mean_s
 from sim.workload import sample_workload
 
@@ -116,7 +116,7 @@ def check_stability(scenario: Scenario, model: Model) -> None:
     if d.daily is None and d.monthly is not None:
         volumes = {ch: v * 12 / 365.25 for ch, v in d.monthly.items()}
     problems = []
-    shrink = _intended_shrinkage(scenario)
+    shrink = intended_shrinkage(scenario)
     for c, ch in enumerate(model.channel_names):
         spec = scenario.channels[ch]
         if (spec.kind == "live" and spec.patience is not None) or volumes.get(ch, 0) == 0:
@@ -139,28 +139,13 @@ def check_stability(scenario: Scenario, model: Model) -> None:
                 staff_d += hours / 86400.0 * (1.0 - shrink) * team.speed
         if load >= staff_d and not np.isnan(load):
             problems.append(Problem(
-                getattr(scenario, "_file", None) or "<scenario>",
-                _line_of(scenario, "demand", "daily", ch), f"demand.daily.{ch}",
+                scenario._file, scenario.line_of("demand", "daily", ch), f"demand.daily.{ch}",
                 f"unstable queue: channel '{ch}' offers {load:.2f} agents' worth of work on "
                 f"average but at most {staff_d:.2f} agents can serve it, and its contacts "
                 "never abandon, so its queue grows without bound",
                 "add agents, or give the channel patience"))
     if problems and horizon_d > 0:
         raise ScenarioError(problems)
-
-
-def _line_of(scenario: Scenario, *path) -> int | None:
-    lines = getattr(scenario, "_lines", None) or {}
-    while path and path not in lines:
-        path = path[:-1]
-    return lines.get(path)
-
-
-def _intended_shrinkage(scenario: Scenario) -> float:
-    """Share of shift time the scenario's shrinkage events are meant to take (approx.)."""
-    from sim.roster import intended_shrinkage
-
-    return intended_shrinkage(scenario)
 
 
 @dataclass

@@ -42,7 +42,7 @@ def _require_kernel() -> None:
 
 
 def _model_args(model: Model) -> tuple:
-    """The model arguments of ``_kernel.simulate`` / ``_kernel.KernelRun``, in order."""
+    """The model arguments of ``_kernel.KernelRun``, in order."""
     f8, i4, i1 = np.float64, np.int32, np.int8
     return (
         float(model.horizon_s),
@@ -104,27 +104,30 @@ def simulate(model: Model, workload: Workload, roster: Roster) -> Outcomes:
     # NOTE: the kernel merges the arrival stream in row order when the rows are sorted by
     # arrival time (the Workload contract); an explicit order is only built otherwise.
     if arrival_s.size < 2 or bool(np.all(arrival_s[1:] >= arrival_s[:-1])):
-        arrival_order = np.empty(0, dtype=i4)
+        arrival_order = None
     else:
         arrival_order = np.argsort(arrival_s, kind="stable").astype(i4)
 
     out = empty_outcomes(workload.n_contacts, roster.n_segments)
-    _kernel.simulate(
-        *_model_args(model),
+    # One replication in one piece: a single advance of a KernelRun over the whole workload
+    # up to the horizon (the streaming path makes several; both share one event loop).
+    run = _kernel.KernelRun(*_model_args(model), *_roster_args(roster))
+    run.advance(
         arrival_s,
         _c(workload.queue, i4),
         _c(workload.work_s, f8),
         _c(workload.abandon_at_s, f8),
         _c(workload.u_route, f8),
         _c(workload.closed, i1),
-        arrival_order,
-        *_roster_args(roster),
         out["outcome"],
         out["agent"],
         out["start_s"],
         out["end_s"],
-        out["release_s"],
+        0,
+        float(model.horizon_s),
+        arrival_order,
     )
+    out["release_s"][:] = run.release_s
     return Outcomes(**out)
 
 
