@@ -58,12 +58,31 @@ Data structures
 
 import numpy as np
 
-from libc.math cimport INFINITY, isfinite
+from libc.math cimport INFINITY, NAN, isfinite
 from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memset
+from libc.string cimport memmove, memset
 
 from _types cimport (
+    FATE_CALLBACK,
+    FATE_ESCALATED,
+    FATE_GAVE_UP,
+    FATE_REPEAT,
+    FATE_RESOLVED,
+    FATE_RETRIED,
+    FATE_TRANSFERRED,
+    FATE_UNRESOLVED,
+    FOLLOWUP_BASE as FB,
+    KIND_CALLBACK,
+    KIND_REPEAT,
+    KIND_RETRIAL,
+    KIND_TASK,
+    KIND_TRANSFER,
+    N_CONTACT_KINDS,
+    N_FATES,
+    POOL_BLOCK as _POOL_BLOCK,
+    contact_kind_name,
+    fate_name,
     ARR_LONGEST_IDLE,
     ARR_MOST_PROFICIENT,
     ARR_RANDOM,
@@ -122,6 +141,12 @@ ARRIVAL_POLICY_NAMES = _enum_names(arrival_policy_name, N_ARRIVAL_POLICIES, "Arr
 PULL_POLICY_NAMES = _enum_names(pull_policy_name, N_PULL_POLICIES, "PullPolicy")
 CAPACITY_UNITS = int(_CAPACITY_UNITS)
 NO_AGENT = int(_NO_AGENT)
+#: ContactKind names in value order.
+CONTACT_KIND_NAMES = _enum_names(contact_kind_name, N_CONTACT_KINDS, "ContactKind")
+#: Fate names in value order.
+FATE_NAMES = _enum_names(fate_name, N_FATES, "Fate")
+FOLLOWUP_BASE = int(FB)
+POOL_BLOCK = int(_POOL_BLOCK)
 
 
 cdef extern from *:
@@ -162,6 +187,34 @@ cdef struct Fifo:
     int64_t tail
     int64_t mask  # capacity - 1 (capacity a power of two)
     int32_t wait  # entries still waiting (the others abandoned, skipped lazily)
+
+
+cdef struct FU:
+    # A follow-up contact (sim.model FOLLOWUP_COLUMNS; its id is FOLLOWUP_BASE + row index
+    # + fu_base).
+    int64_t journey
+    int64_t parent
+    double j_arrival_s
+    double p_arrival_s
+    double arrival_s
+    double work_s
+    double abandon_at_s
+    double u_route
+    double u_outcome
+    double start_s
+    double end_s
+    int32_t ctype
+    int32_t j_queue
+    int32_t queue
+    int32_t agent
+    int8_t kind
+    int8_t severity
+    int8_t auth_tier
+    int8_t repeats
+    int8_t retrials
+    int8_t transfers
+    int8_t outcome
+    int8_t fate
 
 
 cdef struct Ctx:
@@ -231,7 +284,48 @@ cdef struct Ctx:
     HeapItem* heap
     Py_ssize_t heap_n
     Py_ssize_t heap_cap
-    int err  # nonzero: out of memory
+    int err  # nonzero: out of memory (1) or a pool block could not be sampled (2)
+    # journeys (spec: "Journeys"); journeys == 0: every fate RESOLVED / GAVE_UP, no follow-up
+    int journeys
+    const int32_t* ctype  # window
+    const double* u_outcome  # window
+    const int8_t* severity  # window
+    const int8_t* auth_tier  # window
+    int8_t* fate  # window (out)
+    FU* fu  # follow-ups with ids FB + fu_base .. FB + fu_base + fu_n - 1
+    Py_ssize_t fu_base
+    Py_ssize_t fu_n
+    Py_ssize_t fu_cap
+    int32_t n_channels
+    const int8_t* channel_live
+    const double* thr_escalate  # [K]
+    const double* thr_transfer
+    const double* thr_unresolved
+    const int32_t* escalate_tier  # [K, 3]
+    const int32_t* max_repeats  # [K]
+    const int32_t* transfer_queue  # [K, C]
+    const double* p_retry  # [C]
+    const int32_t* max_retrials  # [C]
+    const double* tier_up  # [4]
+    const int32_t* task_queue  # [4, 3]
+    const int32_t* queue_tier  # [Q]
+    const int64_t* open_ptr  # [C + 1]
+    const double* open_lo_s
+    const double* open_hi_s
+    const int32_t* class_repeat  # [K, C]
+    const int32_t* class_retrial
+    const int32_t* class_transfer
+    const int32_t* class_task  # [4]
+    int32_t n_classes
+    int64_t* pool_used  # [n_classes] entries taken so far
+    int64_t* pool_block  # [n_classes] block whose arrays are loaded (-1: none)
+    const double** pool_delay_s  # [n_classes] -> the loaded block's arrays
+    const int32_t** pool_queue
+    const double** pool_work_s
+    const double** pool_patience_s
+    const double** pool_u_route
+    const double** pool_u_outcome
+    void* owner  # the KernelRun (to sample pool blocks, with the GIL)
 
 
 cdef enum:
@@ -240,6 +334,66 @@ cdef enum:
     SRC_ON = 2
     SRC_ARRIVAL = 3
     FIFO_MIN_CAPACITY = 64
+
+# ---------------------------------------------------------------------------------------------
+# Contacts: first contacts (global id < FB) live in the window arrays at row ``id - base``,
+# follow-ups (id >= FB) in the kernel's own table at row ``id - FB - fu_base``.
+
+cdef inline FU* fu_row(Ctx* x, int32_t c) noexcept nogil:
+    return &x.fu[<Py_ssize_t> c - FB - x.fu_base]
+
+
+cdef inline double c_arrival(Ctx* x, int32_t c) noexcept nogil:
+    return fu_row(x, c).arrival_s if c >= FB else x.arrival_s[c - x.base]
+
+
+cdef inline int32_t c_queue(Ctx* x, int32_t c) noexcept nogil:
+    return fu_row(x, c).queue if c >= FB else x.queue[c - x.base]
+
+
+cdef inline double c_work(Ctx* x, int32_t c) noexcept nogil:
+    return fu_row(x, c).work_s if c >= FB else x.work_s[c - x.base]
+
+
+cdef inline double c_abandon_at(Ctx* x, int32_t c) noexcept nogil:
+    return fu_row(x, c).abandon_at_s if c >= FB else x.abandon_at_s[c - x.base]
+
+
+cdef inline double c_u_route(Ctx* x, int32_t c) noexcept nogil:
+    return fu_row(x, c).u_route if c >= FB else x.u_route[c - x.base]
+
+
+cdef inline double c_u_outcome(Ctx* x, int32_t c) noexcept nogil:
+    return fu_row(x, c).u_outcome if c >= FB else x.u_outcome[c - x.base]
+
+
+cdef inline int8_t c_outcome(Ctx* x, int32_t c) noexcept nogil:
+    return fu_row(x, c).outcome if c >= FB else x.outcome[c - x.base]
+
+
+cdef inline int32_t c_agent(Ctx* x, int32_t c) noexcept nogil:
+    return fu_row(x, c).agent if c >= FB else x.agent[c - x.base]
+
+
+cdef inline void set_outcome(Ctx* x, int32_t c, int8_t v) noexcept nogil:
+    if c >= FB:
+        fu_row(x, c).outcome = v
+    else:
+        x.outcome[c - x.base] = v
+
+
+cdef inline void set_fate(Ctx* x, int32_t c, int8_t v) noexcept nogil:
+    if c >= FB:
+        fu_row(x, c).fate = v
+    else:
+        x.fate[c - x.base] = v
+
+
+cdef inline bint is_final_gone(Ctx* x, int32_t c) noexcept nogil:
+    """Whether contact c was finalized and dropped (before the window or the table)."""
+    if c >= FB:
+        return <Py_ssize_t> c - FB < x.fu_base
+    return c < x.base
 
 # ---------------------------------------------------------------------------------------------
 # Binary min-heap on (t, key).
@@ -309,7 +463,7 @@ cdef inline bint fifo_rebuild(Ctx* x, Fifo* f, int64_t cap) noexcept nogil:
         return 0
     for h in range(f.head, f.tail):
         c = f.buf[h & f.mask]
-        if x.outcome[c - x.base] == OUT_WAITING:
+        if c_outcome(x, c) == OUT_WAITING:
             buf[n] = c
             n += 1
     free(f.buf)
@@ -371,27 +525,36 @@ cdef inline bint overflowed(Ctx* x, int32_t q, int32_t c) noexcept nogil:
     queue remembers the key of the last one that found its contact waiting: a waiting
     contact has overflowed iff its own key is not after that one.
     """
-    cdef double t_ov = x.arrival_s[c - x.base] + x.ov_after[q]
+    cdef double t_ov = c_arrival(x, c) + x.ov_after[q]
     return t_ov < x.ov_t[q] or (t_ov == x.ov_t[q] and c <= x.ov_id[q])
 
 
 cdef inline void start_contact(Ctx* x, int32_t c, int32_t a, double t) noexcept nogil:
     """Contact c starts on agent a at time t (spec: "Start of contact")."""
     cdef AgentState* ag = &x.agents[a]
-    cdef Py_ssize_t i = c - x.base
-    cdef int32_t q = x.queue[i]
+    cdef Py_ssize_t i
+    cdef int32_t q = c_queue(x, c)
     cdef int32_t ch = x.queue_channel[q]
     cdef double n_before = <double> ag.in_hand
     cdef double service_s
     cdef double end_s
+    cdef FU* r
     # Exactly the spec's expression, left to right (setup.py forbids FMA contraction).
-    service_s = (x.work_s[i] * x.time_factor[ag.team * x.n_queues + q]
+    service_s = (c_work(x, c) * x.time_factor[ag.team * x.n_queues + q]
                  * (1.0 + x.channel_slowdown[ch] * n_before))
     end_s = t + service_s
-    x.outcome[i] = OUT_ANSWERED
-    x.agent[i] = a
-    x.start_s[i] = t
-    x.end_s[i] = end_s
+    if c >= FB:
+        r = fu_row(x, c)
+        r.outcome = OUT_ANSWERED
+        r.agent = a
+        r.start_s = t
+        r.end_s = end_s
+    else:
+        i = c - x.base
+        x.outcome[i] = OUT_ANSWERED
+        x.agent[i] = a
+        x.start_s[i] = t
+        x.end_s[i] = end_s
     ag.used += x.q_units[q]
     ag.in_hand += 1
     update_fit(x, a)
@@ -407,7 +570,6 @@ cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
     cdef int64_t cls, bcls, h
     cdef double arr, barr
     cdef Fifo* f
-    cdef Py_ssize_t base = x.base
     cdef int policy = x.pull_policy
     cdef bint may_defer
     while True:
@@ -437,7 +599,7 @@ cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
             # waiting one before the tail).
             h = f.head
             c = f.buf[h & f.mask]
-            while x.outcome[c - base] != OUT_WAITING:
+            while c_outcome(x, c) != OUT_WAITING:
                 h += 1
                 c = f.buf[h & f.mask]
             f.head = h
@@ -446,7 +608,7 @@ cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
             if x.aq_ov[j] and not overflowed(x, q, c):
                 continue
             # the dynamic part of the key (spec: "Pull"), same expressions as the spec
-            arr = x.arrival_s[c - base]
+            arr = c_arrival(x, c)
             if policy == PULL_SLA_URGENCY:
                 arr = arr + x.q_sla_s[q]
             elif policy == PULL_WEIGHTED_WAIT:
@@ -465,9 +627,9 @@ cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
         start_contact(x, bc, a, t)
 
 
-cdef inline int32_t choose_agent(Ctx* x, Py_ssize_t i, int32_t q,
+cdef inline int32_t choose_agent(Ctx* x, int32_t c, int32_t q,
                                  const uint64_t* elig) noexcept nogil:
-    """The agent the arrival policy picks for the contact at window row i (queue q) among
+    """The agent the arrival policy picks for contact c (queue q) among
     the agents of bitset ``elig`` (eligible, or overflow agents of q), or NO_AGENT."""
     cdef Py_ssize_t nw = x.n_words, w
     cdef const uint64_t* fit = x.fit + x.q_level[q] * nw
@@ -546,7 +708,7 @@ cdef inline int32_t choose_agent(Ctx* x, Py_ssize_t i, int32_t q,
             n += ccsim_popcount64(cand[w])
         if n == 0:
             return _NO_AGENT
-        idx = <Py_ssize_t> (x.u_route[i] * <double> n)  # truncation == floor for u >= 0
+        idx = <Py_ssize_t> (c_u_route(x, c) * <double> n)  # truncation == floor for u >= 0
         # u_route is in [0, 1), but u * n rounds up to n when u is within an ulp of 1.
         if idx >= n:
             idx = n - 1
@@ -566,14 +728,201 @@ cdef inline int32_t choose_agent(Ctx* x, Py_ssize_t i, int32_t q,
     return best
 
 
+# ---------------------------------------------------------------------------------------------
+# Journeys (spec: "Journeys").
+
+cdef int load_block(Ctx* x, int32_t k, int64_t b) noexcept with gil:
+    """Load block b of pool class k (sampled in Python); 0 on success, -1 on failure."""
+    try:
+        (<KernelRun> x.owner)._load_block(k, b)
+        return 0
+    except BaseException as exc:  # reported by advance() once the loop stopped
+        (<KernelRun> x.owner)._pool_error = exc
+        x.err = 2
+        return -1
+
+
+cdef inline double next_open(Ctx* x, int32_t ch, double t) noexcept nogil:
+    """t when channel ch is open at t, else its next opening (+inf if none)."""
+    cdef int64_t lo = x.open_ptr[ch], hi = x.open_ptr[ch + 1], mid
+    # first period with open_hi_s > t (periods are sorted and disjoint)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if x.open_hi_s[mid] > t:
+            hi = mid
+        else:
+            lo = mid + 1
+    if lo == x.open_ptr[ch + 1]:
+        return INFINITY
+    if x.open_lo_s[lo] <= t:
+        return t
+    return x.open_lo_s[lo]
+
+
+cdef void spawn(Ctx* x, int32_t c, double t, int kind, int32_t k, int32_t q_override
+                ) noexcept nogil:
+    """Create the follow-up of contact c at time t (spec: "Journeys")."""
+    cdef FU row
+    cdef FU* grown
+    cdef Py_ssize_t i, cap
+    cdef int64_t n, b
+    cdef double delay_s, patience_s, arrival
+    cdef int32_t q, ch, ident
+    if c >= FB:
+        row = fu_row(x, c)[0]
+    else:
+        i = c - x.base
+        row.journey = c
+        row.ctype = x.ctype[i]
+        row.severity = x.severity[i]
+        row.auth_tier = x.auth_tier[i]
+        row.repeats = 0
+        row.retrials = 0
+        row.transfers = 0
+        row.j_arrival_s = x.arrival_s[i]
+        row.j_queue = x.queue[i]
+    row.parent = c
+    row.p_arrival_s = c_arrival(x, c)
+    row.kind = <int8_t> kind
+    if kind == KIND_CALLBACK:
+        delay_s = 0.0
+        q = -1
+        row.work_s = c_work(x, c)
+        patience_s = INFINITY
+        row.u_route = c_u_route(x, c)
+        row.u_outcome = c_u_outcome(x, c)
+    else:
+        n = x.pool_used[k]
+        b = n // _POOL_BLOCK
+        if b != x.pool_block[k]:
+            if load_block(x, k, b) != 0:
+                return
+        x.pool_used[k] = n + 1
+        n -= b * _POOL_BLOCK
+        delay_s = x.pool_delay_s[k][n]
+        q = x.pool_queue[k][n]
+        row.work_s = x.pool_work_s[k][n]
+        patience_s = x.pool_patience_s[k][n]
+        row.u_route = x.pool_u_route[k][n]
+        row.u_outcome = x.pool_u_outcome[k][n]
+    arrival = t + delay_s
+    if q_override >= 0:
+        q = q_override
+    ch = x.queue_channel[q]
+    if x.channel_live[ch]:
+        arrival = next_open(x, ch, arrival)
+    row.arrival_s = arrival
+    row.abandon_at_s = arrival + patience_s
+    row.queue = q
+    if kind == KIND_REPEAT:
+        row.repeats += 1
+    elif kind == KIND_RETRIAL:
+        row.retrials += 1
+    elif kind == KIND_TRANSFER:
+        row.transfers += 1
+    row.agent = _NO_AGENT
+    row.start_s = NAN
+    row.end_s = NAN
+    row.outcome = OUT_WAITING
+    row.fate = 0
+    if x.fu_n == x.fu_cap:
+        cap = 2 * x.fu_cap if x.fu_cap else 256
+        grown = <FU*> realloc(x.fu, cap * sizeof(FU))
+        if grown == NULL:
+            x.err = 1
+            return
+        x.fu = grown
+        x.fu_cap = cap
+    if FB + x.fu_base + x.fu_n >= 2147483647:
+        x.err = 1  # out of follow-up ids
+        return
+    x.fu[x.fu_n] = row
+    ident = <int32_t> (FB + x.fu_base + x.fu_n)
+    x.fu_n += 1
+    heap_push(x, arrival, (<int64_t> EV_ARRIVAL << 32) | ident)
+
+
+cdef inline void decide_completion(Ctx* x, int32_t c, double t) noexcept nogil:
+    """Contact c's service ended at t: its fate and follow-up (spec: "Journeys")."""
+    cdef int32_t q, ch, k, tier, sev, auth, transfers, repeats, tier_to
+    cdef double u
+    cdef int8_t fate = FATE_RESOLVED
+    cdef FU* r
+    if not x.journeys:
+        set_fate(x, c, FATE_RESOLVED)
+        return
+    q = c_queue(x, c)
+    ch = x.queue_channel[q]
+    if c >= FB:
+        r = fu_row(x, c)
+        k = r.ctype
+        sev = r.severity
+        auth = r.auth_tier
+        transfers = r.transfers
+        repeats = r.repeats
+    else:
+        k = x.ctype[c - x.base]
+        sev = x.severity[c - x.base]
+        auth = x.auth_tier[c - x.base]
+        transfers = 0
+        repeats = 0
+    u = c_u_outcome(x, c)
+    tier = x.queue_tier[q]
+    if tier == 1:
+        if auth >= 2:
+            fate = FATE_ESCALATED
+            spawn(x, c, t, KIND_TASK, x.class_task[auth], x.task_queue[auth * 3 + sev])
+        elif u < x.thr_escalate[k]:
+            fate = FATE_ESCALATED
+            tier_to = x.escalate_tier[k * 3 + sev]
+            spawn(x, c, t, KIND_TASK, x.class_task[tier_to], x.task_queue[tier_to * 3 + sev])
+        elif u < x.thr_transfer[k]:
+            if transfers == 0 and x.transfer_queue[k * x.n_channels + ch] >= 0:
+                fate = FATE_TRANSFERRED
+                spawn(x, c, t, KIND_TRANSFER, x.class_transfer[k * x.n_channels + ch],
+                      x.transfer_queue[k * x.n_channels + ch])
+        elif u < x.thr_unresolved[k]:
+            if repeats < x.max_repeats[k]:
+                fate = FATE_REPEAT
+                spawn(x, c, t, KIND_REPEAT, x.class_repeat[k * x.n_channels + ch], -1)
+            else:
+                fate = FATE_UNRESOLVED
+    elif tier == 2 and x.task_queue[3 * 3 + sev] >= 0 and (auth == 3 or u < x.tier_up[2]):
+        fate = FATE_ESCALATED
+        spawn(x, c, t, KIND_TASK, x.class_task[3], x.task_queue[3 * 3 + sev])
+    set_fate(x, c, fate)
+
+
+cdef inline void decide_abandon(Ctx* x, int32_t c, double t) noexcept nogil:
+    """Contact c abandoned at t: a retrial, or the customer gives up."""
+    cdef int32_t ch, k, retrials
+    if not x.journeys:
+        set_fate(x, c, FATE_GAVE_UP)
+        return
+    ch = x.queue_channel[c_queue(x, c)]
+    if c >= FB:
+        k = fu_row(x, c).ctype
+        retrials = fu_row(x, c).retrials
+    else:
+        k = x.ctype[c - x.base]
+        retrials = 0
+    if retrials < x.max_retrials[ch] and c_u_outcome(x, c) < x.p_retry[ch]:
+        set_fate(x, c, FATE_RETRIED)
+        spawn(x, c, t, KIND_RETRIAL, x.class_retrial[k * x.n_channels + ch], -1)
+    else:
+        set_fate(x, c, FATE_GAVE_UP)
+
+
 cdef inline void on_arrival(Ctx* x, int32_t c, double t) noexcept nogil:
-    cdef Py_ssize_t i = c - x.base
     cdef int32_t q, a
     cdef double ab
-    if x.closed[i]:
-        x.outcome[i] = OUT_LOST_CLOSED
+    if c < FB and x.closed[c - x.base]:
+        x.outcome[c - x.base] = OUT_LOST_CLOSED
+        if x.closed[c - x.base] == 2 and x.journeys:
+            x.fate[c - x.base] = FATE_CALLBACK
+            spawn(x, c, t, KIND_CALLBACK, -1, x.queue[c - x.base])
         return
-    q = x.queue[i]
+    q = c_queue(x, c)
     a = _NO_AGENT
     # NOTE: while queue q has waiting contacts, no on-duty eligible agent that passes the
     # reservation test (for deferred q) has room for one of them (every capacity release and
@@ -581,28 +930,27 @@ cdef inline void on_arrival(Ctx* x, int32_t c, double t) noexcept nogil:
     # can start to pass, and all the contacts of a queue need the same units), so the policy
     # scan would find nobody: skip it.
     if x.fifo[q].wait == 0:
-        a = choose_agent(x, i, q, x.elig + q * x.n_words)
+        a = choose_agent(x, c, q, x.elig + q * x.n_words)
     if a != _NO_AGENT:
         start_contact(x, c, a, t)
         return
     fifo_push(x, &x.fifo[q], c)
-    ab = x.abandon_at_s[i]
+    ab = c_abandon_at(x, c)
     if isfinite(ab):
         heap_push(x, ab, (<int64_t> EV_ABANDON << 32) | c)
     if isfinite(x.ov_after[q]):
-        heap_push(x, x.arrival_s[i] + x.ov_after[q], (<int64_t> EV_OVERFLOW << 32) | c)
+        heap_push(x, c_arrival(x, c) + x.ov_after[q], (<int64_t> EV_OVERFLOW << 32) | c)
 
 
 cdef inline void on_overflow(Ctx* x, int32_t c, double t) noexcept nogil:
     """Spec: "Overflow". A contact before the window is final (not waiting): nothing."""
-    cdef Py_ssize_t i = c - x.base
     cdef int32_t q, a
-    if i < 0 or x.outcome[i] != OUT_WAITING:
+    if is_final_gone(x, c) or c_outcome(x, c) != OUT_WAITING:
         return
-    q = x.queue[i]
+    q = c_queue(x, c)
     x.ov_t[q] = t
     x.ov_id[q] = c
-    a = choose_agent(x, i, q, x.ov_elig + q * x.n_words)
+    a = choose_agent(x, c, q, x.ov_elig + q * x.n_words)
     if a != _NO_AGENT:
         x.fifo[q].wait -= 1  # it leaves the queue; its entry is skipped lazily
         start_contact(x, c, a, t)
@@ -632,10 +980,10 @@ cdef inline void recheck_reservation(Ctx* x, double t) noexcept nogil:
 
 
 cdef inline void on_completion(Ctx* x, int32_t c, double t) noexcept nogil:
-    cdef Py_ssize_t i = c - x.base
-    cdef int32_t a = x.agent[i]
+    cdef int32_t a = c_agent(x, c)
     cdef AgentState* ag = &x.agents[a]
-    ag.used -= x.q_units[x.queue[i]]
+    decide_completion(x, c, t)
+    ag.used -= x.q_units[c_queue(x, c)]
     ag.in_hand -= 1
     ag.last_free_s = t
     update_fit(x, a)
@@ -644,13 +992,13 @@ cdef inline void on_completion(Ctx* x, int32_t c, double t) noexcept nogil:
         recheck_reservation(x, t)
 
 
-cdef inline void on_abandon(Ctx* x, int32_t c) noexcept nogil:
-    cdef Py_ssize_t i = c - x.base
+cdef inline void on_abandon(Ctx* x, int32_t c, double t) noexcept nogil:
     # Only contacts that were queued get an ABANDON event; a started one is ANSWERED. A
     # contact before the window was finalized (answered, then dropped): nothing to do.
-    if i >= 0 and x.outcome[i] == OUT_WAITING:
-        x.outcome[i] = OUT_ABANDONED
-        x.fifo[x.queue[i]].wait -= 1
+    if not is_final_gone(x, c) and c_outcome(x, c) == OUT_WAITING:
+        set_outcome(x, c, OUT_ABANDONED)
+        x.fifo[c_queue(x, c)].wait -= 1
+        decide_abandon(x, c, t)
 
 
 cdef inline void on_agent_off(Ctx* x, int32_t s) noexcept nogil:
@@ -727,7 +1075,9 @@ cdef int run(Ctx* x) noexcept nogil:
             if kind == EV_COMPLETION:
                 on_completion(x, event_id, bt)
             elif kind == EV_ABANDON:
-                on_abandon(x, event_id)
+                on_abandon(x, event_id, bt)
+            elif kind == EV_ARRIVAL:  # a follow-up (first contacts come from their stream)
+                on_arrival(x, event_id, bt)
             elif kind == EV_OVERFLOW:
                 on_overflow(x, event_id, bt)
             else:
@@ -817,6 +1167,11 @@ cdef class KernelRun:
     cdef readonly Py_ssize_t oldest_pending_id
     cdef readonly Py_ssize_t n_seen
     cdef readonly double until_s
+    cdef readonly Py_ssize_t oldest_pending_followup  # global id (>= FOLLOWUP_BASE)
+    cdef object _journey_keep  # the journey arrays the pointers in x point into
+    cdef object _pools  # sim.journeys.FollowupPools (None without journeys)
+    cdef list _blocks  # per pool class, the loaded block's arrays (kept alive)
+    cdef object _pool_error
 
     def __cinit__(self, *args, **kwargs):
         memset(&self.x, 0, sizeof(Ctx))
@@ -845,6 +1200,8 @@ cdef class KernelRun:
         const double[::1] seg_start_s,
         const double[::1] seg_end_s,
         const int32_t[::1] on_order,
+        dict journeys=None,
+        object pools=None,
     ):
         cdef Py_ssize_t n_channels = channel_live.shape[0]
         cdef Py_ssize_t n_queues = queue_channel.shape[0]
@@ -935,6 +1292,11 @@ cdef class KernelRun:
         x.on_order = &on_order[0] if n_segments else NULL
         x.release_s = &release_view[0] if n_segments else NULL
         x.err = 0
+        x.n_channels = <int32_t> n_channels
+        x.channel_live = &channel_live[0] if n_channels else NULL
+        self._keep = self._keep + (channel_live,)
+        self.oldest_pending_followup = FB
+        self._init_journeys(journeys, pools, n_channels, n_queues)
 
         n_pairs = 0
         for a in range(n_agents):
@@ -1036,6 +1398,213 @@ cdef class KernelRun:
                 m += 1
         x.aq_ptr[n_agents] = <int32_t> m
 
+    cdef _init_journeys(self, dict journeys, object pools, Py_ssize_t n_channels,
+                        Py_ssize_t n_queues):
+        """Point the context at the journey arrays (spec: "Journeys"), when given."""
+        cdef Ctx* x = &self.x
+        cdef Py_ssize_t k, n
+        cdef const double[::1] f8
+        cdef const int32_t[::1] i4
+        cdef const int64_t[::1] i8
+        self._pools = pools
+        self._blocks = []
+        self._pool_error = None
+        x.owner = <void*> self
+        if journeys is None:
+            x.journeys = 0
+            return
+        if pools is None:
+            raise ValueError("a model with journeys needs the workload's follow-up pools")
+        keep = {}
+        f8_names = ("thr_escalate", "thr_transfer", "thr_unresolved", "p_retry", "tier_up",
+                    "open_lo_s", "open_hi_s")
+        i4_names = ("escalate_tier", "max_repeats", "transfer_queue", "max_retrials",
+                    "task_queue", "queue_tier", "class_repeat", "class_retrial",
+                    "class_transfer", "class_task")
+        for name in f8_names:
+            keep[name] = np.ascontiguousarray(journeys[name], dtype=np.float64).ravel()
+        for name in i4_names:
+            keep[name] = np.ascontiguousarray(journeys[name], dtype=np.int32).ravel()
+        keep["open_ptr"] = np.ascontiguousarray(journeys["open_ptr"], dtype=np.int64)
+        if keep["queue_tier"].shape[0] != n_queues or keep["p_retry"].shape[0] != n_channels:
+            raise ValueError("journey arrays do not match the model's queues and channels")
+        if keep["open_ptr"].shape[0] != n_channels + 1:
+            raise ValueError("open_ptr needs one entry per channel plus one")
+        self._journey_keep = keep
+        x.journeys = 1
+        for name in f8_names:
+            f8 = keep[name]
+            ptr = &f8[0] if f8.shape[0] else NULL
+            if name == "thr_escalate":
+                x.thr_escalate = ptr
+            elif name == "thr_transfer":
+                x.thr_transfer = ptr
+            elif name == "thr_unresolved":
+                x.thr_unresolved = ptr
+            elif name == "p_retry":
+                x.p_retry = ptr
+            elif name == "tier_up":
+                x.tier_up = ptr
+            elif name == "open_lo_s":
+                x.open_lo_s = ptr
+            else:
+                x.open_hi_s = ptr
+        for name in i4_names:
+            i4 = keep[name]
+            iptr = &i4[0] if i4.shape[0] else NULL
+            if name == "escalate_tier":
+                x.escalate_tier = iptr
+            elif name == "max_repeats":
+                x.max_repeats = iptr
+            elif name == "transfer_queue":
+                x.transfer_queue = iptr
+            elif name == "max_retrials":
+                x.max_retrials = iptr
+            elif name == "task_queue":
+                x.task_queue = iptr
+            elif name == "queue_tier":
+                x.queue_tier = iptr
+            elif name == "class_repeat":
+                x.class_repeat = iptr
+            elif name == "class_retrial":
+                x.class_retrial = iptr
+            elif name == "class_transfer":
+                x.class_transfer = iptr
+            else:
+                x.class_task = iptr
+        i8 = keep["open_ptr"]
+        x.open_ptr = &i8[0]
+        n = int(journeys["n_classes"])
+        x.n_classes = <int32_t> n
+        x.pool_used = <int64_t*> _alloc(n, sizeof(int64_t))
+        x.pool_block = <int64_t*> _alloc(n, sizeof(int64_t))
+        x.pool_delay_s = <const double**> _alloc(n, sizeof(double*))
+        x.pool_queue = <const int32_t**> _alloc(n, sizeof(int32_t*))
+        x.pool_work_s = <const double**> _alloc(n, sizeof(double*))
+        x.pool_patience_s = <const double**> _alloc(n, sizeof(double*))
+        x.pool_u_route = <const double**> _alloc(n, sizeof(double*))
+        x.pool_u_outcome = <const double**> _alloc(n, sizeof(double*))
+        if (x.pool_used == NULL or x.pool_block == NULL or x.pool_delay_s == NULL
+                or x.pool_queue == NULL or x.pool_work_s == NULL or x.pool_patience_s == NULL
+                or x.pool_u_route == NULL or x.pool_u_outcome == NULL):
+            raise MemoryError()
+        for k in range(n):
+            x.pool_block[k] = -1
+            self._blocks.append(None)
+
+    cdef int _load_block(self, int32_t k, int64_t b) except -1:
+        """Sample block b of pool class k and point the context at its arrays."""
+        cdef Ctx* x = &self.x
+        cdef const double[::1] f8
+        cdef const int32_t[::1] i4
+        block = self._pools.block(k, b)
+        arrays = {}
+        for name in ("delay_s", "work_s", "patience_s", "u_route", "u_outcome"):
+            arrays[name] = np.ascontiguousarray(block[name], dtype=np.float64)
+            if arrays[name].shape[0] != _POOL_BLOCK:
+                raise ValueError(f"pool block {name} has {arrays[name].shape[0]} entries, "
+                                 f"expected {_POOL_BLOCK}")
+        arrays["queue"] = np.ascontiguousarray(block["queue"], dtype=np.int32)
+        if arrays["queue"].shape[0] != _POOL_BLOCK:
+            raise ValueError("pool block queue has the wrong length")
+        for q in arrays["queue"]:
+            if not -1 <= q < self.x.n_queues:
+                raise ValueError(f"pool block queue {q} is not a queue")
+        self._blocks[k] = arrays
+        f8 = arrays["delay_s"]
+        x.pool_delay_s[k] = &f8[0]
+        f8 = arrays["work_s"]
+        x.pool_work_s[k] = &f8[0]
+        f8 = arrays["patience_s"]
+        x.pool_patience_s[k] = &f8[0]
+        f8 = arrays["u_route"]
+        x.pool_u_route[k] = &f8[0]
+        f8 = arrays["u_outcome"]
+        x.pool_u_outcome[k] = &f8[0]
+        i4 = arrays["queue"]
+        x.pool_queue[k] = &i4[0]
+        x.pool_block[k] = b
+        return 0
+
+    def take_followups(self, Py_ssize_t upto):
+        """Remove and return the follow-ups with global ids below ``upto`` (in id order).
+
+        Parameters
+        ----------
+        upto : int
+            At most :attr:`oldest_pending_followup` (those before it are final), or any id
+            once the run has reached its horizon.
+
+        Returns
+        -------
+        dict of numpy arrays
+            The columns of ``sim.model.FOLLOWUP_COLUMNS``.
+        """
+        cdef Ctx* x = &self.x
+        cdef Py_ssize_t n = upto - FB - x.fu_base, i
+        cdef FU* r
+        if n < 0:
+            n = 0
+        if n > x.fu_n:
+            n = x.fu_n
+        cols = {
+            "id": np.arange(FB + x.fu_base, FB + x.fu_base + n, dtype=np.int64),
+            "journey": np.empty(n, np.int64), "parent": np.empty(n, np.int64),
+            "kind": np.empty(n, np.int8), "ctype": np.empty(n, np.int32),
+            "severity": np.empty(n, np.int8), "auth_tier": np.empty(n, np.int8),
+            "repeats": np.empty(n, np.int8), "retrials": np.empty(n, np.int8),
+            "transfers": np.empty(n, np.int8), "j_arrival_s": np.empty(n, np.float64),
+            "j_queue": np.empty(n, np.int32), "p_arrival_s": np.empty(n, np.float64),
+            "arrival_s": np.empty(n, np.float64),
+            "queue": np.empty(n, np.int32), "work_s": np.empty(n, np.float64),
+            "abandon_at_s": np.empty(n, np.float64), "u_route": np.empty(n, np.float64),
+            "u_outcome": np.empty(n, np.float64), "outcome": np.empty(n, np.int8),
+            "agent": np.empty(n, np.int32), "start_s": np.empty(n, np.float64),
+            "end_s": np.empty(n, np.float64), "fate": np.empty(n, np.int8),
+        }
+        cdef int64_t[::1] journey = cols["journey"], parent = cols["parent"]
+        cdef int8_t[::1] kind = cols["kind"], severity = cols["severity"]
+        cdef int8_t[::1] auth = cols["auth_tier"], rep = cols["repeats"]
+        cdef int8_t[::1] ret = cols["retrials"], tra = cols["transfers"]
+        cdef int8_t[::1] outcome = cols["outcome"], fate = cols["fate"]
+        cdef int32_t[::1] ctype = cols["ctype"], j_queue = cols["j_queue"]
+        cdef int32_t[::1] queue = cols["queue"], agent = cols["agent"]
+        cdef double[::1] j_arr = cols["j_arrival_s"], arr = cols["arrival_s"]
+        cdef double[::1] p_arr = cols["p_arrival_s"]
+        cdef double[::1] work = cols["work_s"], ab = cols["abandon_at_s"]
+        cdef double[::1] ur = cols["u_route"], uo = cols["u_outcome"]
+        cdef double[::1] st = cols["start_s"], en = cols["end_s"]
+        for i in range(n):
+            r = &x.fu[i]
+            journey[i] = r.journey
+            parent[i] = r.parent
+            kind[i] = r.kind
+            ctype[i] = r.ctype
+            severity[i] = r.severity
+            auth[i] = r.auth_tier
+            rep[i] = r.repeats
+            ret[i] = r.retrials
+            tra[i] = r.transfers
+            j_arr[i] = r.j_arrival_s
+            j_queue[i] = r.j_queue
+            p_arr[i] = r.p_arrival_s
+            arr[i] = r.arrival_s
+            queue[i] = r.queue
+            work[i] = r.work_s
+            ab[i] = r.abandon_at_s
+            ur[i] = r.u_route
+            uo[i] = r.u_outcome
+            outcome[i] = r.outcome
+            agent[i] = r.agent
+            st[i] = r.start_s
+            en[i] = r.end_s
+            fate[i] = r.fate
+        if n:
+            memmove(x.fu, x.fu + n, (x.fu_n - n) * sizeof(FU))
+            x.fu_n -= n
+            x.fu_base += n
+        return cols
+
     def __dealloc__(self):
         cdef Ctx* x = &self.x
         cdef int32_t q
@@ -1061,6 +1630,15 @@ cdef class KernelRun:
         free(x.ov_elig)
         free(x.cand)
         free(x.aq_ov)
+        free(x.fu)
+        free(x.pool_used)
+        free(x.pool_block)
+        free(x.pool_delay_s)
+        free(x.pool_queue)
+        free(x.pool_work_s)
+        free(x.pool_patience_s)
+        free(x.pool_u_route)
+        free(x.pool_u_outcome)
 
     def advance(
         self,
@@ -1077,6 +1655,11 @@ cdef class KernelRun:
         Py_ssize_t id_offset,
         double until_s,
         const int32_t[::1] arrival_order=None,
+        const int32_t[::1] ctype=None,
+        const double[::1] u_outcome=None,
+        const int8_t[::1] severity=None,
+        const int8_t[::1] auth_tier=None,
+        int8_t[::1] fate=None,
     ):
         """Process every event before ``until_s`` (clipped to the horizon).
 
@@ -1113,7 +1696,7 @@ cdef class KernelRun:
         cdef Ctx* x = &self.x
         cdef Fifo* f
         cdef int64_t h, cap
-        cdef Py_ssize_t oldest, c
+        cdef Py_ssize_t oldest, c, fu_oldest = FB
         cdef int64_t key
         cdef int rc
         cdef bint ordered = arrival_order is not None
@@ -1134,7 +1717,22 @@ cdef class KernelRun:
         ):
             if got != n:
                 raise ValueError(f"{name} has length {got}, expected {n}")
-        if id_offset + n >= 2**31 - 1:
+        if fate is None or fate.shape[0] != n:
+            raise ValueError("fate (int8[n]) is required")
+        if x.journeys:
+            for name, arr in (("ctype", ctype), ("u_outcome", u_outcome),
+                              ("severity", severity), ("auth_tier", auth_tier)):
+                if arr is None or arr.shape[0] != n:
+                    raise ValueError(f"{name} of length {n} is required with journeys")
+            for i in range(n):
+                if not 0 <= ctype[i] < self._journey_keep["thr_escalate"].shape[0]:
+                    raise ValueError(f"ctype[{i}] = {ctype[i]} is not a contact type")
+                if not 0 <= severity[i] < 3 or auth_tier[i] not in (0, 2, 3):
+                    raise ValueError(f"severity or auth_tier out of range at row {i}")
+                if auth_tier[i] and x.class_task[auth_tier[i]] < 0:
+                    raise ValueError(f"row {i} needs tier {auth_tier[i]}, which takes no "
+                                     "escalated work in this model")
+        if id_offset + n >= FB:
             raise ValueError("too many contacts for int32 ids")
         if not 0 <= id_offset <= self.oldest_pending_id:
             raise ValueError(f"the window starts at contact {id_offset}, after the oldest "
@@ -1182,12 +1780,23 @@ cdef class KernelRun:
         x.start_s = &start_s[0] if n else NULL
         x.end_s = &end_s[0] if n else NULL
         x.arrival_order = &arrival_order[0] if ordered and n else NULL
+        x.fate = &fate[0] if n else NULL
+        if x.journeys:
+            x.ctype = &ctype[0] if n else NULL
+            x.u_outcome = &u_outcome[0] if n else NULL
+            x.severity = &severity[0] if n else NULL
+            x.auth_tier = &auth_tier[0] if n else NULL
         x.arr_end = n if ordered else id_offset + n
         x.until_s = until_s
         try:
             with nogil:
                 rc = run(x)
             if rc != 0:
+                if x.err == 2:
+                    x.err = 0
+                    err, self._pool_error = self._pool_error, None
+                    x.err = 3  # the run cannot continue
+                    raise RuntimeError(f"sampling follow-up draws failed: {err}") from err
                 raise MemoryError("the event heap or a queue could not grow")
 
             # --- drop the abandoned entries of the queues (they hold only waiting contacts
@@ -1207,12 +1816,22 @@ cdef class KernelRun:
                     c = f.buf[h & f.mask]
                     if c < oldest:
                         oldest = c
+            fu_oldest = FB + x.fu_base + x.fu_n
             for i in range(x.heap_n):
                 key = x.heap[i].key
-                if (key >> 32) == EV_COMPLETION:  # in service
+                if (key >> 32) == EV_COMPLETION or (key >> 32) == EV_ARRIVAL:
+                    # in service, or a follow-up not arrived yet
                     c = <Py_ssize_t> (key & 0xFFFFFFFF)
                     if c < oldest:
                         oldest = c
+                    if c >= FB and c < fu_oldest:
+                        fu_oldest = c
+            for i in range(n_queues):
+                f = &x.fifo[i]
+                for h in range(f.head, f.tail):
+                    c = f.buf[h & f.mask]
+                    if c >= FB and c < fu_oldest:
+                        fu_oldest = c
         finally:
             x.arrival_s = NULL
             x.queue = NULL
@@ -1225,7 +1844,13 @@ cdef class KernelRun:
             x.start_s = NULL
             x.end_s = NULL
             x.arrival_order = NULL
+            x.fate = NULL
+            x.ctype = NULL
+            x.u_outcome = NULL
+            x.severity = NULL
+            x.auth_tier = NULL
         self.oldest_pending_id = oldest
+        self.oldest_pending_followup = fu_oldest
         if id_offset + n > self.n_seen:
             self.n_seen = id_offset + n
         self.until_s = until_s

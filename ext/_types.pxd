@@ -108,3 +108,73 @@ cdef inline const char* pull_policy_name(int k) noexcept nogil:
     if k == PULL_WEIGHTED_WAIT:
         return "WEIGHTED_WAIT"
     return NULL
+
+
+# ContactKind: why a contact exists (journeys).
+cdef enum ContactKind:
+    KIND_FIRST = 0
+    KIND_REPEAT = 1
+    KIND_RETRIAL = 2
+    KIND_TRANSFER = 3
+    KIND_TASK = 4
+    KIND_CALLBACK = 5
+
+cdef enum:
+    N_CONTACT_KINDS = 6
+
+cdef inline const char* contact_kind_name(int k) noexcept nogil:
+    if k == KIND_FIRST:
+        return "FIRST"
+    if k == KIND_REPEAT:
+        return "REPEAT"
+    if k == KIND_RETRIAL:
+        return "RETRIAL"
+    if k == KIND_TRANSFER:
+        return "TRANSFER"
+    if k == KIND_TASK:
+        return "TASK"
+    if k == KIND_CALLBACK:
+        return "CALLBACK"
+    return NULL
+
+
+# Fate: what a contact's end decided for its journey.
+cdef enum Fate:
+    FATE_NONE = 0
+    FATE_RESOLVED = 1
+    FATE_REPEAT = 2
+    FATE_UNRESOLVED = 3
+    FATE_ESCALATED = 4
+    FATE_TRANSFERRED = 5
+    FATE_RETRIED = 6
+    FATE_GAVE_UP = 7
+    FATE_CALLBACK = 8
+
+cdef enum:
+    N_FATES = 9
+
+cdef inline const char* fate_name(int k) noexcept nogil:
+    if k == FATE_NONE:
+        return "NONE"
+    if k == FATE_RESOLVED:
+        return "RESOLVED"
+    if k == FATE_REPEAT:
+        return "REPEAT"
+    if k == FATE_UNRESOLVED:
+        return "UNRESOLVED"
+    if k == FATE_ESCALATED:
+        return "ESCALATED"
+    if k == FATE_TRANSFERRED:
+        return "TRANSFERRED"
+    if k == FATE_RETRIED:
+        return "RETRIED"
+    if k == FATE_GAVE_UP:
+        return "GAVE_UP"
+    if k == FATE_CALLBACK:
+        return "CALLBACK"
+    return NULL
+
+
+cdef enum:
+    FOLLOWUP_BASE = 1073741824  # 1 << 30: global ids of follow-up contacts start here
+    POOL_BLOCK = 256  # follow-up draws per pool block (sim.model.POOL_BLOCK)

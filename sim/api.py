@@ -15,6 +15,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.compile import compile_scenario
+from sim.economics import run_economics
 from sim.engines import DEFAULT_ENGINE, ENGINES
 from sim.errors import CcsimError
 from sim.executors import ExecutorSpec
@@ -239,7 +240,8 @@ def assemble(scenario: Scenario, model, reps: list, manifest: dict) -> Results:
     return Results(scenario=scenario, summary=summary, totals=totals, intervals=intervals,
                    targets=targets,
                    contacts=pd.concat([r.contacts for r in reps], ignore_index=True)
-                   if keep else None, manifest=manifest, alerts=alerts)
+                   if keep else None, manifest=manifest, alerts=alerts,
+                   **run_economics(scenario, model, totals, intervals))
 
 
 def _num(x: float):

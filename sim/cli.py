@@ -64,9 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar or table")
     r.add_argument("--debug", action="store_true", help="show tracebacks")
 
-    c = sub.add_parser("compare", help="paired comparison of scenarios with common random "
-                       "numbers (the first is the baseline)")
-    c.add_argument("scenarios", nargs="+")
+    c = sub.add_parser("compare", help="KPI differences with CIs: two run folders (RUN_A is "
+                       "the baseline), or scenarios simulated with common random numbers (the "
+                       "first is the baseline)")
+    c.add_argument("scenarios", nargs="+", metavar="RUN_DIR|SCENARIO")
+    c.add_argument("--out", default=None, metavar="FILE",
+                   help="also write a comparison report: FILE.html (self-contained, with "
+                   "FILE.md next to it) or FILE.md")
     sw = sub.add_parser("sweep", help="simulate a grid of scenario variants (--set) with "
                         "common random numbers")
     sw.add_argument("scenario")
@@ -101,12 +105,14 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", default=None, help="HTML file (default RUN_DIR/report.html)")
     rp.add_argument("--debug", action="store_true", help="show tracebacks")
 
-    from sim.staffing import ERLANG_OPTIONS, STAFF_OPTIONS
+    from sim.staffing import ERLANG_OPTIONS, STAFF_OPTIONS, STAFF_SWITCHES
 
     e = sub.add_parser("erlang", help="Erlang C/A staffing calculator: agents, measures, FTE")
-    st = sub.add_parser("staff", help="analytic staffing requirement per interval vs the "
-                        "scenario's agents on duty")
+    st = sub.add_parser("staff", help="staffing requirement per interval: analytic, corrected "
+                        "by simulation (--simulate), shift schedules (--schedule)")
     st.add_argument("scenario")
+    for flag, text in STAFF_SWITCHES:
+        st.add_argument(flag, action="store_true", help=text)
     for verb, options in ((e, ERLANG_OPTIONS), (st, STAFF_OPTIONS)):
         for flag, text in options:
             verb.add_argument(flag, default=None, help=text)
@@ -295,8 +301,17 @@ def _compare(args, argv) -> int:
     from sim.api import default_workers
     from sim.compare import compare, format_compare
 
+    folders = [Path(x).is_dir() for x in args.scenarios]
+    if any(folders):
+        return _compare_runs(args, argv)
     if len(args.scenarios) < 2:
-        print("ccsim compare: give at least two scenarios", file=sys.stderr)
+        print("ccsim compare: give at least two scenarios (or two run folders)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if args.out:
+        print("ccsim compare: --out writes the report of two run folders; for scenarios, "
+              "run each with 'ccsim run SCENARIO --out DIR' and compare the folders",
+              file=sys.stderr)
         return EXIT_USAGE
     table = compare(args.scenarios, replications=args.replications, seed=args.seed,
                     engine=args.engine, workers=args.workers or default_workers(),
@@ -304,6 +319,42 @@ def _compare(args, argv) -> int:
     print(f"{args.replications} replications each, common random numbers; differences are "
           "scenario - baseline (first scenario)")
     print(format_compare(table))
+    return EXIT_OK
+
+
+#: ``ccsim compare`` options that only make sense when simulating scenarios.
+_SIMULATE_FLAGS = ("-n", "--replications", "--seed", "--engine", "--workers", "--dask")
+
+
+def _compare_runs(args, argv) -> int:
+    """``ccsim compare RUN_A RUN_B``: KPI differences of two existing run folders."""
+    from sim.compare import compare_runs, format_compare_runs
+    from sim.report import RunFolderError
+    from sim.report.comparison import build_compare_report
+
+    if len(args.scenarios) != 2 or not all(Path(x).is_dir() for x in args.scenarios):
+        odd = [x for x in args.scenarios if not Path(x).is_dir()]
+        why = (f"{', '.join(odd)}: not a folder" if odd
+               else f"{len(args.scenarios)} folders given")
+        print(f"ccsim compare: give two run folders (baseline first) or scenario files, not "
+              f"a mix ({why})", file=sys.stderr)
+        return EXIT_USAGE
+    given = [f for f in _SIMULATE_FLAGS if any(a == f or a.startswith(f + "=") for a in argv)]
+    if given:
+        print(f"ccsim compare: {', '.join(given)} only apply to scenarios; run folders are "
+              "compared as they are", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        table = compare_runs(*args.scenarios)
+        print(format_compare_runs(table))
+        if args.out:
+            for path in build_compare_report(*args.scenarios, args.out, table=table):
+                print(f"report: {path}")
+    except RunFolderError as exc:
+        print(f"ccsim compare: {exc}", file=sys.stderr)
+        if args.debug:
+            raise
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -360,7 +411,7 @@ def _staff(args, argv) -> int:
 
     scenario = load_scenario(args.scenario)
     try:
-        text = staff_from_options(scenario, vars(args))
+        text = staff_from_options(scenario, {**vars(args), "progress": True})
     except ValueError as exc:  # bad option values: one line, usage exit code
         if args.debug:
             raise

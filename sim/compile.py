@@ -22,9 +22,22 @@ from sim.model import (
     ARRIVAL_POLICY_NAMES,
     CAPACITY_UNITS,
     PULL_POLICY_NAMES,
+    SEVERITY_NAMES,
+    JourneyModel,
     Model,
 )
-from sim.scenario import MONTHS, WEEKDAYS, Scenario, parse_opening_hours, scenario_base_dir
+from sim.scenario import (
+    MONTHS,
+    WEEKDAYS,
+    Channel,
+    Scenario,
+    parse_opening_hours,
+    scenario_base_dir,
+)
+
+#: The deferred channel on which escalated work (tasks for tiers 2 and 3) is simulated.
+ESCALATION_CHANNEL = "escalation"
+TASK_CHANNEL_SPEC = Channel(kind="deferred")
 
 NOT_ELIGIBLE = 2**30
 
@@ -34,26 +47,187 @@ def queue_key(channel: str, skill: str) -> str:
     return f"{channel}/{skill}"
 
 
+def task_skill(tier: int, severity: str) -> str:
+    """Skill (queue) name of the tasks of one tier and severity on the escalation channel."""
+    return f"tier{tier}_{severity}"
+
+
+def uses_journeys(s: Scenario) -> bool:
+    """Whether any contact can have a follow-up (repeat, retrial, transfer, task, callback)."""
+    return (any(ct.fcr < 1.0 or ct.repeat is not None or ct.escalation is not None
+                or ct.refund is not None or ct.transfer is not None
+                for ct in s.contact_types.values())
+            or any(c.retrial is not None or c.when_closed == "callback"
+                   for c in s.channels.values()))
+
+
+def task_tiers(s: Scenario) -> tuple[int, ...]:
+    """The tiers (2, 3) that receive escalated work."""
+    tiers = set()
+    for ct in s.contact_types.values():
+        if ct.escalation is not None and ct.escalation.rate > 0:
+            sev = ct.escalation.severity
+            tiers |= {ct.escalation.tier_for(v) for v in ([sev] if isinstance(sev, str) else
+                                                            [k for k, x in sev.items() if x > 0])}
+        if ct.refund is not None and ct.refund.probability > 0:
+            tiers |= {2, 3}
+    esc = s.escalation
+    if 2 in tiers and esc is not None and 2 in esc.tiers and esc.tiers[2].escalate > 0:
+        tiers.add(3)
+    return tuple(sorted(tiers))
+
+
+def _choices(choice, default: str) -> list[str]:
+    if choice is None:
+        return [default]
+    return list(choice) if isinstance(choice, dict) else [choice]
+
+
+def channels_reached(s: Scenario) -> dict[str, set[str]]:
+    """Per contact type, every channel its contacts can arrive on: its shares, voicemail and
+    the channels of its repeats and retrials (to a fixed point)."""
+    out = {}
+    for name, ct in s.contact_types.items():
+        reach = {ch for ch, share in ct.share.items() if share > 0}
+        while True:
+            more = set(reach)
+            for ch in reach:
+                spec = s.channels[ch]
+                if spec.voicemail_to and (spec.when_closed == "voicemail" or (
+                        spec.outages is not None and spec.outages.during == "voicemail")):
+                    more.add(spec.voicemail_to)
+                if ct.repeat is not None:
+                    more.update(_choices(ct.repeat.channel, ch))
+                if spec.retrial is not None and spec.retrial.probability > 0:
+                    more.update(_choices(spec.retrial.channel, ch))
+            if more == reach:
+                break
+            reach = more
+        out[name] = reach
+    return out
+
+
+def open_periods(s: Scenario, channel_names, horizon_s: float):
+    """Open periods ``[lo, hi)`` of every channel over the horizon (CSR arrays).
+
+    Deferred channels, and live channels open 24/7, have one period ``[-inf, +inf)``.
+    """
+    n_days = int(round(horizon_s / 86400.0))
+    ptr, lo, hi = [0], [], []
+    for name in channel_names:
+        spec = s.channels.get(name)
+        if spec is None or spec.kind == "deferred" or spec.hours == "24/7":
+            lo.append(-np.inf)
+            hi.append(np.inf)
+        else:
+            week = parse_opening_hours(spec.hours)
+            for d in range(n_days):
+                date = s.horizon.start + dt.timedelta(days=d)
+                for o, c in week[date.weekday()]:
+                    a, b = d * 86400.0 + o, d * 86400.0 + c
+                    if hi and len(lo) > ptr[-1] and hi[-1] >= a:  # touching: merge
+                        hi[-1] = max(hi[-1], b)
+                    else:
+                        lo.append(a)
+                        hi.append(b)
+        ptr.append(len(lo))
+    return (np.array(ptr, dtype=np.int64), np.array(lo, dtype=np.float64),
+            np.array(hi, dtype=np.float64))
+
+
+def _compile_journeys(s: Scenario, channel_names, queue_names, tiers) -> JourneyModel:
+    """The journey rules of ``s`` as arrays (see ``JourneyModel``)."""
+    types = list(s.contact_types.values())
+    n_k, n_c, n_q = len(types), len(channel_names), len(queue_names)
+    qindex = {name: q for q, name in enumerate(queue_names)}
+    thr_escalate = np.zeros(n_k)
+    thr_transfer = np.zeros(n_k)
+    thr_unresolved = np.zeros(n_k)
+    escalate_tier = np.full((n_k, len(SEVERITY_NAMES)), 2, dtype=np.int32)
+    max_repeats = np.zeros(n_k, dtype=np.int32)
+    transfer_queue = np.full((n_k, n_c), -1, dtype=np.int32)
+    class_repeat = np.full((n_k, n_c), -1, dtype=np.int32)
+    class_retrial = np.full((n_k, n_c), -1, dtype=np.int32)
+    class_transfer = np.full((n_k, n_c), -1, dtype=np.int32)
+    class_task = np.full(4, -1, dtype=np.int32)
+    names: list[str] = []
+    reach = channels_reached(s)
+
+    def new_class(label: str) -> int:
+        names.append(label)
+        return len(names) - 1
+
+    for k, (tname, ct) in enumerate(s.contact_types.items()):
+        esc = ct.escalation.rate if ct.escalation is not None else 0.0
+        tra = ct.transfer.probability if ct.transfer is not None else 0.0
+        # NOTE: cumulative sums computed once here, so both engines only compare.
+        thr_escalate[k] = esc
+        thr_transfer[k] = esc + tra
+        thr_unresolved[k] = esc + tra + (1.0 - ct.fcr)
+        if ct.escalation is not None:
+            escalate_tier[k] = [ct.escalation.tier_for(v) for v in SEVERITY_NAMES]
+        if ct.repeat is not None:
+            max_repeats[k] = ct.repeat.max_repeats
+        for c, ch in enumerate(channel_names):
+            if ch not in reach[tname]:
+                continue
+            if ct.repeat is not None and ct.repeat.max_repeats > 0:
+                class_repeat[k, c] = new_class(f"repeat:{tname}:{ch}")
+            spec = s.channels[ch]
+            if spec.retrial is not None and spec.retrial.probability > 0:
+                class_retrial[k, c] = new_class(f"retrial:{tname}:{ch}")
+            if ct.transfer is not None and queue_key(ch, ct.transfer.to) in qindex:
+                transfer_queue[k, c] = qindex[queue_key(ch, ct.transfer.to)]
+                class_transfer[k, c] = new_class(f"transfer:{tname}:{ch}")
+    p_retry = np.zeros(n_c)
+    max_retrials = np.zeros(n_c, dtype=np.int32)
+    for c, ch in enumerate(channel_names):
+        spec = s.channels.get(ch)
+        if spec is not None and spec.retrial is not None:
+            p_retry[c] = spec.retrial.probability
+            max_retrials[c] = spec.retrial.max_retrials
+    tier_up = np.zeros(4)
+    task_queue = np.full((4, len(SEVERITY_NAMES)), -1, dtype=np.int32)
+    for t in tiers:
+        class_task[t] = new_class(f"task:tier{t}")
+        for v, sev in enumerate(SEVERITY_NAMES):
+            task_queue[t, v] = qindex[queue_key(ESCALATION_CHANNEL, task_skill(t, sev))]
+        if t == 2 and 3 in tiers and s.escalation is not None and 2 in s.escalation.tiers:
+            tier_up[2] = s.escalation.tiers[2].escalate
+    queue_tier = np.ones(n_q, dtype=np.int32)
+    for t in tiers:
+        queue_tier[task_queue[t]] = t
+    horizon_s = s.horizon.horizon_s
+    ptr, lo, hi = open_periods(s, channel_names, horizon_s)
+    return JourneyModel(
+        thr_escalate=thr_escalate, thr_transfer=thr_transfer, thr_unresolved=thr_unresolved,
+        escalate_tier=escalate_tier, max_repeats=max_repeats, transfer_queue=transfer_queue,
+        p_retry=p_retry, max_retrials=max_retrials, tier_up=tier_up, task_queue=task_queue,
+        queue_tier=queue_tier, open_ptr=ptr, open_lo_s=lo, open_hi_s=hi,
+        class_repeat=class_repeat, class_retrial=class_retrial, class_transfer=class_transfer,
+        class_task=class_task, n_classes=len(names), class_names=tuple(names))
+
+
 def compile_scenario(s: Scenario) -> Model:
     """Compile a scenario to contiguous arrays (no randomness).
 
     Compiled queues are the (channel, skill queue) pairs that receive contacts, in channel
     order then skill order. Agents are numbered team by team, shift line by shift line.
     """
-    channel_names = tuple(s.channels)
+    tiers = task_tiers(s)
+    channel_names = tuple(s.channels) + ((ESCALATION_CHANNEL,) if tiers else ())
     ch_index = {c: i for i, c in enumerate(channel_names)}
     skills = s.queue_names
-    pairs: list[tuple[str, str]] = []
-    for ch in channel_names:
-        for skill in skills:
-            used = any(ct.queue == skill and ct.share.get(ch, 0) > 0
-                       for ct in s.contact_types.values())
-            redirected = any(
-                c.voicemail_to == ch and any(ct.queue == skill and ct.share.get(src, 0) > 0
-                                             for ct in s.contact_types.values())
-                for src, c in s.channels.items() if c.when_closed == "voicemail")
-            if used or redirected:
-                pairs.append((ch, skill))
+    reach = channels_reached(s)
+    wanted = set()
+    for name, ct in s.contact_types.items():
+        for ch in reach[name]:
+            wanted.add((ch, ct.queue))
+            if ct.transfer is not None:
+                wanted.add((ch, ct.transfer.to))
+    pairs: list[tuple[str, str]] = [(ch, sk) for ch in s.channels for sk in skills
+                                     if (ch, sk) in wanted]
+    pairs += [(ESCALATION_CHANNEL, task_skill(t, sev)) for t in tiers for sev in SEVERITY_NAMES]
     queue_names = tuple(queue_key(ch, sk) for ch, sk in pairs)
     team_names = tuple(s.teams)
     n_q, n_t = len(pairs), len(team_names)
@@ -61,9 +235,16 @@ def compile_scenario(s: Scenario) -> Model:
     time_factor = np.full((n_t, n_q), np.nan)
     proficiency = np.zeros((n_t, n_q))
     skill_priority = np.full((n_t, n_q), NOT_ELIGIBLE, dtype=np.int32)
-    for t, team in enumerate(s.teams.values()):
+    tier_team = {t: s.escalation.tiers[t].team for t in tiers}
+    for t, (tname, team) in enumerate(s.teams.items()):
         for q, (ch, sk) in enumerate(pairs):
-            if sk in team.skills and ch in team.channels:
+            if ch == ESCALATION_CHANNEL:
+                if any(tier_team[tier] == tname and sk.startswith(f"tier{tier}_")
+                       for tier in tiers):
+                    time_factor[t, q] = 1.0 / team.speed
+                    proficiency[t, q] = 1.0
+                    skill_priority[t, q] = 0
+            elif sk in team.skills and ch in team.channels:
                 skill = team.skills[sk]
                 time_factor[t, q] = 1.0 / (team.speed * skill.proficiency)
                 proficiency[t, q] = skill.proficiency
@@ -97,10 +278,15 @@ def compile_scenario(s: Scenario) -> Model:
                 proficiency[t, q] = rule.proficiency
                 agent_overflow[agent_team == t, q] = 1
 
-    chans = list(s.channels.values())
+    chans = list(s.channels.values()) + [TASK_CHANNEL_SPEC] * bool(tiers)
     sla_s = np.array([c.sla.threshold if c.sla else np.nan for c in chans])
     sla_target = np.array([c.sla.target if c.sla and c.sla.target is not None else np.nan
                            for c in chans])
+    queue_priority = np.array([s.queue_priority(sk) if ch != ESCALATION_CHANNEL
+                               else SEVERITY_NAMES.index(sk.split("_", 1)[1])
+                               for ch, sk in pairs], dtype=np.int32)
+    journeys = (_compile_journeys(s, channel_names, queue_names, tiers)
+                if uses_journeys(s) else None)
     return Model(
         horizon_s=s.horizon.horizon_s,
         warmup_s=float(s.horizon.warmup),
@@ -115,7 +301,7 @@ def compile_scenario(s: Scenario) -> Model:
         channel_sla_s=sla_s,
         channel_sla_target=sla_target,
         queue_channel=np.array([ch_index[ch] for ch, _ in pairs], dtype=np.int32),
-        queue_priority=np.array([s.queue_priority(sk) for _, sk in pairs], dtype=np.int32),
+        queue_priority=queue_priority,
         team_tier=np.array([t.tier for t in s.teams.values()], dtype=np.int32),
         team_cost_per_h=np.array([t.cost_per_hour for t in s.teams.values()], dtype=np.float64),
         time_factor=time_factor,
@@ -130,6 +316,7 @@ def compile_scenario(s: Scenario) -> Model:
         reserve_for_live=int(s.routing.reserve_for_live),
         overflow_after_s=overflow_after_s,
         agent_overflow=agent_overflow,
+        journeys=journeys,
         meta={"ctype_names": tuple(s.contact_types), "queue_pairs": tuple(pairs),
               "scenario_name": s.name},
     )
@@ -178,7 +365,7 @@ def rate_grid(s: Scenario, model: Model) -> RateGrid:
     n_ch = len(model.channel_names)
     cell_tod = (np.arange(per_day) * step)  # time of day of each cell start
     dates = [s.horizon.start + dt.timedelta(days=d) for d in range(n_days)]
-    open_ = np.zeros((n_cells, n_ch), dtype=bool)
+    open_ = np.ones((n_cells, n_ch), dtype=bool)  # the escalation channel: always open
     for c, ch in enumerate(s.channels.values()):
         week = parse_opening_hours(ch.hours)
         day_open = np.zeros((7, per_day), dtype=bool)

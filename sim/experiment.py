@@ -60,7 +60,7 @@ def run_replication(scenario: Scenario, model: Model, seed: int, index: int,
     identical to the one-shot path); the SimPy engine, and any run that keeps its contacts,
     take the one-shot path (whole workload, then :func:`sim.kpi.measure`).
     """
-    from sim.kpi import measure
+    from sim.kpi import journey_windows, measure
 
     ss = replication_seed(seed, index)
     contacts = None
@@ -71,7 +71,8 @@ def run_replication(scenario: Scenario, model: Model, seed: int, index: int,
     else:
         _, workload, roster = prepare(scenario, ss, model)
         outcomes = simulate(model, workload, roster, engine=engine)
-        measured = measure(model, workload, roster, outcomes)
+        measured = measure(model, workload, roster, outcomes,
+                           journey_windows(scenario, model))
         if keep_contacts:
             contacts = contacts_frame(model, workload, outcomes, index)
     totals = measured.totals.assign(replication=index)
@@ -81,24 +82,50 @@ def run_replication(scenario: Scenario, model: Model, seed: int, index: int,
 
 def contacts_frame(model: Model, workload: Workload, outcomes: Outcomes, index: int
                    ) -> pd.DataFrame:
-    """One row per contact (for ``contacts.parquet``)."""
+    """One row per contact (for ``contacts.parquet``): the first contacts in id order, then
+    the follow-ups (``outcomes.followups``) in id order, ``contact_id`` being their global
+    id. ``journey`` is the id of the journey's first contact; ``kind``, ``fate`` and
+    ``severity`` are the names of :class:`sim.model.ContactKind`, :class:`sim.model.Fate`
+    and :data:`sim.model.SEVERITY_NAMES`."""
+    from sim.model import SEVERITY_NAMES, ContactKind, Fate, Followups
+
+    n = workload.n_contacts
+    fu = outcomes.followups if outcomes.followups is not None else Followups.empty()
+
+    def both(first, follow, dtype=None) -> np.ndarray:
+        return np.concatenate([np.asarray(first, dtype=dtype), np.asarray(follow, dtype=dtype)])
+
+    ident = np.arange(n, dtype=np.int64)
+    queue = both(workload.queue, fu.queue, np.int32)
+    arrival_s = both(workload.arrival_s, fu.arrival_s, np.float64)
+    outcome = both(outcomes.outcome, fu.outcome, np.int8)
+    start_s = both(outcomes.start_s, fu.start_s, np.float64)
+    abandon_at_s = both(workload.abandon_at_s, fu.abandon_at_s, np.float64)
     outcome_names = np.array([o.name.lower() for o in Outcome])
-    wait_end = np.where(outcomes.outcome == Outcome.ANSWERED, outcomes.start_s,
-                        np.where(outcomes.outcome == Outcome.ABANDONED, workload.abandon_at_s,
-                                 np.nan))
+    wait_end = np.where(outcome == Outcome.ANSWERED, start_s,
+                        np.where(outcome == Outcome.ABANDONED, abandon_at_s, np.nan))
     return pd.DataFrame({
-        "replication": np.full(workload.n_contacts, index, dtype=np.int32),
-        "contact_id": np.arange(workload.n_contacts, dtype=np.int64),
-        "arrival_s": workload.arrival_s,
-        "channel": pd.Categorical.from_codes(workload.channel, model.channel_names),
-        "queue": pd.Categorical.from_codes(workload.queue, model.queue_names),
-        "contact_type": pd.Categorical.from_codes(workload.ctype, model.meta["ctype_names"]),
-        "outcome": pd.Categorical(outcome_names[outcomes.outcome]),
-        "agent": outcomes.agent,
-        "wait_s": wait_end - workload.arrival_s,
-        "start_s": outcomes.start_s,
-        "end_s": outcomes.end_s,
-        "work_s": workload.work_s,
+        "replication": np.full(n + fu.n, index, dtype=np.int32),
+        "contact_id": both(ident, fu.id, np.int64),
+        "journey": both(ident, fu.journey, np.int64),
+        "kind": pd.Categorical.from_codes(
+            both(np.full(n, int(ContactKind.FIRST)), fu.kind, np.int8),
+            [k.name.lower() for k in ContactKind]),
+        "arrival_s": arrival_s,
+        "channel": pd.Categorical.from_codes(model.queue_channel[queue], model.channel_names),
+        "queue": pd.Categorical.from_codes(queue, model.queue_names),
+        "contact_type": pd.Categorical.from_codes(both(workload.ctype, fu.ctype, np.int32),
+                                                  model.meta["ctype_names"]),
+        "severity": pd.Categorical.from_codes(both(workload.severity, fu.severity, np.int8),
+                                              list(SEVERITY_NAMES)),
+        "outcome": pd.Categorical(outcome_names[outcome]),
+        "fate": pd.Categorical.from_codes(both(outcomes.fate, fu.fate, np.int8),
+                                          [f.name.lower() for f in Fate]),
+        "agent": both(outcomes.agent, fu.agent, np.int32),
+        "wait_s": wait_end - arrival_s,
+        "start_s": start_s,
+        "end_s": both(outcomes.end_s, fu.end_s, np.float64),
+        "work_s": both(workload.work_s, fu.work_s, np.float64),
     })
 
 
@@ -118,8 +145,9 @@ def check_stability(scenario: Scenario, model: Model) -> None:
     problems = []
     shrink = intended_shrinkage(scenario)
     for c, ch in enumerate(model.channel_names):
-        spec = scenario.channels[ch]
-        if (spec.kind == "live" and spec.patience is not None) or volumes.get(ch, 0) == 0:
+        spec = scenario.channels.get(ch)  # None: the escalation channel (no demand of its own)
+        if spec is None or (spec.kind == "live" and spec.patience is not None) \
+                or volumes.get(ch, 0) == 0:
             continue
         # offered capacity-time per day on this channel (agent-days), at speed 1
         work_d = sum(volumes[ch] * ct.share.get(ch, 0.0)

@@ -41,16 +41,71 @@ Everything is measured on the window ``[model.warmup_s, model.horizon_s)``.
   is paid shift time, not overtime. A segment outside every shift counts all of it.
 * ``cost_per_contact`` (``all`` totals): sum of ``team_cost_per_h`` x (shift hours in the
   window + overtime hours) over agents, divided by the answered offered contacts.
+
+Journeys (``model.journeys`` set; the journey KPIs are NaN otherwise)
+--------------------------------------------------------------------
+Follow-up contacts (``Outcomes.followups``: repeats, retrials, transfers, tasks, callbacks)
+are contacts like the first ones: they count in every KPI above (offered, waits, service
+levels, occupancy, backlog, ...) in their own queue and arrival interval. They are never
+closed; one arriving at +inf or at or after the horizon is outside the window (not offered,
+never waiting). A contact is *handled* when it was answered and its end decided a fate
+(``fate != NONE``).
+
+Per contact (own arrival interval and queue, first contacts and follow-ups alike):
+
+* ``repeat_rate``, ``escalation_rate``, ``transfer_rate``: handled contacts whose fate is
+  REPEAT, ESCALATED, TRANSFERRED / handled contacts.
+* ``retrial_rate``: abandoned contacts whose fate is RETRIED / abandoned contacts (with a
+  decided fate: RETRIED or GAVE_UP).
+* ``tier2_ack_compliance``, ``tier3_ack_compliance``: TASK contacts of that tier (the tier
+  of their queue) whose severity has an acknowledge window (:func:`journey_windows`):
+  answered with ``start_s - arrival_s <= window`` / answered. ``tier*_resolve_compliance``:
+  the same over completed tasks (answered, ``fate != NONE``) with ``end_s - arrival_s <=``
+  the resolve window. Tasks still waiting or in service at the horizon do not count.
+
+Per journey, attributed to the interval of the journey's *first* arrival (``arrival_s`` of
+a first contact, ``j_arrival_s`` of a follow-up) and to its first queue (``j_queue``); a
+journey is measured when its first arrival is in the window:
+
+* ``fcr``: first contacts handled with fate RESOLVED / first contacts handled.
+* ``journey_resolution_rate``: journeys resolved (the contact with fate RESOLVED, first or
+  follow-up) / journeys decided (a contact with fate RESOLVED, UNRESOLVED or GAVE_UP).
+* ``contacts_per_journey``: (first contacts + their follow-ups arriving before the
+  horizon) / first contacts, counting first contacts lost on a closed channel too.
+* ``mttr_h``: mean of ``end_s`` of the resolving contact - first arrival, hours, over the
+  resolved journeys; ``mttr_h_<severity>`` over those of one severity
+  (:data:`sim.model.SEVERITY_NAMES`; ``Workload.severity`` of the first contact).
+* ``time_to_supervisor_h``: mean of ``start_s`` - first arrival, hours, over the answered
+  *first* tasks of journeys (a TASK whose parent is not a task: it comes from a tier-1
+  contact) whose severity is in ``escalation.supervisor_for``; ``supervisor_compliance``:
+  the share of them with ``start_s - j_arrival_s <= escalation.supervisor_within`` (NaN
+  without a window).
+
+Exactness: first contacts and follow-ups keep separate sums (the follow-ups' in an inner
+:class:`Accumulator`), added together only in :meth:`Accumulator.result`, so feeding the two
+kinds interleaved or one after the other gives the same KPIs to the last bit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
-from sim.model import CAPACITY_UNITS, Model, Outcome, Outcomes, Roster, Workload
+from sim.model import (
+    CAPACITY_UNITS,
+    SEVERITY_NAMES,
+    ContactKind,
+    Fate,
+    Followups,
+    Model,
+    Outcome,
+    Outcomes,
+    Roster,
+    Workload,
+)
 
 #: KPI columns of :attr:`Measured.totals` and :attr:`Measured.intervals`, in display order.
 KPI_KEYS = (
@@ -74,6 +129,23 @@ KPI_KEYS = (
     "shrinkage",
     "overtime_h",
     "cost_per_contact",
+    "fcr",
+    "repeat_rate",
+    "escalation_rate",
+    "transfer_rate",
+    "retrial_rate",
+    "journey_resolution_rate",
+    "contacts_per_journey",
+    "mttr_h",
+    "mttr_h_critical",
+    "mttr_h_urgent",
+    "mttr_h_routine",
+    "time_to_supervisor_h",
+    "supervisor_compliance",
+    "tier2_ack_compliance",
+    "tier2_resolve_compliance",
+    "tier3_ack_compliance",
+    "tier3_resolve_compliance",
 )
 
 #: ``key -> (description, unit, better)``; better is "higher", "lower" or None.
@@ -106,6 +178,33 @@ KPI_INFO = {
     "shrinkage": ("shrinkage-event time / scheduled shift time", "share", None),
     "overtime_h": ("agent time worked after the end of a shift", "h", "lower"),
     "cost_per_contact": ("agent cost (shifts + overtime) / answered", "currency", "lower"),
+    "fcr": ("journeys resolved at their first contact / first contacts handled", "share",
+            "higher"),
+    "repeat_rate": ("handled contacts followed by a repeat / handled", "share", "lower"),
+    "escalation_rate": ("handled contacts escalated to a higher tier / handled", "share",
+                        "lower"),
+    "transfer_rate": ("handled contacts transferred / handled", "share", "lower"),
+    "retrial_rate": ("abandoned contacts followed by a retrial / abandoned", "share", None),
+    "journey_resolution_rate": ("journeys resolved / journeys decided", "share", "higher"),
+    "contacts_per_journey": ("contacts (first + follow-ups) per journey", "contacts", "lower"),
+    "mttr_h": ("mean time from a journey's first arrival to its resolution", "h", "lower"),
+    "mttr_h_critical": ("mean time to resolve critical journeys", "h", "lower"),
+    "mttr_h_urgent": ("mean time to resolve urgent journeys", "h", "lower"),
+    "mttr_h_routine": ("mean time to resolve routine journeys", "h", "lower"),
+    "time_to_supervisor_h": (
+        "mean time from first arrival to the start of the first escalated task "
+        "(supervised severities)", "h", "lower"),
+    "supervisor_compliance": (
+        "first escalated tasks (supervised severities) started within the supervisor "
+        "window / started", "share", "higher"),
+    "tier2_ack_compliance": ("tier-2 tasks started within their acknowledge window / started",
+                             "share", "higher"),
+    "tier2_resolve_compliance": (
+        "tier-2 tasks completed within their resolve window / completed", "share", "higher"),
+    "tier3_ack_compliance": ("tier-3 tasks started within their acknowledge window / started",
+                             "share", "higher"),
+    "tier3_resolve_compliance": (
+        "tier-3 tasks completed within their resolve window / completed", "share", "higher"),
 }
 
 _COUNT_KEYS = ("offered", "answered", "abandoned", "lost_closed")
@@ -127,7 +226,8 @@ class Measured:
         ``channel``, ``queue`` and :data:`KPI_KEYS` (``overtime_h`` and ``cost_per_contact``
         are NaN per interval).
     n_contacts : int
-        Contacts measured (every row of the workload, inside the window or not).
+        Contacts measured (every row of the workload and every follow-up, inside the
+        window or not).
     """
 
     totals: pd.DataFrame
@@ -135,11 +235,80 @@ class Measured:
     n_contacts: int = 0
 
 
-def measure(model: Model, workload: Workload, roster: Roster, outcomes: Outcomes) -> Measured:
+@dataclass(frozen=True, eq=False)
+class JourneyWindows:
+    """The escalation windows the journey KPIs check (from the scenario's ``escalation``).
+
+    Attributes
+    ----------
+    supervisor_within_s : float
+        Time from a journey's first arrival within which its first escalated task must
+        start (seconds; NaN: no window).
+    supervisor_for : bool[3]
+        Severities (index of :data:`sim.model.SEVERITY_NAMES`) the supervisor window is for.
+    acknowledge_s, resolve_s : float64[4, 3]
+        Per (tier, severity index): window from a task's arrival to its start (acknowledge)
+        and to its end (resolve), seconds; NaN where the scenario sets none.
+    """
+
+    supervisor_within_s: float = np.nan
+    supervisor_for: np.ndarray = None
+    acknowledge_s: np.ndarray = None
+    resolve_s: np.ndarray = None
+
+    def __post_init__(self):
+        n_sev = len(SEVERITY_NAMES)
+        defaults = dict(
+            supervisor_for=lambda: np.array([v == "critical" for v in SEVERITY_NAMES]),
+            acknowledge_s=lambda: np.full((4, n_sev), np.nan),
+            resolve_s=lambda: np.full((4, n_sev), np.nan))
+        for name, make in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, make())
+
+
+def journey_windows(scenario, model: Model | None = None) -> JourneyWindows:
+    """The windows of ``scenario.escalation`` as :class:`JourneyWindows`.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    model : Model, optional
+        Unused (the windows depend on the scenario only); accepted for symmetry.
+
+    Returns
+    -------
+    JourneyWindows
+        The defaults of the schema (supervisor window for ``critical``, no windows) when the
+        scenario has no ``escalation`` section.
+    """
+    esc = getattr(scenario, "escalation", None)
+    if esc is None:
+        return JourneyWindows()
+    n_sev = len(SEVERITY_NAMES)
+    ack = np.full((4, n_sev), np.nan)
+    res = np.full((4, n_sev), np.nan)
+    for tier, spec in esc.tiers.items():
+        for sev, window in spec.windows.items():
+            v = SEVERITY_NAMES.index(sev)
+            if window.acknowledge is not None:
+                ack[int(tier), v] = float(window.acknowledge)
+            if window.resolve is not None:
+                res[int(tier), v] = float(window.resolve)
+    within = esc.supervisor_within
+    return JourneyWindows(
+        supervisor_within_s=np.nan if within is None else float(within),
+        supervisor_for=np.array([v in esc.supervisor_for for v in SEVERITY_NAMES]),
+        acknowledge_s=ack, resolve_s=res)
+
+
+def measure(model: Model, workload: Workload, roster: Roster, outcomes: Outcomes,
+            windows: JourneyWindows | None = None) -> Measured:
     """Compute every KPI of one replication (see the module docstring for definitions).
 
-    One :class:`Accumulator` fed the whole run (the streaming path feeds the same one batch
-    by batch, with the same result to the last bit).
+    One :class:`Accumulator` fed the whole run: all first contacts, then all follow-ups
+    (the streaming path feeds the same one batch by batch, with the same result to the
+    last bit).
 
     Parameters
     ----------
@@ -149,15 +318,19 @@ def measure(model: Model, workload: Workload, roster: Roster, outcomes: Outcomes
     roster : Roster
         ``S`` availability segments, shifts and shrinkage events.
     outcomes : Outcomes
-        The engine's decisions for ``workload`` and ``roster``.
+        The engine's decisions for ``workload`` and ``roster`` (and its follow-ups).
+    windows : JourneyWindows, optional
+        Escalation windows (:func:`journey_windows`); default: none.
 
     Returns
     -------
     Measured
         ``totals`` (C + 1 rows) and ``intervals`` (K x (Q + C + 1) rows).
     """
-    acc = Accumulator(model)
+    acc = Accumulator(model, windows)
     acc.add_contacts(workload, outcomes)
+    if outcomes.followups is not None:
+        acc.add_followups(outcomes.followups)
     acc.add_roster(roster, outcomes.release_s)
     return acc.result()
 
@@ -179,21 +352,32 @@ class Accumulator:
     same to the last bit. (Batches out of id order would still give the same KPIs up to
     rounding, not bit for bit.)
 
+    Follow-up contacts (:meth:`add_followups`, also in id order, in batches of consecutive
+    ids) have a second, separate set of sums (an inner accumulator), added elementwise to the
+    first contacts' only in :meth:`result`: feeding first contacts and follow-ups interleaved
+    (streaming) or all first contacts then all follow-ups (one shot) gives the same floating
+    point additions, so the same result to the last bit.
+
     Parameters
     ----------
     model : Model
+    windows : JourneyWindows, optional
+        Escalation windows of the journey KPIs (:func:`journey_windows`). Default: no
+        windows (supervisor KPIs for critical journeys, compliances NaN).
 
     Examples
     --------
-    >>> acc = Accumulator(model)                       # doctest: +SKIP
-    >>> for workload, outcomes in batches_in_id_order:  # doctest: +SKIP
+    >>> acc = Accumulator(model, journey_windows(scenario))  # doctest: +SKIP
+    >>> for workload, outcomes in batches_in_id_order:        # doctest: +SKIP
     ...     acc.add_contacts(workload, outcomes)
-    >>> acc.add_roster(roster, release_s)               # doctest: +SKIP
-    >>> measured = acc.result()                         # doctest: +SKIP
+    ...     acc.add_followups(final_followups_in_id_order)
+    >>> acc.add_roster(roster, release_s)                     # doctest: +SKIP
+    >>> measured = acc.result()                               # doctest: +SKIP
     """
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, windows: JourneyWindows | None = None):
         self.model = model
+        self.windows = windows if windows is not None else JourneyWindows()
         self._grid = grid = _Grid(model)
         self._groups = _Groups(model)
         n_q, n_k = model.n_queues, grid.n_intervals
@@ -212,6 +396,20 @@ class Accumulator:
         self._oldest_s = np.full((self._ends_s.shape[0], n_q), np.inf)
         self._roster: dict | None = None
         self.n_contacts = 0
+        # Journeys. Counts per (interval, queue, code): by the contact's own arrival and
+        # queue (_C_*), or by its journey's first arrival and queue (_J_*); resolved
+        # journeys and the sum of their times to resolve per (interval, queue, severity);
+        # the sum of times to the supervisor per (interval, queue).
+        self._journeys = model.journeys is not None
+        self._queue_tier = (model.journeys.queue_tier if self._journeys
+                            else np.ones(n_q, dtype=np.int32))
+        self._ccounts = np.zeros(n_k * n_q * _N_C, dtype=np.int64)
+        self._jcounts = np.zeros(n_k * n_q * _N_J, dtype=np.int64)
+        self._resolved = np.zeros(n_k * n_q * _N_SEV, dtype=np.int64)
+        self._resolve_s = np.zeros(n_k * n_q * _N_SEV)
+        self._supervisor_s = np.zeros(n_k * n_q)
+        self._followups: Accumulator | None = None  # the follow-ups' sums
+        self._escalated_tasks = np.zeros(0, dtype=np.int64)  # ids of TASKs with fate ESCALATED
 
     # ----------------------------------------------------------------------------------------
     # feeding
@@ -231,6 +429,44 @@ class Accumulator:
         if outcomes.outcome.shape[0] != n:
             raise ValueError(f"outcomes have {outcomes.outcome.shape[0]} contacts, "
                              f"workload {n}")
+        self._add(workload, outcomes)
+        if self._journeys and n:
+            self._add_first_journeys(workload, outcomes)
+
+    def add_followups(self, followups: Followups) -> None:
+        """Add a batch of final follow-up contacts (:class:`sim.model.Followups`).
+
+        They count as contacts of their own queue and arrival interval (never closed), and
+        in the journey KPIs; their sums are kept apart from the first contacts' (see the
+        class docstring).
+
+        Parameters
+        ----------
+        followups : Followups
+            Follow-ups whose outcome and fate will not change any more. For bit-identical
+            results across batchings, give them in id order, in batches of consecutive ids
+            (a follow-up's parent then always comes before it).
+        """
+        n = followups.n
+        if n == 0:
+            return
+        inner = self._followups
+        if inner is None:
+            inner = self._followups = Accumulator(self.model, self.windows)
+        f = followups
+        contacts = SimpleNamespace(
+            n_contacts=n, arrival_s=f.arrival_s, queue=f.queue,
+            channel=self.model.queue_channel[f.queue], abandon_at_s=f.abandon_at_s,
+            closed=np.zeros(n, dtype=np.int8))
+        outcomes = SimpleNamespace(outcome=f.outcome, start_s=f.start_s, end_s=f.end_s)
+        inner._add(contacts, outcomes)
+        if self._journeys:
+            inner._add_followup_journeys(f)
+
+    def _add(self, workload, outcomes) -> None:
+        """The per-contact sums of a batch (``workload`` / ``outcomes`` or their follow-up
+        look-alikes)."""
+        n = workload.n_contacts
         self.n_contacts += n
         if n == 0:
             return
@@ -341,6 +577,95 @@ class Accumulator:
             np.minimum.at(self._oldest_s[:, q], rows, a[first[found]])
 
     # ----------------------------------------------------------------------------------------
+    # journey sums
+
+    def _add_first_journeys(self, workload: Workload, outcomes: Outcomes) -> None:
+        """Journey sums of a batch of first contacts (each starts its own journey)."""
+        grid, n_q = self._grid, self.model.n_queues
+        sel = grid.window(workload.arrival_s)
+        arrival_s = workload.arrival_s[sel]
+        if arrival_s.shape[0] == 0:
+            return
+        cell = grid.local_interval(arrival_s) * n_q + workload.queue[sel]
+        outcome, fate = outcomes.outcome[sel], outcomes.fate[sel]
+        flags = _fate_flags(outcome, fate)
+        _add_codes(self._ccounts, cell, _N_C, flags)
+        handled = flags[_C_HANDLED]
+        resolved = fate == Fate.RESOLVED
+        _add_codes(self._jcounts, cell, _N_J, {
+            _J_JOURNEYS: None,
+            _J_FIRST_HANDLED: handled,
+            _J_FIRST_RESOLVED: handled & resolved,
+            _J_DECIDED: np.isin(fate, _TERMINAL),
+        })
+        self._add_resolutions(cell, workload.severity[sel], resolved,
+                              outcomes.end_s[sel] - arrival_s)
+
+    def _add_followup_journeys(self, f: Followups) -> None:
+        """Journey sums of a batch of follow-ups (this is the inner accumulator)."""
+        grid, n_q, windows = self._grid, self.model.n_queues, self.windows
+        # Per contact: own arrival interval and queue.
+        own = grid.window(f.arrival_s)
+        arrival_s = f.arrival_s[own]
+        if arrival_s.shape[0]:
+            queue = f.queue[own]
+            cell = grid.local_interval(arrival_s) * n_q + queue
+            outcome, fate = f.outcome[own], f.fate[own]
+            flags = _fate_flags(outcome, fate)
+            # Task windows by (tier of the queue, severity); NaN: no window (or not a task).
+            tier = self._queue_tier[queue]
+            severity = f.severity[own].astype(np.intp)
+            task = (f.kind[own] == ContactKind.TASK) & (tier >= 2)
+            ack_s = np.where(task, windows.acknowledge_s[tier, severity], np.nan)
+            res_s = np.where(task, windows.resolve_s[tier, severity], np.nan)
+            answered = outcome == Outcome.ANSWERED
+            ack = answered & np.isfinite(ack_s)
+            res = flags[_C_HANDLED] & np.isfinite(res_s)
+            flags[_C_ACK] = ack
+            flags[_C_ACK_WITHIN] = ack & (f.start_s[own] - arrival_s <= ack_s)
+            flags[_C_RESOLVE] = res
+            flags[_C_RESOLVE_WITHIN] = res & (f.end_s[own] - arrival_s <= res_s)
+            _add_codes(self._ccounts, cell, _N_C, flags)
+
+        # Per journey: its first arrival interval and queue.
+        is_task = f.kind == ContactKind.TASK
+        escalated = f.id[is_task & (f.fate == Fate.ESCALATED)]
+        if escalated.shape[0]:
+            # Only an escalated task has a task as its follow-up: a task whose parent is not
+            # one of these is the journey's first (it comes from a tier-1 contact).
+            self._escalated_tasks = np.concatenate([self._escalated_tasks, escalated])
+        sel = grid.window(f.j_arrival_s)
+        j_arrival_s = f.j_arrival_s[sel]
+        if j_arrival_s.shape[0] == 0:
+            return
+        cell = grid.local_interval(j_arrival_s) * n_q + f.j_queue[sel]
+        fate, severity = f.fate[sel], f.severity[sel]
+        first_task = is_task[sel].copy()
+        if self._escalated_tasks.shape[0]:
+            rows = np.flatnonzero(first_task)
+            first_task[rows] = ~np.isin(f.parent[sel][rows], self._escalated_tasks)
+        supervised = first_task & (f.outcome[sel] == Outcome.ANSWERED)
+        supervised &= windows.supervisor_for[severity]
+        to_supervisor_s = f.start_s[sel] - j_arrival_s
+        _add_codes(self._jcounts, cell, _N_J, {
+            _J_DECIDED: np.isin(fate, _TERMINAL),
+            _J_FOLLOWUPS: f.arrival_s[sel] < grid.horizon_s,
+            _J_SUPERVISED: supervised,
+            _J_SUPERVISED_WITHIN: supervised & (to_supervisor_s
+                                                <= windows.supervisor_within_s),
+        })
+        # Float sums item by item in id order (see the class docstring).
+        np.add.at(self._supervisor_s, cell[supervised], to_supervisor_s[supervised])
+        self._add_resolutions(cell, severity, fate == Fate.RESOLVED,
+                              f.end_s[sel] - j_arrival_s)
+
+    def _add_resolutions(self, cell, severity, resolved, time_s) -> None:
+        """Count resolved journeys and sum their times to resolve per (cell, severity)."""
+        key = cell[resolved] * _N_SEV + severity[resolved].astype(np.intp)
+        _add_counts(self._resolved, key)
+        np.add.at(self._resolve_s, key, time_s[resolved])
+
+    # ----------------------------------------------------------------------------------------
     # result
 
     def result(self) -> Measured:
@@ -352,8 +677,9 @@ class Accumulator:
         rows = grid.n_intervals + 1  # the intervals, then the whole window (totals)
         has_sla = np.isfinite(self._threshold_s)
         deferred = self._deferred
+        st = self._state()
 
-        per_contact = self._contact_sums()
+        per_contact = self._contact_sums(st)
         agg = {key: groups.aggregate(value) for key, value in per_contact.items()}
         thr = {k: groups.aggregate(per_contact[k] * has_sla) for k in ("offered", "answered")}
         deferred_answered = groups.aggregate(per_contact["answered"] * (has_sla & deferred))
@@ -374,12 +700,12 @@ class Accumulator:
 
         # Time averages over each interval's part of the window, and over the whole window.
         length_s = np.append(np.diff(grid.bounds), grid.bounds[-1] - grid.bounds[0])
-        queue_time_s = grid.parts(self._queue_time.value())
+        queue_time_s = grid.parts(st.queue_time.value())
         kpi["mean_queue_len"] = _ratio(groups.aggregate(queue_time_s), length_s[:, None])
-        kpi["backlog"], kpi["backlog_age_h"] = self._backlog_kpis()
+        kpi["backlog"], kpi["backlog_age_h"] = self._backlog_kpis(st)
 
         share = model.channel_units.astype(np.float64) / CAPACITY_UNITS
-        busy_s = grid.parts(self._busy.value()) * share
+        busy_s = grid.parts(st.busy.value()) * share
         roster = self._roster
         available_s = roster["available_s"]
         occupancy = np.full((rows, groups.n), np.nan)
@@ -398,14 +724,88 @@ class Accumulator:
         answered_all = agg["answered"][-1, groups.all_index]
         kpi["cost_per_contact"] = groups.only_all(
             only_total * _ratio(roster["cost"], answered_all))
+        kpi.update(self._journey_kpis(st, rows))
 
         return Measured(
             totals=_totals_frame(kpi, groups),
             intervals=_intervals_frame(kpi, groups, grid),
-            n_contacts=self.n_contacts,
+            n_contacts=st.n_contacts,
         )
 
-    def _contact_sums(self) -> dict:
+    _SUMS = ("_counts", "_wait_s", "_handle_s", "_backlog", "_ccounts", "_jcounts",
+             "_resolved", "_resolve_s", "_supervisor_s")
+
+    def _state(self) -> SimpleNamespace:
+        """The sums of the first contacts plus (elementwise) those of the follow-ups.
+
+        Attributes are the sums' names without the underscore, ``queue_time`` and ``busy``
+        (:class:`_Integral`), ``oldest_s`` and ``n_contacts``.
+        """
+        fu = self._followups
+        st = {name[1:]: getattr(self, name) for name in self._SUMS}
+        st.update(queue_time=self._queue_time, busy=self._busy, oldest_s=self._oldest_s,
+                  n_contacts=self.n_contacts)
+        if fu is None:
+            return SimpleNamespace(**st)
+        for name in self._SUMS:
+            st[name[1:]] = st[name[1:]] + getattr(fu, name)
+        st.update(queue_time=self._queue_time.merged(fu._queue_time),
+                  busy=self._busy.merged(fu._busy),
+                  oldest_s=np.minimum(self._oldest_s, fu._oldest_s),
+                  n_contacts=self.n_contacts + fu.n_contacts)
+        return SimpleNamespace(**st)
+
+    def _journey_kpis(self, st: SimpleNamespace, rows: int) -> dict:
+        """The journey KPIs (NaN without journeys), float64[K + 1, G] each."""
+        groups = self._groups
+        if not self._journeys:
+            return {k: np.full((rows, groups.n), np.nan) for k in _JOURNEY_KEYS}
+        n_q, n_k = self.model.n_queues, self._grid.n_intervals
+
+        def per_queue(sums, n_codes) -> np.ndarray:
+            """float64[K + 1, Q, n_codes]: the intervals, then the window."""
+            v = sums.reshape(n_k, n_q, n_codes).astype(np.float64)
+            return np.concatenate([v, v.sum(axis=0, keepdims=True)])
+
+        def agg(per_q, tier=None) -> np.ndarray:
+            if tier is not None:
+                per_q = per_q * (self._queue_tier == tier)
+            return groups.aggregate(per_q)
+
+        cc, jc = per_queue(st.ccounts, _N_C), per_queue(st.jcounts, _N_J)
+        resolved, resolve_s = per_queue(st.resolved, _N_SEV), per_queue(st.resolve_s, _N_SEV)
+        supervisor_s = per_queue(st.supervisor_s, 1)[:, :, 0]
+        handled = agg(cc[:, :, _C_HANDLED])
+        n_resolved = agg(resolved.sum(axis=2))
+        journeys = agg(jc[:, :, _J_JOURNEYS])
+        supervised = agg(jc[:, :, _J_SUPERVISED])
+        windows = self.windows
+        kpi = {
+            "fcr": _ratio(agg(jc[:, :, _J_FIRST_RESOLVED]), agg(jc[:, :, _J_FIRST_HANDLED])),
+            "repeat_rate": _ratio(agg(cc[:, :, _C_REPEAT]), handled),
+            "escalation_rate": _ratio(agg(cc[:, :, _C_ESCALATED]), handled),
+            "transfer_rate": _ratio(agg(cc[:, :, _C_TRANSFERRED]), handled),
+            "retrial_rate": _ratio(agg(cc[:, :, _C_RETRIED]), agg(cc[:, :, _C_ABANDONED])),
+            "journey_resolution_rate": _ratio(n_resolved, agg(jc[:, :, _J_DECIDED])),
+            "contacts_per_journey": _ratio(journeys + agg(jc[:, :, _J_FOLLOWUPS]), journeys),
+            "mttr_h": _ratio(agg(resolve_s.sum(axis=2)), n_resolved) / 3600.0,
+            "time_to_supervisor_h": _ratio(agg(supervisor_s), supervised) / 3600.0,
+            "supervisor_compliance": (
+                _ratio(agg(jc[:, :, _J_SUPERVISED_WITHIN]), supervised)
+                if np.isfinite(windows.supervisor_within_s)
+                else np.full((rows, groups.n), np.nan)),
+        }
+        for v, severity in enumerate(SEVERITY_NAMES):
+            kpi[f"mttr_h_{severity}"] = _ratio(agg(resolve_s[:, :, v]),
+                                               agg(resolved[:, :, v])) / 3600.0
+        for tier in (2, 3):
+            kpi[f"tier{tier}_ack_compliance"] = _ratio(
+                agg(cc[:, :, _C_ACK_WITHIN], tier), agg(cc[:, :, _C_ACK], tier))
+            kpi[f"tier{tier}_resolve_compliance"] = _ratio(
+                agg(cc[:, :, _C_RESOLVE_WITHIN], tier), agg(cc[:, :, _C_RESOLVE], tier))
+        return kpi
+
+    def _contact_sums(self, st: SimpleNamespace) -> dict:
         """Per-contact quantities summed per (interval, queue), plus a last row for the window.
 
         Returns
@@ -413,12 +813,12 @@ class Accumulator:
         dict of str -> float64[K + 1, Q]
         """
         n_q, n_k = self.model.n_queues, self._grid.n_intervals
-        counts = self._counts.reshape(n_k, n_q, _N_CODES).astype(np.float64)
+        counts = st.counts.reshape(n_k, n_q, _N_CODES).astype(np.float64)
 
         def category(codes) -> np.ndarray:
             return counts[:, :, codes].sum(axis=2)
 
-        wait_by_answered = self._wait_s.reshape(n_k, n_q, 2)
+        wait_by_answered = st.wait_s.reshape(n_k, n_q, 2)
         sums = {
             "offered": category(np.arange(12)),
             "answered": category(_codes(outcome=Outcome.ANSWERED)),
@@ -429,11 +829,11 @@ class Accumulator:
             "waited": category(_codes(waited=True)),
             "within": category(_codes(outcome=Outcome.ANSWERED, within=True)),
             "short_abandoned": category(_codes(outcome=Outcome.ABANDONED, within=True)),
-            "handle_s": self._handle_s.reshape(n_k, n_q),
+            "handle_s": st.handle_s.reshape(n_k, n_q),
         }
         return {k: np.vstack([v, v.sum(axis=0)]) for k, v in sums.items()}
 
-    def _backlog_kpis(self):
+    def _backlog_kpis(self, st: SimpleNamespace):
         """Backlog and age of its oldest contact just before each interval end and the horizon.
 
         Only deferred queues count; groups without any are NaN. The age is 0 when the backlog
@@ -444,14 +844,14 @@ class Accumulator:
         backlog, backlog_age_h : float64[K + 1, G]
         """
         groups, deferred, ends_s = self._groups, self._deferred, self._ends_s
-        backlog = groups.aggregate(self._backlog.astype(np.float64))
+        backlog = groups.aggregate(st.backlog.astype(np.float64))
         age_h = np.full((ends_s.shape[0], groups.n), np.nan)
         for g, members in enumerate(groups.members):
             members = members[deferred[members]]
             if members.shape[0] == 0:
                 backlog[:, g] = np.nan
                 continue
-            oldest = self._oldest_s[:, members].min(axis=1)
+            oldest = st.oldest_s[:, members].min(axis=1)
             age_h[:, g] = np.where(np.isfinite(oldest), (ends_s - oldest) / 3600.0, 0.0)
         return backlog, age_h
 
@@ -621,6 +1021,43 @@ def _add_counts(counts: np.ndarray, key: np.ndarray) -> None:
     counts[lo:hi] += np.bincount(key - lo, minlength=hi - lo)
 
 
+# Journey count codes, by the contact's own arrival and queue (_C_*) ...
+(_C_HANDLED, _C_REPEAT, _C_ESCALATED, _C_TRANSFERRED, _C_ABANDONED, _C_RETRIED,
+ _C_ACK, _C_ACK_WITHIN, _C_RESOLVE, _C_RESOLVE_WITHIN) = range(10)
+_N_C = 10
+# ... and by the journey's first arrival and queue (_J_*).
+(_J_JOURNEYS, _J_FIRST_HANDLED, _J_FIRST_RESOLVED, _J_DECIDED, _J_FOLLOWUPS, _J_SUPERVISED,
+ _J_SUPERVISED_WITHIN) = range(7)
+_N_J = 7
+_N_SEV = len(SEVERITY_NAMES)
+#: Fates that end a journey.
+_TERMINAL = (int(Fate.RESOLVED), int(Fate.UNRESOLVED), int(Fate.GAVE_UP))
+_JOURNEY_KEYS = KPI_KEYS[KPI_KEYS.index("fcr"):]
+
+
+def _fate_flags(outcome: np.ndarray, fate: np.ndarray) -> dict:
+    """Per-contact journey flags (code -> bool[n]) of contacts by their fate."""
+    handled = (outcome == Outcome.ANSWERED) & (fate != Fate.NONE)
+    abandoned = outcome == Outcome.ABANDONED
+    abandoned &= (fate == Fate.RETRIED) | (fate == Fate.GAVE_UP)
+    return {
+        _C_HANDLED: handled,
+        _C_REPEAT: handled & (fate == Fate.REPEAT),
+        _C_ESCALATED: handled & (fate == Fate.ESCALATED),
+        _C_TRANSFERRED: handled & (fate == Fate.TRANSFERRED),
+        _C_ABANDONED: abandoned,
+        _C_RETRIED: abandoned & (fate == Fate.RETRIED),
+    }
+
+
+def _add_codes(counts: np.ndarray, cell: np.ndarray, n_codes: int, flags: dict) -> None:
+    """``counts[cell * n_codes + code] += 1`` for each contact whose flag of ``code`` is set
+    (None: every contact)."""
+    for code, flag in flags.items():
+        key = cell if flag is None else cell[flag]
+        _add_counts(counts, key * n_codes + code)
+
+
 # --------------------------------------------------------------------------------------------
 # Time integrals
 
@@ -664,6 +1101,13 @@ class _Integral:
         # Float sums item by item, in item order (see Accumulator): batching-independent.
         np.add.at(sums[0], key, x0)
         _add_counts(sums[1], key)
+
+    def merged(self, other: _Integral) -> _Integral:
+        """The sums of this integral's items and of ``other``'s (added elementwise)."""
+        out = _Integral(self.grid, self.n_groups)
+        out._hi = (self._hi[0] + other._hi[0], self._hi[1] + other._hi[1])
+        out._lo = (self._lo[0] + other._lo[0], self._lo[1] + other._lo[1])
+        return out
 
     def value(self) -> np.ndarray:
         """``F`` (float64[K + 1, n_groups]) of the items added so far."""

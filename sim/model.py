@@ -118,6 +118,53 @@ an eligible agent ignores the flag)
     it is not the head). Otherwise nothing: overflow agents take overflowed heads when they
     pull. An overflow agent serves with ``time_factor[team, q]`` (``1 / speed`` unless the
     rule gives a proficiency). Arriving contacts are offered to eligible agents only.
+
+Journeys (``model.journeys`` set; otherwise every decided fate is RESOLVED or GAVE_UP and
+nothing follows)
+    A journey is one customer need: its first contact (a Workload row) and the follow-ups
+    its contacts' ends create. Follow-ups get global ids ``FOLLOWUP_BASE + k`` (k = creation
+    order), so their ARRIVAL events (kept in the heap) come after the first contacts of the
+    same instant. A follow-up inherits ``journey``, ``ctype``, ``severity``, ``auth_tier``,
+    ``j_arrival_s``, ``j_queue`` and the counters ``repeats``, ``retrials``, ``transfers``
+    of its parent (the counter of its own kind plus one). Its draws come from the *pool*
+    of its class (``model.journeys.class_*``): entry ``n`` of class ``k`` is the ``n``-th
+    follow-up of that class created in the run (pools are sampled by block, see
+    :mod:`sim.journeys`), giving ``delay_s, queue, work_s, patience_s, u_route,
+    u_outcome``. A first contact's fields are: ``journey = id``, counters 0, ``j_arrival_s
+    = arrival_s``, ``j_queue = queue``.
+
+    Creating a follow-up of class ``k`` from contact ``c`` at time ``t`` (pool entry ``e``)::
+
+        arrival = t + e.delay_s                 (one IEEE addition)
+        queue   = e.queue, except TRANSFER: transfer_queue[ctype, channel of c],
+                  TASK: task_queue[tier, severity], CALLBACK: queue of c
+        if the queue's channel is live: arrival = next_open(channel, arrival)
+        abandon_at_s = arrival + e.patience_s   (+inf when patience_s is +inf)
+
+    where ``next_open(ch, x)`` is ``x`` inside an open period ``[lo, hi)`` of ``ch``, else
+    the ``lo`` of the first period with ``lo > x`` (``+inf`` if none). A CALLBACK copies its
+    parent's ``work_s``, ``u_route`` and ``u_outcome``, with ``delay_s = 0`` and no patience
+    (the center calls the customer). Its ARRIVAL event is pushed at ``arrival`` (an
+    infinite or post-horizon arrival is never processed: the follow-up stays WAITING,
+    outside the measured window).
+
+    Decisions (``u = u_outcome[c]``, ``k = ctype[c]``, thresholds of ``model.journeys``):
+
+    * ARRIVAL of a contact with ``closed == 2``: outcome LOST_CLOSED, fate CALLBACK, and a
+      CALLBACK follow-up at ``next_open`` of its channel.
+    * COMPLETION of ``c`` (fate decided first, then the agent's capacity is released as
+      above), by the tier of its queue, ``queue_tier[q]``:
+      tier 1: ``auth_tier[c] >= 2`` -> ESCALATED, TASK for tier ``auth_tier[c]``;
+      ``u < thr_escalate[k]`` -> ESCALATED, TASK for tier ``escalate_tier[k, severity]``;
+      ``u < thr_transfer[k]`` -> TRANSFERRED (a TRANSFER) if ``transfers == 0`` and
+      ``transfer_queue[k, ch] >= 0``, else RESOLVED;
+      ``u < thr_unresolved[k]`` -> REPEAT (a REPEAT of class ``class_repeat[k, ch]``) if
+      ``repeats < max_repeats[k]``, else UNRESOLVED; otherwise RESOLVED.
+      tier 2: ``auth_tier == 3`` or ``u < tier_up[2]`` (and a tier-3 task queue exists) ->
+      ESCALATED, TASK for tier 3; otherwise RESOLVED. tier 3: RESOLVED.
+    * ABANDON of ``c`` (when it abandons): ``retrials < max_retrials[ch]`` and
+      ``u < p_retry[ch]`` -> RETRIED (a RETRIAL of class ``class_retrial[k, ch]``), else
+      GAVE_UP.
 """
 
 from __future__ import annotations
@@ -154,6 +201,43 @@ class Outcome(IntEnum):
     ANSWERED = 1  # service started; start_s/end_s/agent are set
     ABANDONED = 2  # left the queue at abandon_at_s
     LOST_CLOSED = 3  # arrived while its live channel was closed and the scenario loses those
+
+
+class ContactKind(IntEnum):
+    """Why a contact exists: the first contact of a journey, or one of its follow-ups."""
+
+    FIRST = 0  # sampled up front (the Workload)
+    REPEAT = 1  # the journey was not resolved: the customer comes back
+    RETRIAL = 2  # the customer abandoned and tries again
+    TRANSFER = 3  # passed on to another queue after service
+    TASK = 4  # escalated work for a tier-2 or tier-3 team
+    CALLBACK = 5  # arrived while its live channel was closed; called back at the opening
+
+
+class Fate(IntEnum):
+    """What a contact's end decided for its journey (``Outcomes.fate``)."""
+
+    NONE = 0  # not decided: never served to its end inside the horizon, or lost
+    RESOLVED = 1  # the journey is resolved by this contact
+    REPEAT = 2  # not resolved: a REPEAT contact follows
+    UNRESOLVED = 3  # not resolved and no repeat left: the journey ends unresolved
+    ESCALATED = 4  # a TASK for a higher tier follows
+    TRANSFERRED = 5  # a TRANSFER contact follows
+    RETRIED = 6  # abandoned: a RETRIAL follows
+    GAVE_UP = 7  # abandoned, no retrial: the journey ends unresolved
+    CALLBACK = 8  # arrived on a closed channel: a CALLBACK contact follows
+
+
+#: Severity classes, in index order (``Workload.severity``); lower is more urgent.
+SEVERITY_NAMES = ("critical", "urgent", "routine")
+
+#: Global ids of follow-up contacts start here (first contacts have ids below it), so that
+#: event keys ``(time, kind, id)`` stay unique and follow-ups of an instant come after the
+#: first contacts of that instant.
+FOLLOWUP_BASE = 1 << 30
+
+#: Follow-up draws are sampled in blocks of this many per pool class (see sim.journeys).
+POOL_BLOCK = 256
 
 
 class ArrivalPolicy(IntEnum):
@@ -193,6 +277,65 @@ def _frozen(*arrays: np.ndarray) -> None:
     for a in arrays:
         if isinstance(a, np.ndarray):
             a.setflags(write=False)
+
+
+@dataclass(frozen=True, eq=False)
+class JourneyModel:
+    """Compiled journey rules (section "Journeys" above). ``K`` contact types, ``C``
+    channels, ``Q`` queues; tiers index 0..3 (only 2 and 3 take tasks).
+
+    Attributes
+    ----------
+    thr_escalate, thr_transfer, thr_unresolved : float64[K]
+        Cumulative thresholds on ``u_outcome`` for a tier-1 contact's end: escalate below
+        the first, transfer below the second, not resolved below the third.
+    escalate_tier : int32[K, 3]
+        Tier an escalation of contact type k and severity index s goes to.
+    max_repeats : int32[K]
+    transfer_queue : int32[K, C]
+        Queue a transfer goes to from channel c (-1: none).
+    p_retry : float64[C]
+    max_retrials : int32[C]
+    tier_up : float64[4]
+        Share of tier-t tasks escalated to tier t + 1 (tier 2 only).
+    task_queue : int32[4, 3]
+        Queue of a task for tier t and severity index s (-1: none).
+    queue_tier : int32[Q]
+        1 for contact queues, 2 or 3 for task queues.
+    open_ptr : int64[C + 1]; open_lo_s, open_hi_s : float64[M]
+        Open periods ``[lo, hi)`` of each channel over the horizon, sorted (CSR by channel);
+        a deferred channel has one period ``[-inf, +inf)``.
+    class_repeat, class_retrial, class_transfer : int32[K, C]
+        Pool class of a follow-up of contact type k from channel c (-1: none).
+    class_task : int32[4]
+        Pool class of a task for tier t (-1: none).
+    n_classes : int
+    class_names : tuple[str, ...]
+    """
+
+    thr_escalate: np.ndarray
+    thr_transfer: np.ndarray
+    thr_unresolved: np.ndarray
+    escalate_tier: np.ndarray
+    max_repeats: np.ndarray
+    transfer_queue: np.ndarray
+    p_retry: np.ndarray
+    max_retrials: np.ndarray
+    tier_up: np.ndarray
+    task_queue: np.ndarray
+    queue_tier: np.ndarray
+    open_ptr: np.ndarray
+    open_lo_s: np.ndarray
+    open_hi_s: np.ndarray
+    class_repeat: np.ndarray
+    class_retrial: np.ndarray
+    class_transfer: np.ndarray
+    class_task: np.ndarray
+    n_classes: int
+    class_names: tuple
+
+    def __post_init__(self):
+        _frozen(*(getattr(self, k) for k in self.__dataclass_fields__))
 
 
 @dataclass(frozen=True, eq=False)
@@ -269,6 +412,7 @@ class Model:
     reserve_for_live: int = 0
     overflow_after_s: np.ndarray | None = None
     agent_overflow: np.ndarray | None = None
+    journeys: JourneyModel | None = None
 
     def __post_init__(self):
         n_q, n_a = self.queue_channel.shape[0], self.agent_team.shape[0]
@@ -319,7 +463,18 @@ class Workload:
     u_route : float64[N]
         Uniform(0, 1) draw for the RANDOM arrival policy.
     closed : int8[N]
-        1 if the contact arrived while its live channel was closed and is lost.
+        1 if the contact arrived while its live channel was closed and is lost; 2 if it is
+        to be called back at the channel's next opening (a CALLBACK follow-up).
+    u_outcome : float64[N]
+        Uniform(0, 1) draw deciding the contact's fate (journeys).
+    severity : int8[N]
+        Severity index of the journey (:data:`SEVERITY_NAMES`).
+    auth_tier : int8[N]
+        Lowest tier allowed to close the journey's refund (0: no refund above the agent's
+        authority; 2 or 3).
+    pools : object, optional
+        The follow-up pool sampler (:class:`sim.journeys.FollowupPools`): the draws of
+        follow-up contacts, by class and block.
     """
 
     arrival_s: np.ndarray
@@ -330,13 +485,33 @@ class Workload:
     abandon_at_s: np.ndarray
     u_route: np.ndarray
     closed: np.ndarray
+    u_outcome: np.ndarray | None = None
+    severity: np.ndarray | None = None
+    auth_tier: np.ndarray | None = None
+    pools: object = None
 
     def __post_init__(self):
+        n = self.arrival_s.shape[0]
+        defaults = dict(u_outcome=lambda: np.full(n, 0.5), severity=lambda: np.full(
+            n, SEVERITY_NAMES.index("routine"), dtype=np.int8),
+            auth_tier=lambda: np.zeros(n, dtype=np.int8))
+        for name, make in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, make())
         _frozen(*(getattr(self, k) for k in self.__dataclass_fields__))
 
     @property
     def n_contacts(self) -> int:
         return int(self.arrival_s.shape[0])
+
+    def rows(self, sel) -> Workload:
+        """The contacts ``sel`` (a slice, index or mask) as a Workload with the same pools."""
+        return Workload(**{k: getattr(self, k)[sel] for k in WORKLOAD_ARRAYS}, pools=self.pools)
+
+
+#: The per-contact array fields of :class:`Workload` (all but ``pools``).
+WORKLOAD_ARRAYS = ("arrival_s", "queue", "channel", "ctype", "work_s", "abandon_at_s",
+                   "u_route", "closed", "u_outcome", "severity", "auth_tier")
 
 
 @dataclass(frozen=True, eq=False)
@@ -395,6 +570,10 @@ class Outcomes:
     release_s : float64[S]
         When the agent of each availability segment actually stopped working (>= its end:
         contacts in hand are finished first); NaN if the segment was never reached.
+    fate : int8[N]
+        :class:`Fate` of each first contact.
+    followups : Followups or None
+        The follow-up contacts the journeys created (None when the model has no journeys).
     """
 
     outcome: np.ndarray
@@ -402,9 +581,72 @@ class Outcomes:
     start_s: np.ndarray
     end_s: np.ndarray
     release_s: np.ndarray
+    fate: np.ndarray | None = None
+    followups: Followups | None = None
 
     def __post_init__(self):
-        _frozen(self.outcome, self.agent, self.start_s, self.end_s, self.release_s)
+        if self.fate is None:
+            object.__setattr__(self, "fate", np.zeros(self.outcome.shape[0], dtype=np.int8))
+        _frozen(self.outcome, self.agent, self.start_s, self.end_s, self.release_s, self.fate)
+
+
+#: Columns of :class:`Followups` and their dtypes, in order.
+FOLLOWUP_COLUMNS = (
+    ("id", np.int64),  # global id, FOLLOWUP_BASE + creation order
+    ("journey", np.int64),  # id of the journey's first contact
+    ("parent", np.int64),  # id of the contact whose end created this one
+    ("kind", np.int8),  # ContactKind
+    ("ctype", np.int32),
+    ("severity", np.int8),
+    ("auth_tier", np.int8),
+    ("repeats", np.int8),  # REPEAT contacts in the journey so far, this one included
+    ("retrials", np.int8),
+    ("transfers", np.int8),
+    ("j_arrival_s", np.float64),  # arrival of the journey's first contact
+    ("j_queue", np.int32),  # queue of the journey's first contact
+    ("p_arrival_s", np.float64),  # arrival of the parent contact (e.g. that escalated)
+    ("arrival_s", np.float64),
+    ("queue", np.int32),
+    ("work_s", np.float64),
+    ("abandon_at_s", np.float64),
+    ("u_route", np.float64),
+    ("u_outcome", np.float64),
+    ("outcome", np.int8),
+    ("agent", np.int32),
+    ("start_s", np.float64),
+    ("end_s", np.float64),
+    ("fate", np.int8),
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Followups:
+    """Follow-up contacts created by the engines, in creation (= id) order; one array per
+    :data:`FOLLOWUP_COLUMNS` entry, all of length ``F``."""
+
+    columns: dict
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["columns"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def n(self) -> int:
+        return int(self.columns["id"].shape[0])
+
+    @classmethod
+    def empty(cls) -> Followups:
+        return cls({k: np.zeros(0, dtype=t) for k, t in FOLLOWUP_COLUMNS})
+
+    @classmethod
+    def concat(cls, parts) -> Followups:
+        parts = list(parts)
+        if not parts:
+            return cls.empty()
+        return cls({k: np.concatenate([p.columns[k] for p in parts])
+                    for k, _ in FOLLOWUP_COLUMNS})
 
 
 def empty_outcomes(n_contacts: int, n_segments: int) -> dict:
@@ -415,4 +657,5 @@ def empty_outcomes(n_contacts: int, n_segments: int) -> dict:
         start_s=np.full(n_contacts, np.nan),
         end_s=np.full(n_contacts, np.nan),
         release_s=np.full(n_segments, np.nan),
+        fate=np.zeros(n_contacts, dtype=np.int8),
     )

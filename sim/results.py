@@ -2,7 +2,8 @@
 
 A run folder (ARCHITECTURE section 4) holds ``manifest.json``, the resolved
 ``scenario.yaml``, ``summary.json``, ``summary.csv``, ``totals.parquet``,
-``intervals.parquet`` and, when asked for, ``contacts.parquet``. :meth:`Results.write`
+``intervals.parquet``, ``economics.parquet`` when the scenario has an ``economics`` section
+and, when asked for, ``contacts.parquet``. :meth:`Results.write`
 writes it to a temporary sibling folder renamed into place, so a reader never sees half a
 run and a failed run leaves nothing behind; :meth:`Results.write_final` finishes an
 incremental run folder (``sim.run(out=...)``) file by file, each whole or absent.
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from sim.economics import csv_rows, json_section
 from sim.errors import CcsimError
 from sim.scenario import Scenario
 
@@ -48,6 +50,10 @@ class Results:
     contacts : DataFrame or None
         One row per contact, when the run kept them.
     manifest : dict
+    economics, economics_summary, economics_targets : DataFrame or None
+        With an ``economics`` section: per replication x month x tier costs, revenue, SLA
+        credits and margin; their summary over replications; P(contractual target met)
+        (:mod:`sim.economics`).
     """
 
     scenario: Scenario
@@ -58,6 +64,9 @@ class Results:
     contacts: pd.DataFrame | None = None
     manifest: dict = field(default_factory=dict)
     alerts: list = field(default_factory=list)
+    economics: pd.DataFrame | None = None
+    economics_summary: pd.DataFrame | None = None
+    economics_targets: pd.DataFrame | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The summary table (channel x KPI with mean, se and 95% interval)."""
@@ -112,6 +121,9 @@ class Results:
                         for row in self.targets.to_dict(orient="records")],
             "alerts": list(self.alerts),
             "notes": list(self.manifest.get("notes", [])),
+            **({"economics": json_section(self.scenario, self.economics_summary,
+                                          self.economics_targets, _json_number)}
+               if self.economics_summary is not None else {}),
         }
 
     def _write_files(self, folder: Path) -> None:
@@ -123,6 +135,9 @@ class Results:
             pd.DataFrame(columns=["channel", "kpi", "min", "max", "met", "status"]),
             on=["channel", "kpi"], how="left")
         table = table.rename(columns={"min": "target_min", "max": "target_max"})
+        if self.economics_summary is not None:
+            table = pd.concat([table, csv_rows(self.economics_summary)], ignore_index=True)
+            self.economics.to_parquet(folder / "economics.parquet", index=False)
         table.to_csv(folder / "summary.csv", index=False)
         self.totals.to_parquet(folder / "totals.parquet", index=False)
         self.intervals.to_parquet(folder / "intervals.parquet", index=False)

@@ -426,6 +426,41 @@ def _check_hours(v: Any) -> Any:
     return out
 
 
+def _check_windows(v: Any) -> Any:
+    """Maintenance windows: like ``hours`` (days -> spans), never "24/7"."""
+    if v is None:
+        return v
+    if isinstance(v, str):
+        raise _Bad(f"expected a mapping of days to spans, got {_show(v)}",
+                   "e.g. {sun: '02:00-04:00'}")
+    out: dict[str, str] = {}
+    for days, text in v.items():
+        try:
+            parse_opening_hours({days: text})
+        except _Bad as exc:
+            raise _Bad(exc.message, exc.hint, at=(days,)) from None
+        out[days] = text
+    return out
+
+
+class Outages(_Strict):
+    """Times a channel is unavailable (e.g. telephony down), and what its contacts then do.
+
+    ``availability`` with ``mean_duration``: random outages, an alternating process with
+    exponential up and down times whose long-run share of up time is ``availability``
+    (sampled day by day: each day starts in the process's stationary state).
+    ``scheduled``: maintenance windows by weekday, as opening hours are written.
+    ``during``: contacts arriving in an outage are ``lost``, or left as ``voicemail`` in the
+    channel's ``voicemail_to`` channel. Contacts already waiting are not affected, nor are
+    follow-up contacts (repeats, retrials), which arrive when the channel's hours say.
+    """
+
+    availability: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    mean_duration: PositiveDuration = 1800.0
+    scheduled: Annotated[dict[str, str] | None, BeforeValidator(_check_windows)] = None
+    during: Literal["lost", "voicemail"] = "lost"
+
+
 class Channel(_Strict):
     """A contact channel: ``live`` (patience, abandonment) or ``deferred`` (backlog)."""
 
@@ -435,8 +470,10 @@ class Channel(_Strict):
     slowdown: Annotated[float, Field(ge=0)] = 0.0
     sla: SLA | None = None
     hours: Annotated[OpeningSpec, BeforeValidator(_check_hours)] = "24/7"
-    when_closed: Literal["lost", "voicemail"] = "lost"
+    when_closed: Literal["lost", "voicemail", "callback"] = "lost"
     voicemail_to: str | None = None
+    retrial: Retrial | None = None
+    outages: Outages | None = None
 
     @field_validator("concurrency")
     @classmethod
@@ -451,6 +488,13 @@ class Channel(_Strict):
         if self.kind == "deferred" and self.patience is not None:
             raise _Bad("a deferred channel has no patience: its contacts never abandon",
                        "remove patience or make the channel live", at=("patience",))
+        if self.kind == "deferred" and self.retrial is not None:
+            raise _Bad("a deferred channel has no abandonment, so no retrials",
+                       "remove retrial or make the channel live", at=("retrial",))
+        if self.outages is not None and self.outages.during == "voicemail" \
+                and not self.voicemail_to:
+            raise _Bad("outages.during: voicemail needs voicemail_to",
+                       "add voicemail_to: <a deferred channel>", at=("outages", "during"))
         if self.when_closed == "voicemail" and not self.voicemail_to:
             raise _Bad("when_closed: voicemail needs voicemail_to",
                        "add voicemail_to: <a deferred channel>", at=("when_closed",))
@@ -465,27 +509,100 @@ class Queue(_Strict):
     weight: Annotated[float, Field(gt=0)] = 1.0
 
 
+Severity = Literal["routine", "urgent", "critical"]
+#: Severity classes in priority order (critical work is taken first).
+SEVERITIES = ("critical", "urgent", "routine")
+
+#: A channel by name, or a mix of channels ``{name: share}`` (shares summing to 1).
+ChannelChoice = str | dict[str, Fraction]
+
+
+def _mix_sums_to_one(value, what: str):
+    if isinstance(value, dict):
+        if not value:
+            raise _Bad(f"the {what} mix is empty", "e.g. {phone: 0.5, email: 0.5}")
+        total = sum(value.values())
+        if abs(total - 1.0) > 1e-6:
+            raise _Bad(f"the {what} shares sum to {total:g}, not 1")
+    return value
+
+
 class Repeat(_Strict):
-    """Repeat contact when not resolved at first contact (simulated from issue 4 on)."""
+    """A contact not resolved at first contact comes back after ``delay``.
+
+    ``channel``: the channel of the repeat (a name or a mix ``{email: 0.3, phone: 0.7}``);
+    default the channel of the unresolved contact. At most ``max_repeats`` repeats per
+    journey; a journey still unresolved then ends unresolved.
+    """
 
     delay: Distribution
-    channel: str | None = None
-    max_repeats: Annotated[int, Field(ge=0)] = 2
+    channel: ChannelChoice | None = None
+    max_repeats: Annotated[int, Field(ge=0, le=20)] = 2
+
+    @field_validator("channel")
+    @classmethod
+    def _mix(cls, v):
+        return _mix_sums_to_one(v, "channel")
 
 
 class Escalation(_Strict):
-    """Share of contacts escalated to a higher tier, by severity (simulated from issue 4 on)."""
+    """Share of handled tier-1 contacts escalated to a higher tier, and their severity.
+
+    ``severity``: one class, or a mix ``{routine: 0.8, urgent: 0.15, critical: 0.05}`` drawn
+    once per journey. ``to_tier``: 2 or 3, or by severity (``{critical: 3}``: critical work
+    straight to tier 3, the others to tier 2).
+    """
 
     rate: Fraction
-    to_tier: Annotated[int, Field(ge=2, le=3)] = 2
-    severity: Literal["routine", "urgent", "critical"] = "routine"
+    to_tier: Annotated[int, Field(ge=2, le=3)] | dict[
+        Severity, Annotated[int, Field(ge=2, le=3)]] = 2
+    severity: Severity | dict[Severity, Fraction] = "routine"
+
+    def tier_for(self, severity: str) -> int:
+        """The tier an escalation of ``severity`` goes to (``to_tier``, or its entry; 2 when
+        a mix does not name the severity)."""
+        if isinstance(self.to_tier, int):
+            return self.to_tier
+        return self.to_tier.get(severity, 2)
+
+    @field_validator("severity")
+    @classmethod
+    def _mix(cls, v):
+        return _mix_sums_to_one(v, "severity")
 
 
 class Refund(_Strict):
-    """Refund or billing adjustment requested on a share of contacts (issue 4)."""
+    """Refund or billing adjustment requested on a share of journeys; its amount decides
+    who may approve it (``escalation.refund_authority``)."""
 
     probability: Fraction
     amount: Distribution
+
+
+class Transfer(_Strict):
+    """After service, a share of tier-1 contacts is passed on to skill queue ``to`` on the
+    same channel (second line), at most once per journey."""
+
+    to: str
+    probability: Fraction
+
+
+class Retrial(_Strict):
+    """An abandoned contact tries again with ``probability`` after ``delay``.
+
+    ``channel``: where the retrial arrives (a name or a mix); default the same channel. At
+    most ``max_retrials`` retrials per journey.
+    """
+
+    probability: Fraction
+    delay: Distribution
+    channel: ChannelChoice | None = None
+    max_retrials: Annotated[int, Field(ge=0, le=20)] = 3
+
+    @field_validator("channel")
+    @classmethod
+    def _mix(cls, v):
+        return _mix_sums_to_one(v, "channel")
 
 
 class ContactType(_Strict):
@@ -499,9 +616,8 @@ class ContactType(_Strict):
     repeat: Repeat | None = None
     escalation: Escalation | None = None
     refund: Refund | None = None
+    transfer: Transfer | None = None
 
-
-Severity = Literal["routine", "urgent", "critical"]
 
 
 class ResponseWindow(_Strict):
@@ -512,10 +628,13 @@ class ResponseWindow(_Strict):
 
 
 class EscalationTier(_Strict):
-    """A tier above the first line: the team taking escalated work, and its windows."""
+    """A tier above the first line: the team taking escalated work as tasks, its windows
+    by severity, the work content of a task, and the share it escalates further (tier 2)."""
 
     team: str | None = None
     windows: dict[Severity, ResponseWindow] = {}
+    handle_time: Distribution | None = None
+    escalate: Fraction = 0.0
 
 
 class RefundAuthority(_Strict):
@@ -536,6 +655,7 @@ class EscalationPolicy(_Strict):
 
     tiers: dict[Annotated[int, Field(ge=2, le=3)], EscalationTier] = {}
     supervisor_within: PositiveDuration | None = None
+    supervisor_for: tuple[Severity, ...] = ("critical",)
     refund_authority: RefundAuthority | None = None
 
 
@@ -611,8 +731,8 @@ class Team(_Strict):
     tier: Annotated[int, Field(ge=1, le=3)] = 1
     headcount: Annotated[int, Field(ge=1)] | None = None
     shifts: tuple[Shift, ...] | None = None
-    skills: dict[str, Annotated[Skill, BeforeValidator(_skill)]]
-    channels: tuple[str, ...]
+    skills: dict[str, Annotated[Skill, BeforeValidator(_skill)]] = {}
+    channels: tuple[str, ...] = ()
     speed: Annotated[float, Field(gt=0)] = 1.0
     cost_per_hour: Annotated[float, Field(ge=0)] = 0.0
 
@@ -622,10 +742,11 @@ class Team(_Strict):
             raise _Bad("give exactly one of headcount (always on duty) or shifts",
                        "e.g. headcount: 10, or shifts: [{start: '08:00', length: 8h, "
                        "agents: 10}]")
-        if not self.skills:
+        # NOTE: a tier-2 or tier-3 team may only take escalated work (escalation.tiers).
+        if not self.skills and self.tier == 1:
             raise _Bad("a team needs at least one skill", "e.g. skills: {general: 1.0}",
                        at=("skills",))
-        if not self.channels:
+        if not self.channels and self.tier == 1:
             raise _Bad("a team needs at least one channel", "e.g. channels: [phone]",
                        at=("channels",))
         if self.shifts is not None and not self.shifts:
@@ -709,6 +830,119 @@ class Bound(_Strict):
         return self
 
 
+# --------------------------------------------------------------------------- economics
+# Costs, pricing tiers and SLA credits (their arithmetic: :mod:`sim.economics`).
+
+Money = Annotated[float, Field(ge=0)]
+
+
+class Implementation(_Strict):
+    """A one-off cost amortised evenly over the first ``months`` calendar months."""
+
+    cost: Money
+    months: Annotated[int, Field(ge=1)]
+
+
+class Onboarding(_Strict):
+    """Paid onboarding hours of new agents: ``new_agents_per_year`` or ``attrition_per_year``
+    (a share of the agents replaced each year), at ``cost_per_hour`` (default: the agents'
+    mean team cost per hour)."""
+
+    hours_per_new_agent: Money
+    new_agents_per_year: Money | None = None
+    attrition_per_year: Annotated[float, Field(ge=0, le=5)] | None = None
+    cost_per_hour: Money | None = None
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.new_agents_per_year is None) == (self.attrition_per_year is None):
+            raise _Bad("give exactly one of new_agents_per_year or attrition_per_year",
+                       "e.g. attrition_per_year: 0.3 for 30% of the agents a year")
+        return self
+
+
+class Costs(_Strict):
+    """Costs beyond the teams' ``cost_per_hour`` (money per month or per year as named).
+
+    Licensed seats: ``seats`` (a number) or ``seats_by_team``; default, every agent.
+    """
+
+    overtime_multiplier: Annotated[float, Field(ge=0)] = 1.0
+    seats: Annotated[int, Field(ge=0)] | None = None
+    seats_by_team: dict[str, Annotated[int, Field(ge=0)]] | None = None
+    licences_per_seat_per_month: dict[str, Money] = {}
+    lms_per_agent_per_year: Money = 0.0
+    onboarding: Onboarding | None = None
+    qa_audit_per_year: Money = 0.0
+    implementation: Implementation | None = None
+
+    @model_validator(mode="after")
+    def _seats(self):
+        if self.seats is not None and self.seats_by_team is not None:
+            raise _Bad("give seats or seats_by_team, not both", at=("seats_by_team",))
+        return self
+
+
+class CreditRule(_Strict):
+    """Credit ``share`` of a month's fee when ``kpi`` misses its tier target by more than
+    ``miss_by`` (0: any miss), and has missed it ``months_running`` months in a row (this one
+    included); the largest share of a KPI's applying rules counts."""
+
+    kpi: str
+    share: Fraction
+    miss_by: Annotated[float, Field(ge=0)] = 0.0
+    months_running: Annotated[int, Field(ge=1)] = 1
+
+
+class SlaCredits(_Strict):
+    """Credit rules of a tier (or of every tier); a month's credits are capped at
+    ``max_share`` of its fee."""
+
+    max_share: Fraction = 1.0
+    rules: tuple[CreditRule, ...]
+
+    @model_validator(mode="after")
+    def _some(self):
+        if not self.rules:
+            raise _Bad("give at least one credit rule", "e.g. rules: [{kpi: sla_compliance, "
+                       "share: 0.02}]", at=("rules",))
+        return self
+
+
+class TierTarget(Bound):
+    """A contractual target of a tier's monthly KPI, over its work on ``channels`` (default:
+    all the tier's channels)."""
+
+    channels: tuple[str, ...] | None = None
+
+
+class PricingTier(_Strict):
+    """A tier priced per placement; its work is the contacts of its channels and queues."""
+
+    fee_per_placement: Money
+    placements_per_month: Money
+    channels: tuple[str, ...] | None = None
+    queues: tuple[str, ...] | None = None
+    contact_types: tuple[str, ...] | None = None
+    targets: dict[str, TierTarget] = {}
+    sla_credits: SlaCredits | None = None
+
+
+class Economics(_Strict):
+    """Costs, pricing tiers and SLA credits: revenue, credits, cost and margin per month."""
+
+    currency: str = "USD"
+    costs: Costs = Costs()
+    pricing: dict[str, PricingTier] = {}
+    sla_credits: SlaCredits | None = None
+
+
+def _check_economics(data, add) -> None:
+    from sim.economics import check_economics  # late: sim.economics imports this module
+
+    check_economics(data, add)
+
+
 class Scenario(_Strict):
     """A contact center: the root of a scenario file."""
 
@@ -724,6 +958,7 @@ class Scenario(_Strict):
     shrinkage: Shrinkage = Shrinkage()
     routing: Routing = Routing()
     escalation: EscalationPolicy | None = None
+    economics: Economics | None = None
     targets: dict[str, dict[str, Bound]] = {}
     _base_dir: Path | None = PrivateAttr(default=None)
     _file: str = PrivateAttr(default="<scenario>")
@@ -1088,13 +1323,14 @@ class _View:
     teams: dict[str, Team]
     targets: dict[str, dict[str, Bound]]
     complete: frozenset[str]
+    escalation: EscalationPolicy | None = None
 
     @classmethod
     def of(cls, s: Scenario) -> _View:
         return cls(s.horizon, dict(s.channels), s.queues, dict(s.contact_types), s.demand,
                    dict(s.teams), dict(s.targets),
                    frozenset(("horizon", "channels", "queues", "contact_types", "demand",
-                              "teams", "targets")))
+                              "teams", "targets")), s.escalation)
 
     @classmethod
     def partial(cls, data: dict) -> _View:
@@ -1126,7 +1362,8 @@ class _View:
         targets = {g: _valid_bounds(b) for g, b in _dict(data.get("targets")).items()}
         return cls(one("horizon", Horizon), each("channels", Channel), queues,
                    each("contact_types", ContactType), one("demand", Demand),
-                   each("teams", Team), targets, frozenset(complete))
+                   each("teams", Team), targets, frozenset(complete),
+                   one("escalation", EscalationPolicy) if data.get("escalation") else None)
 
 
 def _valid_bounds(raw) -> dict[str, Bound]:
@@ -1183,7 +1420,7 @@ def _cross_check(data: dict, v: _View, lines, file, base_dir: Path | None = None
     tier_of = {t: _dict(team).get("tier", 1) for t, team in raw_teams.items()}
     for level, tier in _dict(_dict(data.get("escalation")).get("tiers")).items():
         team = _dict(tier).get("team")
-        if isinstance(team, str) and team in tier_of and tier_of[team] != level:
+        if isinstance(team, str) and team in tier_of and str(tier_of[team]) != str(level):
             add(("escalation", "tiers", level, "team"),
                 f"team '{team}' is tier {tier_of[team]}, not tier {level}",
                 f"set teams.{team}.tier: {level}")
@@ -1209,8 +1446,16 @@ def _cross_check(data: dict, v: _View, lines, file, base_dir: Path | None = None
         for name, ct in raw_cts.items():
             for chname in _dict(_dict(ct).get("share")):
                 ref(("contact_types", name, "share", chname), chname, channels, "channel")
-            ref(("contact_types", name, "repeat", "channel"),
-                _dict(_dict(ct).get("repeat")).get("channel"), channels, "channel")
+            for kind in ("repeat",):
+                choice = _dict(_dict(ct).get(kind)).get("channel")
+                for key in (_dict(choice) if isinstance(choice, dict) else [choice]):
+                    ref(("contact_types", name, kind, "channel") + (
+                        (key,) if isinstance(choice, dict) else ()), key, channels, "channel")
+        for name, ch in raw_channels.items():
+            choice = _dict(_dict(ch).get("retrial")).get("channel")
+            for key in (_dict(choice) if isinstance(choice, dict) else [choice]):
+                ref(("channels", name, "retrial", "channel") + (
+                    (key,) if isinstance(choice, dict) else ()), key, channels, "channel")
         demand = _dict(data.get("demand"))
         for vol_key in ("daily", "monthly"):
             for chname in _dict(demand.get(vol_key)):
@@ -1230,6 +1475,9 @@ def _cross_check(data: dict, v: _View, lines, file, base_dir: Path | None = None
             ref(("targets", group), group, [*channels, "all"], "channel")
     for name, ct in raw_cts.items():
         ref(("contact_types", name, "queue"), _dict(ct).get("queue"), queues, "queue")
+        ref(("contact_types", name, "transfer", "to"),
+            _dict(_dict(ct).get("transfer")).get("to"), queues, "queue")
+    out.extend(_check_journeys(data, v, add))
     raw_overflow = _dict(data.get("routing")).get("overflow")
     seen_overflow: dict[str, int] = {}
     for i, rule in enumerate(raw_overflow if isinstance(raw_overflow, list) else ()):
@@ -1262,7 +1510,8 @@ def _cross_check(data: dict, v: _View, lines, file, base_dir: Path | None = None
         if ch.slowdown > 0 and ch.concurrency == 1:
             add(("channels", name, "slowdown"), "slowdown applies only with concurrency > 1",
                 "set concurrency or remove slowdown")
-        if ch.voicemail_to is not None and ch.when_closed != "voicemail":
+        if ch.voicemail_to is not None and ch.when_closed != "voicemail" and (
+                ch.outages is None or ch.outages.during != "voicemail"):
             add(("channels", name, "voicemail_to"),
                 "voicemail_to is set but closed-hours contacts are lost",
                 "add when_closed: voicemail")
@@ -1364,11 +1613,57 @@ def _cross_check(data: dict, v: _View, lines, file, base_dir: Path | None = None
                 if KPI_KEYS is not None and kpi not in KPI_KEYS:
                     add(("targets", group, kpi), f"unknown KPI '{kpi}'",
                         _suggest(kpi, KPI_KEYS))
+    _check_economics(data, add)  # economics: names and credit rules (sim.economics)
 
     # ---- files the scenario reads
     if base_dir is not None:
         out.extend(_check_files(v, lines, file, base_dir))
     return out
+
+
+def _severities(severity) -> list[str]:
+    """The severities an escalation can have (one, or those of its mix with a share)."""
+    return [severity] if isinstance(severity, str) else [k for k, v in severity.items() if v > 0]
+
+
+def _check_journeys(data: dict, v: _View, add) -> list:
+    """Journey rules that need several sections: escalated work needs its tier's team and
+    task handle time, refunds need the authority thresholds, the escalation channel's name
+    is reserved, and repeats, retrials and transfers need a queue on their channel."""
+    escalation = v.escalation
+    tiers_needed: dict[int, tuple] = {}
+    for name, ct in v.contact_types.items():
+        if ct.escalation is not None and ct.escalation.rate > 0:
+            for sev in _severities(ct.escalation.severity):
+                tiers_needed.setdefault(ct.escalation.tier_for(sev),
+                                        ("contact_types", name, "escalation"))
+        if ct.refund is not None and ct.refund.probability > 0:
+            if escalation is None or escalation.refund_authority is None:
+                add(("contact_types", name, "refund"),
+                    "refunds need escalation.refund_authority",
+                    "e.g. escalation: {refund_authority: {agent: 50, team_lead: 500}}")
+            else:
+                tiers_needed.setdefault(2, ("contact_types", name, "refund"))
+                tiers_needed.setdefault(3, ("contact_types", name, "refund"))
+    if escalation is not None and 2 in tiers_needed and 2 in escalation.tiers \
+            and escalation.tiers[2].escalate > 0:
+        tiers_needed.setdefault(3, ("escalation", "tiers", 2, "escalate"))
+    if tiers_needed and "escalation" in v.channels:
+        add(("channels", "escalation"), "the channel name 'escalation' is reserved",
+            "escalated work is simulated on a channel of that name; rename this one")
+    for level, where in sorted(tiers_needed.items()):
+        tier = escalation.tiers.get(level) if escalation is not None else None
+        if tier is None or tier.team is None:
+            add(where, f"escalated work goes to tier {level}, which has no team",
+                f"add escalation.tiers.{level} with a tier-{level} team and a handle_time")
+        elif tier.handle_time is None:
+            add(("escalation", "tiers", level), f"tier {level} needs handle_time for its tasks",
+                "e.g. handle_time: {dist: lognormal, mean: 20min, cv: 0.8}")
+    for name, ct in v.contact_types.items():
+        if ct.transfer is not None and ct.transfer.to == ct.queue:
+            add(("contact_types", name, "transfer", "to"),
+                "a transfer goes to another queue", f"'{ct.queue}' is the contact's own queue")
+    return []
 
 
 def _distributions(v: _View):
@@ -1383,6 +1678,13 @@ def _distributions(v: _View):
             yield base + ("wrap_up",), ct.wrap_up
         if ct.repeat is not None:
             yield base + ("repeat", "delay"), ct.repeat.delay
+    for name, ch in v.channels.items():
+        if ch.retrial is not None:
+            yield ("channels", name, "retrial", "delay"), ch.retrial.delay
+    if v.escalation is not None:
+        for level, tier in v.escalation.tiers.items():
+            if tier.handle_time is not None:
+                yield ("escalation", "tiers", level, "handle_time"), tier.handle_time
         if ct.refund is not None:
             yield base + ("refund", "amount"), ct.refund.amount
 
@@ -1504,20 +1806,11 @@ def json_schema() -> dict:
 
 
 def unsimulated(scenario: Scenario) -> list[str]:
-    """Parts of the scenario the engines accept but do not simulate yet (said, not hidden).
+    """Parts of the scenario the engines accept but do not simulate (said, not hidden).
 
-    Customer journeys (first-contact resolution, repeats, escalations, refunds) are part of
-    the vocabulary already and arrive in the engines with issue 4; until then a scenario that
-    uses them runs as if every contact were resolved at first contact, and ccsim says so.
+    Every part of the vocabulary is simulated today (customer journeys arrived with issue
+    4), so this is empty; it stays the one place a future partial feature announces itself
+    on ``validate`` and ``run`` and in ``summary.json`` under ``notes``.
     """
-    notes = []
-    for name, ct in scenario.contact_types.items():
-        used = [k for k in ("repeat", "escalation", "refund") if getattr(ct, k) is not None]
-        if ct.fcr < 1.0:
-            used.insert(0, "fcr")
-        if used:
-            notes.append(f"contact_types.{name}: {', '.join(used)} not simulated yet "
-                         "(every contact is resolved at first contact)")
-    if scenario.escalation is not None:
-        notes.append("escalation: tiers, windows and refund authority not simulated yet")
-    return notes
+    del scenario
+    return []

@@ -13,14 +13,20 @@ This module owns the *analytic* side of staffing:
 * the text reports of ``ccsim erlang`` (:func:`erlang_report`, :func:`profile_report`) and
   ``ccsim staff`` (:func:`staff_report`) and the parsing of their arguments.
 
-Nothing here simulates. The simulation-corrected search of ``ccsim staff`` (issue 6) is not
-implemented yet, and the ``staff`` report says so.
+It also owns the *simulation-corrected* requirement of ``ccsim staff --simulate``
+(:func:`simulated_requirements`: the analytic start corrected with common random numbers
+until every interval of a typical day meets its targets at a stated confidence), the
+shrinkage measured from sampled rosters (:func:`measured_shrinkage`), the shift schedules
+that cover a requirement (:func:`schedule_teams`, with :mod:`sim.schedule`) and their
+report (:func:`simulated_report`).
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -40,8 +46,8 @@ from sim.scenario import Scenario, distribution_mean_s, parse_duration_s
 #: Measures reported with every requirement (fields of :class:`sim.erlang.ErlangCResult`).
 MEASURES = ("p_wait", "asa_s", "service_level", "abandon_rate", "occupancy", "mean_queue_len")
 #: The simulation-correction caveat every ``ccsim staff`` report carries.
-ANALYTIC_ONLY = ("analytic only (steady-state Erlang per interval); simulation correction is "
-                 "not implemented yet: check a plan with `ccsim run`")
+ANALYTIC_ONLY = ("analytic only (steady-state Erlang per interval); `ccsim staff --simulate` "
+                 "corrects it by simulation, and `ccsim run` checks a plan")
 
 
 # --------------------------------------------------------------------------- argument parsing
@@ -341,8 +347,8 @@ def interval_requirements(scenario: Scenario, *, by: str = "channel", queueing: 
     notes: list[str] = []
     frames = []
     for c, name in enumerate(model.channel_names):
-        spec = scenario.channels[name]
-        if spec.kind != "live":
+        spec = scenario.channels.get(name)  # None: a channel the compiler adds (tasks)
+        if spec is None or spec.kind != "live":
             continue
         offered = (grid.expected[:, c] * grid.open_[:, c]).reshape(n_int, per_interval).sum(1)
         targets, more = channel_targets(scenario, name)
@@ -669,7 +675,8 @@ def staff_report(scenario: Scenario, *, date: dt.date | None = None, by: str = "
         if not 0 <= day < n_days:
             raise ValueError(f"--date: {date} is outside the horizon "
                              f"{scenario.horizon.start} to {scenario.horizon.end}")
-    live = [c for c in model.channel_names if scenario.channels[c].kind == "live"]
+    live = [c for c in model.channel_names
+            if c in scenario.channels and scenario.channels[c].kind == "live"]
     live_teams = [t for t, team in scenario.teams.items() if set(team.channels) & set(live)]
     duty = staffed_on_duty(scenario, seed)
     duty = duty[duty.team.isin(live_teams)].groupby("interval")[["available", "on_shift"]].sum()
@@ -772,6 +779,28 @@ STAFF_OPTIONS = (
     ("--seed", "seed of the roster shown (replication 0; default the scenario's)"),
     ("--fte-hours", "paid hours of one FTE per week (default 40)"),
     ("--csv", "also write every interval's requirement and staffing to this CSV file"),
+    ("--days", "with --simulate: days measured after a warm-up day, pooled per interval of "
+               "the day (default 1)"),
+    ("--replications", "with --simulate: replications per step, same seeds every step "
+                       "(default 20)"),
+    ("--confidence", "with --simulate: one-sided confidence of the per-interval KPI bound "
+                     "(default 0.95)"),
+    ("--max-iterations", "with --simulate: simulations at most (default 40)"),
+    ("--workers", "with --simulate: local processes per simulation (default 1)"),
+    ("--shift-lengths", "with --schedule: allowed shift lengths, e.g. 8.5h,6h,4h (default "
+                        "each team's own)"),
+    ("--start-step", "with --schedule: grid of shift start times, e.g. 30min (default the "
+                     "interval)"),
+    ("--write-staffed", "with --schedule: write the scenario with the scheduled shifts to "
+                        "this YAML file (for ccsim run)"),
+)
+
+#: ``ccsim staff`` switches (``store_true``).
+STAFF_SWITCHES = (
+    ("--simulate", "correct the analytic requirement by simulation (common random numbers) "
+                   "until every interval meets its targets"),
+    ("--schedule", "shift schedules covering the requirement (integer program), FTE from "
+                   "their paid hours"),
 )
 
 
@@ -886,9 +915,853 @@ def staff_from_options(scenario: Scenario, options: dict) -> str:
     fte_hours = parse_rate(o["--fte-hours"] or "40", "--fte-hours")
     if fte_hours <= 0:
         raise ValueError("--fte-hours: must be above 0")
+    simulate = bool(options.get("simulate"))
+    schedule = bool(options.get("schedule")) or o["--write-staffed"] is not None
+    if simulate or schedule:
+        if by != "channel" or queueing != "auto":
+            raise ValueError("--by and --queueing: only for the analytic report (without "
+                             "--simulate or --schedule)")
+        return _staff_search(scenario, o, date=date, seed=seed, fte_hours=fte_hours,
+                             simulate=simulate, schedule=schedule,
+                             progress=bool(options.get("progress")))
+    search_only = [f for f in ("--days", "--replications", "--confidence", "--max-iterations",
+                               "--workers", "--shift-lengths", "--start-step") if o[f]]
+    if search_only:
+        raise ValueError(f"{search_only[0]}: only with --simulate or --schedule")
     text, frame = staff_report(scenario, date=date, by=by, queueing=queueing, seed=seed,
                                paid_hours_per_fte_week=fte_hours)
     if o["--csv"]:
         frame.to_csv(o["--csv"], index=False)
+        text += f"\nrequirements: {o['--csv']}"
+    return text
+
+
+# --------------------------------------------------------------------------- simulation search
+
+#: Defaults of the simulation-corrected search (``ccsim staff --simulate``).
+SEARCH_REPLICATIONS = 20
+SEARCH_CONFIDENCE = 0.95
+SEARCH_MAX_ITERATIONS = 40
+SEARCH_DAYS = 1
+
+#: Per-interval KPIs the search checks, their direction and the count that weights them
+#: when the measured days of one replication are pooled.
+_HIGHER = ("service_level", "service_level_answered", "service_level_excl_short_abandons")
+_WEIGHT = {"service_level": "offered", "service_level_answered": "answered",
+           "service_level_excl_short_abandons": "offered", "asa_s": "answered",
+           "abandon_rate": "offered", "sla_compliance": "answered"}
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One target the search checks: ``channel``'s ``kpi`` (``min`` or ``max``) vs ``target``."""
+
+    channel: str
+    kpi: str
+    higher: bool
+    target: float
+    per_interval: bool = True
+
+    @property
+    def label(self) -> str:
+        sign = ">=" if self.higher else "<="
+        return f"{self.channel} {self.kpi} {sign} {self.target:g}"
+
+
+@dataclass
+class SimulatedStaffing:
+    """Result of :func:`simulated_requirements`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per interval of the typical day: ``interval`` (index in the day), ``time``
+        (``HH:MM``), ``offered_<channel>`` (mean expected arrivals per measured day),
+        ``erlang_<channel>`` and ``erlang`` (the analytic requirement, the largest over the
+        measured days), ``initial_<team>`` (the analytic requirement split over the teams),
+        ``sim_<team>`` and ``simulated`` (the simulation-corrected agents on the floor), and
+        for every check ``<channel>:<kpi>`` (mean over replications) and
+        ``<channel>:<kpi>:bound`` (its one-sided bound at ``confidence``), and ``met``.
+    checks : list of _Check
+    teams : list of str
+        The teams whose staffing was searched (they serve a live channel with a target).
+    counts : dict
+        ``team -> int64[P]`` agents on the floor per interval of the day.
+    converged : bool
+        Every interval meets every target at the confidence and no agent can be removed.
+    feasible : bool
+        Every interval of the final staffing meets every target.
+    iterations : int
+        Simulations run (each of ``replications`` replications with the same seeds).
+    history : list of (int, int, int)
+        Per simulation: agent-intervals staffed, intervals x checks missed, 1 for a trial
+        removal (0 otherwise).
+    notes : list of str
+    settings : dict
+        date, days, replications, seed, confidence, z, max_iterations.
+    search_scenario : Scenario
+        The search window with the final staffing (no shrinkage): what was simulated last.
+    """
+
+    table: pd.DataFrame
+    checks: list
+    teams: list
+    counts: dict
+    converged: bool
+    feasible: bool
+    iterations: int
+    history: list
+    notes: list
+    settings: dict
+    search_scenario: Scenario
+
+
+def _clock(seconds: float) -> str:
+    t = int(round(seconds)) % 86400
+    return f"{t // 3600:02d}:{t % 3600 // 60:02d}"
+
+
+def _validated(data: dict, like: Scenario) -> Scenario:
+    """``data`` (JSON types) as a Scenario that resolves files like ``like`` does."""
+    from pydantic import ValidationError
+
+    try:
+        s = Scenario.model_validate(data)
+    except ValidationError as exc:  # a bug in the variant, not in the user's file
+        raise CcsimError(f"internal error: the staffing variant is invalid: {exc}") from None
+    s._base_dir = like._base_dir
+    s._file = like._file
+    return s
+
+
+def position_shifts(counts, interval_s: float) -> list[dict]:
+    """Shift entries (every day) that put ``counts[k]`` agents on duty in interval ``k``.
+
+    Positions are stacked: the ``j``-th agent works the runs of intervals where
+    ``counts > j`` (runs wrap around midnight: the same day every day). Identical runs are
+    one entry with several agents.
+
+    Parameters
+    ----------
+    counts : array_like of int, shape (P,)
+        Agents per interval of a day (``P x interval_s == 1 day``).
+    interval_s : float
+
+    Returns
+    -------
+    list of dict
+        ``{"start": "HH:MM", "length": seconds, "days": "daily", "agents": n}``.
+    """
+    n = np.asarray(counts, dtype=np.int64).ravel()
+    p = n.size
+    runs: dict[tuple[float, float], int] = {}
+    for j in range(int(n.max(initial=0))):
+        on = n > j
+        if on.all():
+            runs[(0.0, p * interval_s)] = runs.get((0.0, p * interval_s), 0) + 1
+            continue
+        k0 = int(np.flatnonzero(~on)[0])
+        rolled = np.roll(on, -k0)
+        d = np.diff(np.r_[0, rolled.astype(np.int8), 0])
+        for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
+            key = (((a + k0) % p) * interval_s, (b - a) * interval_s)
+            runs[key] = runs.get(key, 0) + 1
+    return [{"start": _clock(st), "length": float(length), "days": "daily", "agents": c}
+            for (st, length), c in sorted(runs.items())]
+
+
+def _search_window(scenario: Scenario, date: dt.date | None, days: int
+                   ) -> tuple[dict, dt.date]:
+    """The scenario on ``[date - 1 day, date + days)``, warm-up the first day, no shrinkage."""
+    from sim.compile import compile_scenario
+
+    model = compile_scenario(scenario)
+    n_days = int(round(model.horizon_s / 86400.0))
+    if date is None:
+        day = min(int(math.ceil(model.warmup_s / 86400.0 - 1e-9)), n_days - 1)
+        date = scenario.horizon.start + dt.timedelta(days=day)
+    elif not scenario.horizon.start <= date < scenario.horizon.end:
+        raise ValueError(f"--date: {date} is outside the horizon {scenario.horizon.start} to "
+                         f"{scenario.horizon.end}")
+    data = scenario.model_dump(mode="json")
+    data["horizon"] = {"start": (date - dt.timedelta(days=1)).isoformat(), "days": days + 1,
+                       "warmup": 86400.0, "interval": float(scenario.horizon.interval)}
+    data["shrinkage"] = {}
+    return data, date
+
+
+def _with_counts(data: dict, counts: dict, interval_s: float, like: Scenario) -> Scenario:
+    """The search window with each searched team on duty exactly ``counts[team]``."""
+    data = copy.deepcopy(data)
+    before = (dt.date.fromisoformat(data["horizon"]["start"]) - dt.timedelta(days=1)).isoformat()
+    for team, n in counts.items():
+        shifts = position_shifts(n, interval_s)
+        if not shifts:
+            # NOTE: a team must keep a shift; one dated before the window is never worked.
+            shifts = [{"start": "00:00", "length": 3600.0, "days": "daily", "agents": 1,
+                       "from_date": before, "until_date": before}]
+        data["teams"][team]["headcount"] = None
+        data["teams"][team]["shifts"] = shifts
+    return _validated(data, like)
+
+
+def _search_checks(scenario: Scenario, live: list[str], notes: list[str]) -> list[_Check]:
+    """The targets the search checks: per interval on live channels, per day on deferred."""
+    checks = []
+    for ch in live:
+        t, _ = channel_targets(scenario, ch)
+        if t.service_level is not None:
+            checks.append(_Check(ch, t.service_level_kpi, True, t.service_level))
+        if t.max_asa_s is not None:
+            checks.append(_Check(ch, "asa_s", False, t.max_asa_s))
+        if t.max_abandon_rate is not None:
+            if scenario.channels[ch].patience is None:
+                notes.append(f"{ch}: abandon_rate target ignored (the channel has no patience)")
+            else:
+                checks.append(_Check(ch, "abandon_rate", False, t.max_abandon_rate))
+        if t.max_occupancy is not None:
+            notes.append(f"{ch}: the occupancy ceiling is not checked by the simulation (a "
+                         "channel's occupancy is shared with the agents' other channels)")
+    for ch, spec in scenario.channels.items():
+        if spec.kind != "deferred":
+            continue
+        bound = scenario.targets.get(ch, {}).get("sla_compliance")
+        target = bound.min if bound is not None and bound.min is not None else (
+            spec.sla.target if spec.sla is not None else None)
+        if target is not None and spec.sla is not None:
+            checks.append(_Check(ch, "sla_compliance", True, float(target), per_interval=False))
+    return checks
+
+
+def _pooled(rows: pd.DataFrame, kpi: str, key: np.ndarray, size: int) -> np.ndarray:
+    """Per ``key`` (replication x interval of the day): the KPI pooled over the days."""
+    value = rows[kpi].to_numpy(dtype=float)
+    weight = rows[_WEIGHT.get(kpi, "offered")].to_numpy(dtype=float)
+    ok = np.isfinite(value) & (weight > 0)
+    num = np.bincount(key[ok], value[ok] * weight[ok], minlength=size)
+    den = np.bincount(key[ok], weight[ok], minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _mean_bound(samples: np.ndarray, higher: bool, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over replications (axis 0, NaN skipped) and its one-sided bound."""
+    n = np.sum(np.isfinite(samples), axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = np.nansum(samples, axis=0)
+        mean = np.where(n > 0, total / np.maximum(n, 1), np.nan)
+        dev = np.where(np.isfinite(samples), samples - mean, 0.0)
+        var = np.where(n > 1, (dev ** 2).sum(axis=0) / np.maximum(n - 1, 1), 0.0)
+        se = np.sqrt(var / np.maximum(n, 1))
+    return mean, (mean - z * se if higher else mean + z * se)
+
+
+class _Evaluation:
+    """KPIs of one simulated staffing against the checks."""
+
+    def __init__(self, reps, checks: list[_Check], p: int, z: float, queue_team: dict):
+        iv = pd.concat([r.intervals for r in reps], ignore_index=True)
+        totals = pd.concat([r.totals for r in reps], ignore_index=True)
+        n_rep = len(reps)
+        self.mean, self.bound, self.ok = {}, {}, {}
+        self.worst_team: dict = {}
+        self.backlog: dict = {}
+        channel = iv["channel"].astype(str).to_numpy()
+        queue = iv["queue"].astype(str).to_numpy()
+        k = iv["interval"].to_numpy() % p
+        rep = iv["replication"].to_numpy()
+        rep = np.searchsorted(np.unique(rep), rep)
+        for c in checks:
+            key_rows = (channel == c.channel) & (queue == "all")
+            if c.per_interval:
+                rows = iv[key_rows]
+                key = rep[key_rows] * p + k[key_rows]
+                samples = _pooled(rows, c.kpi, key, n_rep * p).reshape(n_rep, p)
+                mean, bound = _mean_bound(samples, c.higher, z)
+                # the team to add to: the primary team of the worst queue of the channel
+                best = np.full(p, np.nan)
+                team = np.full(p, None, dtype=object)
+                for qname, tname in queue_team.items():
+                    if not qname.startswith(c.channel + "/") or tname is None:
+                        continue
+                    sel = (channel == c.channel) & (queue == qname)
+                    qs = _pooled(iv[sel], c.kpi, rep[sel] * p + k[sel], n_rep * p)
+                    qmean, _ = _mean_bound(qs.reshape(n_rep, p), c.higher, z)
+                    score = -qmean if c.higher else qmean
+                    better = np.isfinite(score) & ~(score <= best)
+                    best = np.where(better, score, best)
+                    team[better] = tname
+                self.worst_team[c] = team
+            else:
+                rows = totals[totals["channel"] == c.channel]
+                value = rows[c.kpi].to_numpy(dtype=float)[:, None]
+                mean, bound = _mean_bound(value, c.higher, z)
+                # where to add for a deferred channel: the interval with the largest backlog
+                self.backlog[c] = np.bincount(k[key_rows],
+                                              iv.loc[key_rows, "backlog"].to_numpy(float),
+                                              minlength=p)
+            ok = ~(bound < c.target if c.higher else bound > c.target)  # NaN: nothing to miss
+            self.mean[c], self.bound[c], self.ok[c] = mean, bound, ok
+        self.p = p
+
+    def missed(self) -> int:
+        """Intervals x per-interval checks missed, plus the daily checks missed."""
+        return int(sum(np.sum(~v) for v in self.ok.values()))
+
+    def interval_ok(self) -> np.ndarray:
+        ok = np.ones(self.p, dtype=bool)
+        for c, v in self.ok.items():
+            if c.per_interval:
+                ok &= v
+        return ok
+
+
+def _team_shares(scenario: Scenario, model, teams: list[str]
+                 ) -> tuple[dict, dict]:
+    """Primary searched team of each compiled queue, and each channel's load share per team.
+
+    The primary teams of a queue are the searched teams serving it with the best (lowest)
+    skill priority; a queue's work is split equally between them.
+    """
+    queue_team: dict[str, str | None] = {}
+    split: dict[str, dict[str, float]] = {}
+    for qname, (ch, skill) in zip(model.queue_names, model.meta["queue_pairs"], strict=True):
+        able = [t for t in teams if skill in scenario.teams[t].skills
+                and ch in scenario.teams[t].channels]
+        if not able:
+            queue_team[qname] = None
+            continue
+        best = min(scenario.teams[t].skills[skill].priority for t in able)
+        primary = [t for t in able if scenario.teams[t].skills[skill].priority == best]
+        queue_team[qname] = primary[0]
+        mix = _channel_mix(scenario, ch)
+        if skill not in mix:
+            continue
+        share, work = mix[skill]
+        for t in primary:
+            split.setdefault(ch, {}).setdefault(t, 0.0)
+            split[ch][t] += share * work / len(primary)
+    shares = {ch: {t: w / sum(d.values()) for t, w in d.items()} for ch, d in split.items()
+              if sum(d.values()) > 0}
+    return queue_team, shares
+
+
+def measured_shrinkage(scenario: Scenario, replications: int = 1, seed: int | None = None
+                       ) -> dict[str, float]:
+    """Shrinkage measured from sampled rosters of ``scenario``, by kind.
+
+    The ``shrinkage`` KPI's definition (:mod:`sim.kpi`): shrinkage-event time over
+    scheduled shift time inside the measured window ``[warmup, horizon)``, pooled over the
+    rosters of replications ``0 .. replications-1`` (the seeds of ``ccsim run``).
+
+    Returns
+    -------
+    dict
+        ``total`` and one share per kind of :data:`sim.model.SHRINK_KINDS` (they add up to
+        ``total``), ``breaks`` (break + lunch), ``other`` (meetings, training and absence as
+        a share of shift time *outside* breaks: what the shift schedule inflates the
+        requirement by) and ``shift_hours`` (per replication).
+    """
+    from sim.compile import compile_scenario
+    from sim.experiment import replication_seed
+    from sim.model import SHRINK_KINDS
+    from sim.roster import sample_roster
+
+    model = compile_scenario(scenario)
+    seed = scenario.seed if seed is None else int(seed)
+    lo, hi = model.warmup_s, model.horizon_s
+    shift_s = 0.0
+    by_kind = np.zeros(len(SHRINK_KINDS))
+    for i in range(replications):
+        r = sample_roster(scenario, model, replication_seed(seed, i))
+        shift_s += float(np.clip(np.minimum(r.shift_end_s, hi) - np.maximum(r.shift_start_s, lo),
+                                 0, None).sum())
+        span = np.clip(np.minimum(r.shrink_end_s, hi) - np.maximum(r.shrink_start_s, lo), 0,
+                       None)
+        by_kind += np.bincount(r.shrink_kind.astype(np.intp), span, minlength=len(SHRINK_KINDS))
+    out = {k: (float(v / shift_s) if shift_s > 0 else 0.0)
+           for k, v in zip(SHRINK_KINDS, by_kind, strict=True)}
+    out["total"] = float(sum(out[k] for k in SHRINK_KINDS))
+    out["breaks"] = out["break"] + out["lunch"]
+    rest = out["total"] - out["breaks"]
+    out["other"] = rest / (1.0 - out["breaks"]) if out["breaks"] < 1.0 else 0.0
+    out["shift_hours"] = shift_s / 3600.0 / max(replications, 1)
+    return out
+
+
+def simulated_requirements(scenario: Scenario, *, date: dt.date | None = None,
+                           days: int = SEARCH_DAYS, replications: int = SEARCH_REPLICATIONS,
+                           seed: int | None = None, confidence: float = SEARCH_CONFIDENCE,
+                           max_iterations: int = SEARCH_MAX_ITERATIONS, workers: int = 1,
+                           progress: bool = False) -> SimulatedStaffing:
+    """Per-interval agents on the floor, per team, that meet the targets in simulation.
+
+    The search runs on a *typical day*: the scenario on ``[date - 1 day, date + days)`` with
+    the first day as warm-up, every searched team on duty exactly ``counts[team][k]`` agents
+    in interval ``k`` of every day (:func:`position_shifts`), no shrinkage (the requirement is
+    agents on the floor, like Erlang's), the other teams on their own shifts. It starts from
+    the analytic requirement (:func:`interval_requirements` per live channel, split over the
+    teams by the work of the queues each team serves first, plus the expected deferred work
+    of the teams' deferred channels), then simulates ``replications`` replications with the
+    same seeds every time (common random numbers, compiled kernel) and:
+
+    1. where an interval misses a target (the one-sided ``confidence`` bound of the
+       per-interval KPI over replications, the measured days of a replication pooled), adds
+       one agent to the primary team of the channel's worst queue, or to another team of
+       the channel that has had fewer agents added there (a deferred channel's daily SLA
+       compliance: to the interval with the largest backlog); those agents are then kept;
+    2. when every interval meets every target, tries one agent fewer in every other
+       interval (odd and even intervals in turn, so a removal's neighbours are unchanged;
+       one team per interval, in turn) and keeps the removals whose interval still meets
+       its targets; a removal that fails is not tried again;
+
+    until a staffing meets every target and no removal is left to try, or after
+    ``max_iterations`` simulations. The result is the last staffing that met every target
+    (else the last one simulated). Deterministic for a seed.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    date : datetime.date, optional
+        The (first) day searched; default the first day after the scenario's warm-up.
+    days : int
+        Days measured after the warm-up day (their KPIs are pooled per interval of the day).
+    replications : int
+        Replications per simulation (>= 2: the bound needs a standard error).
+    seed : int, optional
+        Default the scenario's.
+    confidence : float
+        One-sided confidence of the bound, in [0.5, 1).
+    max_iterations : int
+        Simulations at most; 0 simulates nothing and returns the analytic start (the Erlang
+        requirement split over the teams) as ``counts``.
+    workers : int
+        Local processes per simulation.
+    progress : bool
+        A bar on standard error (when it is a terminal).
+
+    Raises
+    ------
+    ValueError
+        One line naming the option at fault.
+    """
+    from scipy.stats import norm
+
+    from sim.compile import compile_scenario, rate_grid
+    from sim.executors import progress_bar
+    from sim.experiment import run_replications
+
+    if isinstance(days, bool) or int(days) != days or not 1 <= days <= 28:
+        raise ValueError(f"--days: expected a whole number of days from 1 to 28, got {days!r}")
+    if isinstance(replications, bool) or int(replications) != replications or replications < 2:
+        raise ValueError(f"--replications: expected a whole number >= 2 (the bound needs a "
+                         f"standard error), got {replications!r}")
+    if not 0.5 <= confidence < 1.0:
+        raise ValueError(f"--confidence: expected a share in [0.5, 1), got {confidence!r}")
+    if isinstance(max_iterations, bool) or int(max_iterations) != max_iterations \
+            or max_iterations < 0:
+        raise ValueError(f"--max-iterations: expected a whole number >= 1, got "
+                         f"{max_iterations!r}")
+    seed = scenario.seed if seed is None else int(seed)
+    z = float(norm.ppf(confidence))
+    interval_s = float(scenario.horizon.interval)
+    p = int(round(86400.0 / interval_s))
+
+    data, date = _search_window(scenario, date, int(days))
+    window = _validated(data, scenario)
+    model = compile_scenario(window)
+    req = interval_requirements(window, by="channel", shrinkage=0.0)
+    notes = list(req.attrs.get("notes", []))
+    live = list(dict.fromkeys(req["channel"])) if not req.empty else []
+    teams = [t for t, team in scenario.teams.items() if set(team.channels) & set(live)]
+    checks = _search_checks(scenario, live, notes)
+    if not teams or not any(c.per_interval for c in checks):
+        raise CcsimError(f"{scenario.name}: no live channel with a service-level, ASA or "
+                         "abandonment target is served by a team; nothing to staff for")
+    queue_team, shares = _team_shares(window, model, teams)
+    others = [t for t in scenario.teams if t not in teams]
+    if others:
+        notes.append(f"teams kept on their own shifts (no live channel with a target): "
+                     f"{', '.join(others)}")
+
+    # analytic start: Erlang per live channel, split over teams, + expected deferred work
+    measured_days = slice(p, p * (days + 1))
+    erlang = {}
+    for ch in live:
+        a = req[req.channel == ch].sort_values("interval")["agents"].to_numpy(float)
+        erlang[ch] = a[measured_days].reshape(days, p).max(axis=0)
+    offered = {}
+    grid = rate_grid(window, model)
+    per_interval = int(round(interval_s / grid.step_s))
+    load = {t: np.zeros(p) for t in teams}
+    for c, ch in enumerate(model.channel_names):
+        spec = window.channels.get(ch)  # None: a channel the compiler adds (tasks)
+        if spec is None:
+            continue
+        arrivals = (grid.expected[:, c] * grid.open_[:, c]).reshape(-1, per_interval).sum(1)
+        offered[ch] = arrivals[measured_days].reshape(days, p).mean(axis=0)
+        for t, share in shares.get(ch, {}).items():
+            if spec.kind == "live" and ch in erlang:
+                load[t] += share * erlang[ch]
+            elif spec.kind == "deferred":
+                mix = _channel_mix(window, ch)
+                work_s = sum(s * w for s, w in mix.values())
+                daily = arrivals[measured_days].reshape(days, p).max(axis=0)
+                load[t] += share * daily * work_s / interval_s / spec.concurrency
+    initial = {t: np.ceil(load[t] - 1e-9).astype(np.int64) for t in teams}
+
+    counts = {t: v.copy() for t, v in initial.items()}
+    locked = {t: np.zeros(p, dtype=bool) for t in teams}
+    added = {t: np.zeros(p, dtype=np.int64) for t in teams}
+    history: list[tuple[int, int, int]] = []
+    best = None
+    trial_no = 0
+    bar = progress_bar(max_iterations * replications, progress, "staffing search")
+
+    def simulate(c: dict) -> _Evaluation:
+        scn = _with_counts(data, c, interval_s, scenario)
+        reps = run_replications(scn, replications, seed, "kernel", workers=workers,
+                                model=compile_scenario(scn))
+        bar.update(replications)
+        return _Evaluation(reps, checks, p, z, queue_team)
+
+    iterations = 0
+    converged = False
+    try:
+        ev = None
+        while iterations < max_iterations:
+            ev = simulate(counts)
+            iterations += 1
+            staffed = int(sum(v.sum() for v in counts.values()))
+            history.append((staffed, ev.missed(), 0))
+            if ev.missed():
+                add: set[tuple[str, int]] = set()  # one agent per team and interval per step
+                for c in checks:
+                    miss = ~np.broadcast_to(ev.ok[c], (p,))
+                    if not miss.any():
+                        continue
+                    if c.per_interval:
+                        for k in np.flatnonzero(miss):
+                            # the first-choice team of the worst queue, unless another team
+                            # of the channel has had fewer agents added here (adding to one
+                            # team may not help: its agents may go to other work)
+                            pref = ev.worst_team[c][k] or _first_team(window, c.channel, teams)
+                            able = [t for t in teams if c.channel in window.teams[t].channels]
+                            t = min(able, key=lambda t: (added[t][k], t != pref))
+                            add.add((t, int(k)))
+                    else:
+                        t = _first_team(window, c.channel, teams)
+                        if t is None:
+                            notes.append(f"{c.channel}: {c.kpi} misses its target but no "
+                                         "searched team serves the channel")
+                            continue
+                        add.add((t, int(np.argmax(ev.backlog[c]))))
+                for t, k in sorted(add):
+                    counts[t][k] += 1
+                    added[t][k] += 1
+                    locked[t][k] = True
+                continue
+            best = ({t: v.copy() for t, v in counts.items()}, ev)
+            # trial: one agent fewer in every other interval (their neighbours unchanged, so
+            # a miss is the removal's own), one team per interval in turn
+            tried = []
+            for phase in (trial_no % 2, 1 - trial_no % 2):
+                for k in range(phase, p, 2):
+                    free = [t for t in teams if counts[t][k] > 0 and not locked[t][k]]
+                    if free:
+                        tried.append((free[(trial_no // 2) % len(free)], k))
+                if tried:
+                    break
+            trial = {t: v.copy() for t, v in counts.items()}
+            for t, k in tried:
+                trial[t][k] -= 1
+            trial_no += 1
+            if not tried:
+                converged = True
+                break
+            if iterations >= max_iterations:
+                break
+            tev = simulate(trial)
+            iterations += 1
+            history.append((int(sum(v.sum() for v in trial.values())), tev.missed(), 1))
+            # NOTE: a deferred channel's daily target is not attributable to one removal; if
+            # the removals kept break it, the next step adds where its backlog peaks.
+            ok = tev.interval_ok()
+            for t, k in tried:
+                if ok[k]:
+                    counts[t][k] -= 1
+                else:
+                    locked[t][k] = True
+    finally:
+        if hasattr(bar, "total"):  # a tqdm bar: the search may stop before its cap
+            bar.total = bar.n
+            bar.refresh()
+        bar.close()
+
+    feasible = best is not None
+    final, ev = (best[0], best[1]) if feasible else (counts, ev)
+    simulated = ev is not None
+    table = pd.DataFrame({"interval": np.arange(p),
+                          "time": [_clock(k * interval_s) for k in range(p)]})
+    for ch in model.channel_names:
+        if ch in live or (ch in window.channels and window.channels[ch].kind == "deferred"):
+            table[f"offered_{ch}"] = offered[ch]
+    for ch in live:
+        table[f"erlang_{ch}"] = erlang[ch].astype(np.int64)
+    table["erlang"] = sum(erlang[ch] for ch in live).astype(np.int64)
+    for t in teams:
+        table[f"initial_{t}"] = initial[t]
+    if not simulated:
+        notes.append("not simulated: the counts are the analytic requirement split over the "
+                     "teams")
+        settings = {"date": date, "days": int(days), "replications": 0, "seed": seed,
+                    "confidence": float(confidence), "z": z, "max_iterations": 0}
+        return SimulatedStaffing(table, checks, teams, final, False, False, 0, history, notes,
+                                 settings, _with_counts(data, final, interval_s, scenario))
+    for t in teams:
+        table[f"sim_{t}"] = final[t]
+    table["simulated"] = sum(final[t] for t in teams)
+    met = np.ones(p, dtype=bool)
+    for c in checks:
+        if c.per_interval:
+            table[f"{c.channel}:{c.kpi}"] = ev.mean[c]
+            table[f"{c.channel}:{c.kpi}:bound"] = ev.bound[c]
+            met &= ev.ok[c]
+        else:
+            met &= bool(np.all(ev.ok[c]))
+            notes.append(f"{c.channel}: sla_compliance over the day {ev.mean[c][0]:.3f} "
+                         f"(bound {ev.bound[c][0]:.3f}, target {c.target:g})")
+    table["met"] = met
+    if not feasible and simulated:
+        notes.append(f"no staffing met every target within {max_iterations} simulations; "
+                     "the last one is shown (raise --max-iterations)")
+    elif not converged:
+        notes.append(f"stopped after {max_iterations} simulations with removals left to try: "
+                     "the staffing meets every target but may not be minimal")
+    settings = {"date": date, "days": int(days), "replications": int(replications),
+                "seed": seed, "confidence": float(confidence), "z": z,
+                "max_iterations": int(max_iterations)}
+    return SimulatedStaffing(table, checks, teams, final, converged, feasible, iterations,
+                             history, notes, settings,
+                             _with_counts(data, final, interval_s, scenario))
+
+
+def _first_team(scenario: Scenario, channel: str, teams: list[str]) -> str | None:
+    for t in teams:
+        if channel in scenario.teams[t].channels:
+            return t
+    return None
+
+
+def schedule_teams(scenario: Scenario, result: SimulatedStaffing, shrink: dict, *,
+                   lengths_s=None, start_step_s: float | None = None) -> dict:
+    """Shift schedules (:func:`sim.schedule.solve_schedule`) covering ``result.counts``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    result : SimulatedStaffing
+        Its ``counts`` (agents on the floor per interval of the day) per team.
+    shrink : dict
+        :func:`measured_shrinkage`: ``other`` inflates the requirement.
+    lengths_s : iterable of float, optional
+        Allowed shift lengths; default each team's own shift lengths (8 h for a headcount
+        team).
+    start_step_s : float, optional
+        Grid of start times; default the reporting interval.
+
+    Returns
+    -------
+    dict
+        ``team -> Schedule``. Breaks and lunch are the scenario's ``shrinkage`` ones.
+    """
+    from sim.schedule import shift_templates, solve_schedule
+
+    interval_s = float(scenario.horizon.interval)
+    step = interval_s if start_step_s is None else float(start_step_s)
+    sh = scenario.shrinkage
+    breaks = [(b.after, b.length) for b in (*sh.breaks, *([sh.lunch] if sh.lunch else []))]
+    out = {}
+    for team in result.teams:
+        spec = scenario.teams[team]
+        lengths = lengths_s if lengths_s is not None else (
+            sorted({s.length for s in spec.shifts}) if spec.shifts else [8 * 3600.0])
+        templates = shift_templates(lengths, step, breaks)
+        out[team] = solve_schedule(result.counts[team], templates, interval_s,
+                                   other_shrinkage=float(shrink["other"]),
+                                   cost_per_hour=spec.cost_per_hour or 1.0)
+    return out
+
+
+def _bound_text(c: _Check, mean: float, bound: float) -> str:
+    if mean != mean:
+        return "-"
+    if c.kpi == "asa_s":
+        return f"{bound:.0f}s"
+    return f"{100 * bound:.0f}%"
+
+
+def simulated_report(scenario: Scenario, result: SimulatedStaffing, shrink: dict, *,
+                     paid_hours_per_fte_week: float = 40.0, schedules: dict | None = None,
+                     staffed_path: str | None = None, staffed_shrink: dict | None = None
+                     ) -> str:
+    """The ``ccsim staff --simulate`` / ``--schedule`` report, as text."""
+    st = result.settings
+    t = result.table
+    interval_s = float(scenario.horizon.interval)
+    interval_h = interval_s / 3600.0
+    simulated = "simulated" in t.columns
+    live = [c[len("erlang_"):] for c in t.columns if c.startswith("erlang_")]
+    first = st["date"]
+    last = first + dt.timedelta(days=st["days"] - 1)
+    span = f"{first} ({first:%a})" if st["days"] == 1 else f"{first} to {last}"
+    lines = [f"{scenario.name}: staffing requirement per {_dur(interval_s)} interval of a "
+             f"typical day, {span}",
+             "targets: " + ("; ".join(c.label for c in result.checks) or "none")]
+    if simulated:
+        lines.append(
+            f"simulated: {st['replications']} replications per step with the same seeds "
+            f"(seed {st['seed']}, compiled kernel), the day before as warm-up, agents on duty "
+            f"exactly as listed, no shrinkage; a target is met when the one-sided "
+            f"{100 * st['confidence']:g}% bound (mean -/+ {st['z']:.3f} se) meets it")
+        state = ("converged" if result.converged else
+                 "meets every target, not proven minimal" if result.feasible else
+                 "DOES NOT meet every target")
+        lines.append(f"search: {result.iterations} simulations, {state}")
+    else:
+        lines.append("not simulated: the analytic requirement split over the teams "
+                     "(add --simulate for the simulation-corrected one)")
+    lines.append("")
+    header = ["time"] + [f"{c} offered" for c in live] + ["Erlang"]
+    if simulated:
+        header += [f"sim {team}" for team in result.teams] + ["simulated"]
+        header += [f"{c.channel} {c.kpi}" for c in result.checks if c.per_interval] + ["met"]
+    else:
+        header += [f"need {team}" for team in result.teams]
+    rows = []
+    for r in t.itertuples(index=False):
+        d = r._asdict()
+        row = [d["time"]] + [f"{t.at[r.interval, f'offered_{c}']:.1f}" for c in live]
+        row.append(str(int(t.at[r.interval, "erlang"])))
+        if simulated:
+            row += [str(int(t.at[r.interval, f"sim_{team}"])) for team in result.teams]
+            row.append(str(int(t.at[r.interval, "simulated"])))
+            for c in result.checks:
+                if c.per_interval:
+                    row.append(_bound_text(c, t.at[r.interval, f"{c.channel}:{c.kpi}"],
+                                           t.at[r.interval, f"{c.channel}:{c.kpi}:bound"]))
+            row.append("yes" if t.at[r.interval, "met"] else "NO")
+        else:
+            row += [str(int(t.at[r.interval, f"initial_{team}"])) for team in result.teams]
+        rows.append(row)
+    lines += _table(header, rows)
+    if simulated:
+        lines.append("(KPI columns: the one-sided bound; the mean is in --csv)")
+
+    total = shrink["total"]
+    erlang_h = float(t["erlang"].sum()) * interval_h
+    need_h = float(sum(result.counts[team].sum() for team in result.teams)) * interval_h
+    fte = fte_from_agent_hours(7.0 * need_h, paid_hours_per_fte_week, total)
+    per_team = ", ".join(f"{team} {result.counts[team].sum() * interval_h:g}"
+                         for team in result.teams)
+    lines += ["", f"shrinkage measured from the scenario's rosters: {100 * total:.1f}% of shift "
+                  f"time (breaks and lunch {100 * shrink['breaks']:.1f}%, meetings "
+                  f"{100 * shrink['meeting']:.1f}%, training {100 * shrink['training']:.1f}%, "
+                  f"absence {100 * shrink['absence']:.1f}%)",
+              f"Erlang          {erlang_h:g} agent-h/day on the floor = "
+              f"{fte_from_agent_hours(7.0 * erlang_h, paid_hours_per_fte_week, total):.1f} "
+              f"FTE (every pool on its own)",
+              f"{'simulated' if simulated else 'analytic split':<15} {need_h:g} agent-h/day on "
+              f"the floor ({per_team})"
+              f" = {need_h:g} x 7 / ({paid_hours_per_fte_week:g} h x (1 - {100 * total:.1f}%)) "
+              f"= {fte:.1f} FTE"]
+    if schedules:
+        lines += ["", f"shift schedules (scipy.optimize.milp: fewest paid hours covering the "
+                      f"requirement / (1 - {100 * shrink['other']:.1f}% meetings, training and "
+                      f"absence) with the scenario's breaks; the same day every day):"]
+        paid = 0.0
+        for team, sched in schedules.items():
+            paid += sched.paid_hours
+            shifts = ", ".join(f"{s['agents']} x {s['start']}+{s['length'] / 3600:g}h"
+                               for s in sched.shifts())
+            lines.append(f"  {team:<16} {sched.paid_hours:g} paid h/day "
+                         f"({7 * sched.paid_hours / paid_hours_per_fte_week:.1f} FTE): {shifts}")
+        lines.append(f"  {'all':<16} {paid:g} paid h/day = "
+                     f"{7 * paid / paid_hours_per_fte_week:.1f} FTE at "
+                     f"{paid_hours_per_fte_week:g} h/week")
+    if staffed_path:
+        lines.append(f"staffed scenario: {staffed_path} (check it: ccsim run {staffed_path})")
+        if staffed_shrink is not None:
+            lines.append(f"  its shrinkage, measured from its rosters: "
+                         f"{100 * staffed_shrink['total']:.1f}%")
+    for note in result.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+def _whole(text: str | None, name: str, default: int, low: int) -> int:
+    if text is None:
+        return default
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValueError(f"{name}: expected a whole number, got {text!r}") from None
+    if value < low:
+        raise ValueError(f"{name}: expected a whole number >= {low}, got {text!r}")
+    return value
+
+
+def _staff_search(scenario: Scenario, o: dict, *, date, seed, fte_hours: float,
+                  simulate: bool, schedule: bool, progress: bool) -> str:
+    """``ccsim staff --simulate`` and/or ``--schedule`` (options already split by flag)."""
+    days = _whole(o["--days"], "--days", SEARCH_DAYS, 1)
+    reps = _whole(o["--replications"], "--replications", SEARCH_REPLICATIONS, 2)
+    iters = _whole(o["--max-iterations"], "--max-iterations", SEARCH_MAX_ITERATIONS, 1)
+    workers = _whole(o["--workers"], "--workers", 1, 1)
+    confidence = SEARCH_CONFIDENCE
+    if o["--confidence"] is not None:
+        confidence = parse_fraction(o["--confidence"], "--confidence")
+    if not simulate:
+        for flag in ("--days", "--replications", "--confidence", "--max-iterations",
+                     "--workers"):
+            if o[flag] is not None:
+                raise ValueError(f"{flag}: only with --simulate")
+    if not schedule:
+        for flag in ("--shift-lengths", "--start-step"):
+            if o[flag] is not None:
+                raise ValueError(f"{flag}: only with --schedule")
+    lengths = None
+    if o["--shift-lengths"] is not None:
+        lengths = [parse_positive_duration(x, "--shift-lengths")
+                   for x in o["--shift-lengths"].split(",") if x.strip()]
+    step = parse_positive_duration(o["--start-step"], "--start-step") \
+        if o["--start-step"] is not None else None
+    result = simulated_requirements(scenario, date=date, days=days, replications=reps,
+                                    seed=seed, confidence=confidence,
+                                    max_iterations=iters if simulate else 0, workers=workers,
+                                    progress=progress)
+    shrink = measured_shrinkage(scenario, replications=reps if simulate else 4, seed=seed)
+    schedules = staffed_shrink = path = None
+    if schedule:
+        from sim.schedule import staffed_scenario, write_staffed_scenario
+
+        schedules = schedule_teams(scenario, result, shrink, lengths_s=lengths,
+                                   start_step_s=step)
+        shifts = {team: sched.shifts() for team, sched in schedules.items()}
+        path = o["--write-staffed"]
+        if path:
+            write_staffed_scenario(path, scenario, shifts, header=(
+                f"Requirement of {result.settings['date']}"
+                f" ({'simulated' if simulate else 'analytic'}), source {scenario._file}"))
+        staffed_shrink = measured_shrinkage(staffed_scenario(scenario, shifts)[1],
+                                            replications=4, seed=seed)
+    text = simulated_report(scenario, result, shrink, paid_hours_per_fte_week=fte_hours,
+                            schedules=schedules, staffed_path=path,
+                            staffed_shrink=staffed_shrink)
+    if o["--csv"]:
+        try:
+            result.table.to_csv(o["--csv"], index=False)
+        except OSError as exc:
+            raise CcsimError(f"cannot write {o['--csv']}: {exc.strerror}") from None
         text += f"\nrequirements: {o['--csv']}"
     return text

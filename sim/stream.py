@@ -11,7 +11,9 @@ horizon. :func:`simulate_and_measure` instead loops over chunks of days:
    (:class:`sim.engines.kernel.KernelStream`) and advance it to the end of the chunk (the
    last chunk: the horizon);
 3. hand the contacts that became final (ids below the oldest pending one) to a KPI
-   :class:`sim.kpi.Accumulator`, and drop them.
+   :class:`sim.kpi.Accumulator`, and drop them; likewise the follow-up contacts the
+   journeys created (below the oldest pending follow-up), whose sums the accumulator keeps
+   apart from the first contacts' so that the interleaving does not change them.
 
 Memory is then the window (the contacts of one chunk plus those still waiting or in
 service), the per-interval KPI sums and the roster, whatever the horizon.
@@ -29,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engines.kernel import KernelStream
-from sim.kpi import Accumulator, Measured
+from sim.kpi import Accumulator, Measured, journey_windows
 from sim.model import Model
 from sim.roster import sample_roster
 from sim.scenario import Scenario
@@ -69,8 +71,8 @@ def simulate_and_measure(scenario: Scenario, model: Model, seed,
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     roster = sample_roster(scenario, model, ss)
     sampler = WorkloadSampler(scenario, model, ss)
-    run = KernelStream(model, roster)
-    acc = Accumulator(model)
+    run = KernelStream(model, roster, pools=sampler.pools)
+    acc = Accumulator(model, journey_windows(scenario, model))
     horizon_s = float(model.horizon_s)
     n_days = sampler.n_days
     for day_lo in range(0, max(n_days, 1), chunk_days):
@@ -80,5 +82,7 @@ def simulate_and_measure(scenario: Scenario, model: Model, seed,
         last = day_hi >= n_days
         run.advance(horizon_s if last else min(day_hi * 86400.0, horizon_s))
         acc.add_contacts(*run.take_final(everything=last))
+        if model.journeys is not None:
+            acc.add_followups(run.take_followups(everything=last))
     acc.add_roster(roster, run.release_s)
     return acc.result()

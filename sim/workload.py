@@ -35,7 +35,8 @@ from sim.scenario import (
 )
 
 #: Child streams of a replication's SeedSequence, in spawn order (never reorder: append).
-STREAMS = ("day_factor", "arrivals", "contact_type", "work", "patience", "route", "roster")
+STREAMS = ("day_factor", "arrivals", "contact_type", "work", "patience", "route", "roster",
+           "journey", "followup", "outage")
 
 
 def streams(seed) -> dict[str, np.random.Generator]:
@@ -136,7 +137,7 @@ class WorkloadSampler:
     """
 
     #: Purposes drawn per (purpose, day); their index in :data:`STREAMS` keys the stream.
-    DAY_STREAMS = ("arrivals", "contact_type", "work", "patience", "route")
+    DAY_STREAMS = ("arrivals", "contact_type", "work", "patience", "route", "journey", "outage")
 
     def __init__(self, s: Scenario, model: Model, seed):
         self.scenario = s
@@ -169,9 +170,19 @@ class WorkloadSampler:
             [[qindex.get(queue_key(ch, ct.queue), -1) for ch in model.channel_names]
              for ct in types], dtype=np.int32).reshape(len(types), model.n_channels)
         self.voicemail_to = np.array(
-            [model.channel_names.index(c.voicemail_to) if c.when_closed != "lost" else c_i
+            [model.channel_names.index(c.voicemail_to) if c.voicemail_to else c_i
              for c_i, c in enumerate(self.chans)], dtype=np.intp)
         self.lost_when_closed = np.array([c.when_closed == "lost" for c in self.chans])
+        self.redirect_when_closed = np.array([c.when_closed == "voicemail" for c in self.chans])
+        self.outage_channels = [c for c, spec in enumerate(self.chans) if spec.outages is not None]
+        # closed code of a contact arriving on a closed channel: 1 lost, 2 called back
+        self.closed_code = np.array([{"lost": 1, "callback": 2}.get(c.when_closed, 0)
+                                     for c in self.chans], dtype=np.int8)
+        self.pools = None
+        if model.journeys is not None:
+            from sim.journeys import FollowupPools
+
+            self.pools = FollowupPools(s, model, self.ss, STREAMS.index("followup"))
 
     def _rngs(self, day: int) -> dict[str, np.random.Generator]:
         ss = self.ss
@@ -179,6 +190,62 @@ class WorkloadSampler:
                     ss.entropy, spawn_key=(*ss.spawn_key, STREAMS.index(name), day),
                     pool_size=ss.pool_size))
                 for name in self.DAY_STREAMS}
+
+    def outages_of_day(self, d: int, rng: np.random.Generator | None = None) -> dict:
+        """Outage periods of day ``d``, per channel with outages: ``{c: (lo_s, hi_s)}``,
+        sorted and disjoint, in seconds from the horizon start, clipped to the day.
+
+        Random outages: an alternating process, up ~ Exp(mean_duration * a / (1 - a)), down
+        ~ Exp(mean_duration), started in its stationary state (down with probability 1 - a,
+        remaining time exponential) at the day's start; then the scheduled windows.
+        """
+        if not self.outage_channels:
+            return {}
+        if rng is None:
+            rng = self._rngs(d)["outage"]
+        from sim.scenario import parse_opening_hours
+
+        day0, day1 = d * 86400.0, (d + 1) * 86400.0
+        weekday = (self.scenario.horizon.start.weekday() + d) % 7
+        out = {}
+        for c in self.outage_channels:
+            spec = self.chans[c].outages
+            periods = []
+            a = spec.availability
+            if a < 1.0:
+                down_mean = float(spec.mean_duration)
+                up_mean = down_mean * a / (1.0 - a)
+                t = day0
+                down = rng.random() < 1.0 - a
+                while t < day1:
+                    length = rng.exponential(down_mean if down else up_mean)
+                    if down:
+                        periods.append((t, min(t + length, day1)))
+                    t += length
+                    down = not down
+            if spec.scheduled:
+                for o, cl in parse_opening_hours(spec.scheduled)[weekday]:
+                    periods.append((day0 + o, day0 + cl))
+            periods.sort()
+            merged: list[list[float]] = []
+            for lo, hi in periods:
+                if merged and lo <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], hi)
+                else:
+                    merged.append([lo, hi])
+            arr = np.array(merged, dtype=np.float64).reshape(-1, 2)
+            out[c] = (arr[:, 0].copy(), arr[:, 1].copy())
+        return out
+
+    def outages(self, day_lo: int, day_hi: int) -> dict:
+        """Outage periods of days ``[day_lo, day_hi)``: ``{channel index: (lo_s, hi_s)}``."""
+        parts: dict[int, list] = {c: [] for c in self.outage_channels}
+        for d in range(max(day_lo, 0), min(day_hi, self.n_days)):
+            for c, period in self.outages_of_day(d).items():
+                parts[c].append(period)
+        return {c: (np.concatenate([p[0] for p in ps]) if ps else np.zeros(0),
+                    np.concatenate([p[1] for p in ps]) if ps else np.zeros(0))
+                for c, ps in parts.items()}
 
     def days(self, day_lo: int, day_hi: int) -> Workload:
         """The contacts arriving in days ``[day_lo, day_hi)`` (clipped to the horizon)."""
@@ -189,13 +256,17 @@ class WorkloadSampler:
         # One field at a time, each day's copy released once joined: the peak is the days'
         # arrays plus one joined field, not twice the workload.
         arrays = {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
-        return Workload(**arrays)
+        return Workload(**arrays, pools=self.pools)
 
     def _empty(self) -> dict:
         f8, i4 = np.float64, np.int32
-        return dict(arrival_s=np.zeros(0, f8), queue=np.zeros(0, i4), channel=np.zeros(0, i4),
-                    ctype=np.zeros(0, i4), work_s=np.zeros(0, f8), abandon_at_s=np.zeros(0, f8),
-                    u_route=np.zeros(0, f8), closed=np.zeros(0, np.int8))
+        out = dict(arrival_s=np.zeros(0, f8), queue=np.zeros(0, i4), channel=np.zeros(0, i4),
+                   ctype=np.zeros(0, i4), work_s=np.zeros(0, f8), abandon_at_s=np.zeros(0, f8),
+                   u_route=np.zeros(0, f8), closed=np.zeros(0, np.int8))
+        if self.model.journeys is not None:
+            out.update(u_outcome=np.zeros(0, f8), severity=np.zeros(0, np.int8),
+                       auth_tier=np.zeros(0, np.int8))
+        return out
 
     def _day(self, d: int) -> dict:
         """Every draw of the contacts arriving in day ``d``."""
@@ -226,8 +297,22 @@ class WorkloadSampler:
         # closed live channels: lost, or redirected to a deferred channel as voicemail
         is_open = grid.open_[cell, channel]
         shut = ~is_open
-        closed = (shut & self.lost_when_closed[channel]).astype(np.int8)
-        serve_channel = np.where(shut, self.voicemail_to[channel], channel)
+        closed = np.where(shut, self.closed_code[channel], 0).astype(np.int8)
+        redirect = shut & self.redirect_when_closed[channel]
+        # outages (on open channels): lost, or voicemail
+        for c, (lo_s, hi_s) in self.outages_of_day(d, rng["outage"]).items():
+            mask = (channel == c) & is_open
+            if not mask.any() or lo_s.shape[0] == 0:
+                continue
+            k = np.searchsorted(hi_s, arrival_s[mask], side="right")
+            hit = (k < lo_s.shape[0]) & (lo_s[np.minimum(k, lo_s.shape[0] - 1)]
+                                         <= arrival_s[mask])
+            idx = np.flatnonzero(mask)[hit]
+            if self.chans[c].outages.during == "lost":
+                closed[idx] = 1
+            else:
+                redirect[idx] = True
+        serve_channel = np.where(redirect, self.voicemail_to[channel], channel)
 
         queue = np.full(n, -1, dtype=np.int32)
         work_s = np.empty(n)
@@ -251,6 +336,11 @@ class WorkloadSampler:
                 abandon_at_s[mask] = arrival_s[mask] + draw(chspec.patience, rng["patience"],
                                                             int(mask.sum()), self.base)
         u_route = rng["route"].random(n)
+        extra = {}
+        if self.model.journeys is not None:
+            from sim.journeys import first_contact_draws
+
+            extra = first_contact_draws(self.scenario, model, rng["journey"], ctype)
         return dict(
             arrival_s=np.ascontiguousarray(arrival_s),
             queue=queue,
@@ -260,4 +350,5 @@ class WorkloadSampler:
             abandon_at_s=abandon_at_s,
             u_route=u_route,
             closed=closed,
+            **extra,
         )

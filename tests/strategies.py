@@ -4,7 +4,10 @@ Every feature of the model can be switched on or off: several channels (live and
 chat concurrency and slowdown, patience, opening hours with lost calls or voicemail,
 multi-skill teams with proficiency and speed, shifts, breaks, lunch, meetings, absence, and
 every routing policy: arrival and pull policies (with channels without an SLA threshold and
-queue weights), the reservation of agents for live work, overflow rules to extra teams.
+queue weights), the reservation of agents for live work, overflow rules to extra teams; and
+customer journeys: first-contact resolution with repeats (on the same or other channels),
+escalations to tier-2/3 teams with severities, refunds by authority, transfers, retrials
+after abandonment and callbacks at the opening; and channel outages (random and scheduled).
 Sizes are small (a day or two, a few hundred contacts) so the SimPy engine stays quick.
 """
 
@@ -42,7 +45,7 @@ def _distribution(draw, lo_s=30.0, hi_s=900.0):
 
 
 @st.composite
-def scenario_dicts(draw, max_channels=3, max_skills=3, max_teams=3):
+def scenario_dicts(draw, max_channels=3, max_skills=3, max_teams=3, journeys=None):
     n_ch = draw(st.integers(1, max_channels))
     kinds = ["live"] + [draw(st.sampled_from(["live", "deferred"])) for _ in range(n_ch - 1)]
     names = [f"c{i}" for i in range(n_ch)]
@@ -58,6 +61,11 @@ def scenario_dicts(draw, max_channels=3, max_skills=3, max_teams=3):
                 ch["slowdown"] = draw(st.floats(0.0, 0.5))
             if draw(st.booleans()):
                 ch["patience"] = _plain(draw(_distribution(10.0, 400.0)))
+            if draw(st.integers(0, 4)) == 0:  # outages: contacts arriving in one are lost
+                ch["outages"] = {"availability": draw(st.sampled_from([0.9, 0.99])),
+                                 "mean_duration": draw(st.sampled_from([600, 3600]))}
+                if draw(st.booleans()):
+                    ch["outages"]["scheduled"] = {"mon-sun": "12:00-12:30"}
             if draw(st.integers(0, 3)) == 0:
                 o = draw(st.integers(0, 10))
                 ch["hours"] = {"mon-sun": f"{o:02d}:00-{o + draw(st.integers(4, 13)):02d}:30"}
@@ -137,7 +145,10 @@ def scenario_dicts(draw, max_channels=3, max_skills=3, max_teams=3):
                               **({"proficiency": 0.8} if draw(st.booleans()) else {})})
         if rules:
             routing["overflow"] = rules
+    escalation = _journeys(draw, names, kinds, skills, channels, contact_types, teams,
+                           journeys)
     return {
+        **({"escalation": escalation} if escalation else {}),
         "name": "generated",
         "horizon": {"start": "2026-01-05", "days": draw(st.integers(1, 2)),
                     "interval": draw(st.sampled_from([900, 1800, 3600]))},
@@ -149,6 +160,91 @@ def scenario_dicts(draw, max_channels=3, max_skills=3, max_teams=3):
         "shrinkage": shrinkage,
         "routing": routing,
     }
+
+
+def _journeys(draw, names, kinds, skills, channels, contact_types, teams, force=None
+              ) -> dict | None:
+    """Sometimes switch journeys on: first-contact resolution, repeats (same channel, another
+    one or a mix), escalations with severities, refunds, transfers, retrials and callbacks;
+    adds the tier teams and returns the ``escalation`` section (None when not needed)."""
+    if force is False or (force is None and not draw(st.booleans())):
+        return None
+    tiers: set[int] = set()
+    refunds = False
+    for ct in contact_types.values():
+        if draw(st.booleans()):
+            ct["fcr"] = draw(st.sampled_from([0.5, 0.8, 0.95]))
+            if draw(st.integers(0, 3)):
+                repeat = {"delay": _plain(draw(_distribution(60.0, 7200.0))),
+                          "max_repeats": draw(st.integers(0, 3))}
+                pick = draw(st.integers(0, 2))
+                if pick == 1:
+                    repeat["channel"] = draw(st.sampled_from(names))
+                elif pick == 2 and len(names) > 1:
+                    repeat["channel"] = {names[0]: 0.5, names[1]: 0.5}
+                ct["repeat"] = repeat
+        if draw(st.integers(0, 2)) == 0:
+            to_tier = draw(st.sampled_from([2, 3, "by_severity"]))
+            sev = draw(st.sampled_from(["routine", "critical", "mix"]))
+            if to_tier == "by_severity":
+                to_tier = {"critical": 3}
+                tiers |= {2, 3} if sev == "mix" else {3} if sev == "critical" else {2}
+            else:
+                tiers.add(to_tier)
+            ct["escalation"] = {"rate": draw(st.sampled_from([0.05, 0.2])), "to_tier": to_tier,
+                                "severity": ({"routine": 0.6, "urgent": 0.3, "critical": 0.1}
+                                             if sev == "mix" else sev)}
+        if draw(st.integers(0, 3)) == 0:
+            refunds = True
+            ct["refund"] = {"probability": 0.3,
+                            "amount": {"dist": "uniform", "low": 10.0, "high": 900.0}}
+        others = [q for q in skills if q != ct["queue"]]
+        if others and draw(st.integers(0, 2)) == 0:
+            ct["transfer"] = {"to": draw(st.sampled_from(others)),
+                              "probability": draw(st.sampled_from([0.1, 0.3]))}
+    for name, kind in zip(names, kinds, strict=True):
+        ch = channels[name]
+        if kind == "live" and draw(st.integers(0, 2)) == 0:
+            retrial = {"probability": draw(st.sampled_from([0.3, 0.8, 1.0])),
+                       "delay": _plain(draw(_distribution(10.0, 1800.0))),
+                       "max_retrials": draw(st.integers(0, 3))}
+            if draw(st.booleans()):
+                retrial["channel"] = draw(st.sampled_from(names))
+            ch["retrial"] = retrial
+        if kind == "live" and draw(st.integers(0, 2)) == 0:
+            if "hours" not in ch:
+                o = draw(st.integers(0, 10))
+                ch["hours"] = {"mon-sun": f"{o:02d}:00-{o + draw(st.integers(4, 13)):02d}:30"}
+            ch.pop("voicemail_to", None)
+            ch["when_closed"] = "callback"
+    if force and not any(k in ct for ct in contact_types.values()
+                         for k in ("fcr", "escalation", "refund", "transfer")) \
+            and not any("retrial" in ch or ch.get("when_closed") == "callback"
+                        for ch in channels.values()):
+        next(iter(contact_types.values()))["fcr"] = 0.8  # journeys asked for: at least one
+    if refunds:
+        tiers |= {2, 3}
+    escalation: dict = {}
+    for tier in sorted(tiers):
+        team = {"tier": tier, "speed": draw(st.sampled_from([0.8, 1.0]))}
+        if draw(st.booleans()):
+            team["headcount"] = draw(st.integers(1, 2))
+        else:
+            team["shifts"] = [{"start": f"{draw(st.integers(0, 12)):02d}:00",
+                               "length": 36000, "days": "daily", "agents": 1}]
+        if draw(st.booleans()):  # a lead who also takes first-line work
+            team["skills"] = {skills[0]: 1.0}
+            team["channels"] = [names[0]]
+        teams[f"tier{tier}"] = team
+        spec = {"team": f"tier{tier}", "handle_time": _plain(draw(_distribution(300.0, 3600.0)))}
+        if tier == 2 and draw(st.booleans()):
+            spec["escalate"] = draw(st.sampled_from([0.1, 0.5]))
+        escalation.setdefault("tiers", {})[tier] = spec
+    if 2 in tiers and escalation["tiers"][2].get("escalate") and 3 not in tiers:
+        del escalation["tiers"][2]["escalate"]
+    if refunds:
+        escalation["refund_authority"] = {"agent": 50, "team_lead": 500}
+    return escalation or None
 
 
 def _plain(d):
@@ -163,7 +259,8 @@ def small_scenarios(draw, **kw):
 
 
 def outcome_arrays(o):
-    return {k: getattr(o, k) for k in ("outcome", "agent", "start_s", "end_s", "release_s")}
+    return {k: getattr(o, k) for k in ("outcome", "agent", "start_s", "end_s", "release_s",
+                                       "fate")}
 
 
 def first_difference(a, b, workload) -> str | None:
@@ -182,6 +279,25 @@ def first_difference(a, b, workload) -> str | None:
     if not same.all():
         s = int(np.flatnonzero(~same)[0])
         return f"segment {s} differs in release_s: {x[s]!r} vs {y[s]!r}"
+    if not np.array_equal(a.fate, b.fate):
+        c = int(np.flatnonzero(a.fate != b.fate)[0])
+        return f"contact {c} differs in fate: {a.fate[c]} vs {b.fate[c]}"
+    fa, fb = a.followups, b.followups
+    if (fa is None) != (fb is None):
+        return "one engine made follow-ups, the other did not"
+    if fa is not None:
+        if fa.n != fb.n:
+            n = min(fa.n, fb.n)
+            where = next((i for i in range(n) if any(
+                not np.array_equal(fa.columns[k][i:i + 1], fb.columns[k][i:i + 1],
+                                   equal_nan=True) for k in fa.columns)), n)
+            return f"{fa.n} vs {fb.n} follow-ups; first difference at follow-up {where}"
+        for k in fa.columns:
+            if not np.array_equal(fa.columns[k], fb.columns[k], equal_nan=True):
+                i = int(np.flatnonzero(~((fa.columns[k] == fb.columns[k]) | (
+                    (fa.columns[k] != fa.columns[k]) & (fb.columns[k] != fb.columns[k]))))[0])
+                return (f"follow-up {i} (id {fa.id[i]}, kind {fa.kind[i]}) differs in {k}: "
+                        f"{fa.columns[k][i]!r} vs {fb.columns[k][i]!r}")
     return None
 
 

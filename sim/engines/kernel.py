@@ -13,10 +13,21 @@ outcomes.
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 
 from sim.errors import EngineError
-from sim.model import Model, Outcomes, Roster, Workload, empty_outcomes
+from sim.model import (
+    FOLLOWUP_BASE,
+    Followups,
+    JourneyModel,
+    Model,
+    Outcomes,
+    Roster,
+    Workload,
+    empty_outcomes,
+)
 
 try:
     from sim import _kernel
@@ -66,6 +77,17 @@ def _model_args(model: Model) -> tuple:
     )
 
 
+def _journey_kwargs(model: Model, workload: Workload | None) -> dict:
+    """``journeys`` (the JourneyModel's arrays) and ``pools`` for ``_kernel.KernelRun``."""
+    j = model.journeys
+    if j is None:
+        return {}
+    if workload is None or workload.pools is None:
+        raise ValueError("a model with journeys needs a workload with follow-up pools")
+    return dict(journeys={f.name: getattr(j, f.name) for f in fields(JourneyModel)},
+                pools=workload.pools)
+
+
 def _roster_args(roster: Roster) -> tuple:
     """``seg_agent, seg_start_s, seg_end_s, on_order`` for the kernel."""
     seg_start_s = _c(roster.seg_start_s, np.float64)
@@ -111,7 +133,8 @@ def simulate(model: Model, workload: Workload, roster: Roster) -> Outcomes:
     out = empty_outcomes(workload.n_contacts, roster.n_segments)
     # One replication in one piece: a single advance of a KernelRun over the whole workload
     # up to the horizon (the streaming path makes several; both share one event loop).
-    run = _kernel.KernelRun(*_model_args(model), *_roster_args(roster))
+    run = _kernel.KernelRun(*_model_args(model), *_roster_args(roster),
+                            **_journey_kwargs(model, workload))
     run.advance(
         arrival_s,
         _c(workload.queue, i4),
@@ -126,19 +149,28 @@ def simulate(model: Model, workload: Workload, roster: Roster) -> Outcomes:
         0,
         float(model.horizon_s),
         arrival_order,
+        _c(workload.ctype, i4),
+        _c(workload.u_outcome, f8),
+        _c(workload.severity, i1),
+        _c(workload.auth_tier, i1),
+        out["fate"],
     )
     out["release_s"][:] = run.release_s
-    return Outcomes(**out)
+    followups = None
+    if model.journeys is not None:
+        followups = Followups(run.take_followups(2**31))
+    return Outcomes(**out, followups=followups)
 
 
 #: Per-contact arrays of a window: the Workload's fields, then the outcomes'.
 _WORKLOAD_FIELDS = ("arrival_s", "queue", "channel", "ctype", "work_s", "abandon_at_s",
-                    "u_route", "closed")
-_OUTCOME_FIELDS = ("outcome", "agent", "start_s", "end_s")
+                    "u_route", "closed", "u_outcome", "severity", "auth_tier")
+_OUTCOME_FIELDS = ("outcome", "agent", "start_s", "end_s", "fate")
 _DTYPES = dict(arrival_s=np.float64, queue=np.int32, channel=np.int32, ctype=np.int32,
                work_s=np.float64, abandon_at_s=np.float64, u_route=np.float64,
-               closed=np.int8, outcome=np.int8, agent=np.int32, start_s=np.float64,
-               end_s=np.float64)
+               closed=np.int8, u_outcome=np.float64, severity=np.int8, auth_tier=np.int8,
+               outcome=np.int8, agent=np.int32, start_s=np.float64, end_s=np.float64,
+               fate=np.int8)
 
 
 class KernelStream:
@@ -165,9 +197,14 @@ class KernelStream:
     >>> final_workload, final_outcomes = run.take_final()  # doctest: +SKIP
     """
 
-    def __init__(self, model: Model, roster: Roster):
+    def __init__(self, model: Model, roster: Roster, pools=None):
         _require_kernel()
-        self._run = _kernel.KernelRun(*_model_args(model), *_roster_args(roster))
+        kwargs = {}
+        if model.journeys is not None:
+            kwargs = _journey_kwargs(model, Workload(
+                *(np.zeros(0, dtype=_DTYPES[k]) for k in _WORKLOAD_FIELDS[:8]), pools=pools))
+        self._run = _kernel.KernelRun(*_model_args(model), *_roster_args(roster), **kwargs)
+        self._pools = pools
         self._offset = 0  # global id of the window's row 0
         self._window = {k: np.zeros(0, dtype=_DTYPES[k])
                         for k in _WORKLOAD_FIELDS + _OUTCOME_FIELDS}
@@ -207,7 +244,14 @@ class KernelStream:
         return int(self._run.advance(
             w["arrival_s"], w["queue"], w["work_s"], w["abandon_at_s"], w["u_route"],
             w["closed"], w["outcome"], w["agent"], w["start_s"], w["end_s"],
-            self._offset, float(until_s)))
+            self._offset, float(until_s), None, w["ctype"], w["u_outcome"], w["severity"],
+            w["auth_tier"], w["fate"]))
+
+    def take_followups(self, everything: bool = False) -> Followups:
+        """Remove and return the final follow-ups (ids below the oldest pending one), in id
+        order; with ``everything=True`` (at the horizon) all of them."""
+        upto = 2**31 if everything else int(self._run.oldest_pending_followup)
+        return Followups(self._run.take_followups(max(upto, FOLLOWUP_BASE)))
 
     def take_final(self, everything: bool = False) -> tuple[Workload, Outcomes]:
         """Remove and return the contacts before :attr:`oldest_pending_id` (in id order).
@@ -226,7 +270,7 @@ class KernelStream:
         head = {k: v[:cut] for k, v in self._window.items()}
         self._window = {k: v[cut:] for k, v in self._window.items()}
         self._offset += cut
-        workload = Workload(**{k: head[k] for k in _WORKLOAD_FIELDS})
+        workload = Workload(**{k: head[k] for k in _WORKLOAD_FIELDS}, pools=self._pools)
         outcomes = Outcomes(**{k: head[k] for k in _OUTCOME_FIELDS},
                             release_s=np.zeros(0))
         return workload, outcomes

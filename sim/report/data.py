@@ -153,9 +153,14 @@ def load_run(run_dir: str | Path) -> RunFolder:
 
 # --------------------------------------------------------------------------- formatting
 
+#: Units of the economics measures (not KPIs of :data:`sim.kpi.KPI_INFO`).
+_EXTRA_UNITS = {"revenue": "currency", "sla_credits": "currency", "cost": "currency",
+                "margin": "currency"}
+
+
 def unit_of(key: str) -> str:
     """Unit of a KPI from :data:`sim.kpi.KPI_INFO` (``""`` when unknown)."""
-    return KPI_INFO.get(key, ("", "", None))[1]
+    return KPI_INFO.get(key, ("", _EXTRA_UNITS.get(key, ""), None))[1]
 
 
 def label_of(key: str) -> str:
@@ -172,6 +177,13 @@ _LABELS = {
     "aht_s": "AHT", "backlog": "backlog", "backlog_age_h": "oldest backlog item",
     "sla_compliance": "SLA compliance", "lost_closed": "lost (closed)",
     "shrinkage": "shrinkage", "overtime_h": "overtime", "cost_per_contact": "cost per contact",
+    "fcr": "FCR", "mttr_h": "MTTR", "mttr_h_critical": "MTTR (critical)",
+    "mttr_h_urgent": "MTTR (urgent)", "mttr_h_routine": "MTTR (routine)",
+    "time_to_supervisor_h": "time to supervisor", "sla_credits": "SLA credits",
+    "tier2_ack_compliance": "tier 2 acknowledged in window",
+    "tier2_resolve_compliance": "tier 2 resolved in window",
+    "tier3_ack_compliance": "tier 3 acknowledged in window",
+    "tier3_resolve_compliance": "tier 3 resolved in window",
 }
 
 
@@ -198,6 +210,24 @@ def fmt_value(value, key: str, signed: bool = False) -> str:
     if unit == "currency":
         return f"{sign}{value:,.2f}"
     return f"{sign}{value:,.4g}"
+
+
+def fmt_delta(value, key: str) -> str:
+    """A signed difference of a KPI: shares in percentage points (``+2.3 pp``), others in
+    the KPI's unit (:func:`fmt_value`); ``–`` if none."""
+    if unit_of(key) in _SHARE_UNITS and _finite(value):
+        return f"{100 * float(value):+.1f} pp".replace("+0.0 pp", "0.0 pp").replace(
+            "-0.0 pp", "0.0 pp")
+    return fmt_value(value, key, signed=True)
+
+
+def fmt_delta_ci(low, high, key: str) -> str:
+    """``[low, high]`` of a difference (:func:`fmt_delta`, not clipped), ``""`` if none."""
+    if not (_finite(low) and _finite(high)):
+        return ""
+    if unit_of(key) in _SHARE_UNITS:
+        return f"[{100 * float(low):+.1f}, {100 * float(high):+.1f}] pp"
+    return f"[{fmt_value(low, key)}, {fmt_value(high, key)}]"
 
 
 def fmt_ci(low, high, key: str, clip: bool = True) -> str:
@@ -400,7 +430,13 @@ def compare_runs(run: RunFolder, baseline: RunFolder,
                 verdict = "better" if cur < ref else "worse"
             alert = Alert(channel, key, ref, cur, change, verdict)
             if not paired:
-                alert.diff_note = "not paired (different seed or replications)"
+                from sim.compare import welch_difference
+
+                d, _, lo, hi = welch_difference(ref, base.get("se", math.nan),
+                                                _n(base), cur, now.get("se", math.nan),
+                                                _n(now))
+                alert.diff, alert.diff_low, alert.diff_high = d, lo, hi
+                alert.diff_note = "unpaired, Welch interval (different seed or replications)"
             else:
                 a, b = run.per_replication(key), baseline.per_replication(key)
                 if a is None or b is None or channel not in a or channel not in b:
@@ -415,6 +451,11 @@ def compare_runs(run: RunFolder, baseline: RunFolder,
     order = {c: i for i, c in enumerate(run.channels)}
     alerts.sort(key=lambda a: (order.get(a.channel, 99), -min(abs(a.change), 1e300)))
     return Comparison(alerts, paired, note, baseline.path, n_compared)
+
+
+def _n(stats: dict) -> int:
+    n = stats.get("n")
+    return int(n) if _finite(n) else 0
 
 
 # --------------------------------------------------------------------------- staffing
@@ -467,6 +508,40 @@ def staffing_by_interval(scenario: Scenario, seed: int, replication: int = 0
     return pd.concat(frames, ignore_index=True)
 
 
+def required_by_time_of_day(scenario: Scenario, intervals=None) -> pd.Series | None:
+    """The analytic Erlang requirement of agents on duty, by interval of the day.
+
+    From :func:`sim.staffing.interval_requirements` (expected demand; Erlang A where the
+    channel has patience, else Erlang C; each live channel its own pool, deferred work
+    left out), summed over the live channels and averaged over the days of ``intervals``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    intervals : sequence of int, optional
+        Interval indices to average over (default: every interval of the horizon).
+
+    Returns
+    -------
+    pandas.Series or None
+        Agents needed on duty (after shrinkage), indexed by the interval start in hours of
+        the day; None when no live channel has a target to staff for.
+    """
+    from sim.staffing import interval_requirements
+
+    req = interval_requirements(scenario)
+    if req.empty or not req["agents"].notna().any():
+        return None
+    if intervals is not None:
+        req = req[req["interval"].isin(list(intervals))]
+    total = req.groupby("interval")["agents"].sum(min_count=1)
+    interval_s = float(req.attrs.get("interval_s") or 3600.0)
+    hour = (total.index.to_numpy(float) * interval_s % 86400.0) / 3600.0
+    out = total.groupby(hour).mean()
+    out.index.name = "hour"
+    return out if len(out) else None
+
+
 def _time_in_bins(start_s: np.ndarray, end_s: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """Total length of ``[start_s, end_s)`` spans inside each ``[bounds[k], bounds[k+1])``."""
 
@@ -481,3 +556,218 @@ def _time_in_bins(start_s: np.ndarray, end_s: np.ndarray, bounds: np.ndarray) ->
 
     f = covered_before(bounds.astype(np.float64))
     return np.diff(f)
+
+
+# --------------------------------------------------------------------------- journeys, economics
+#
+# These read KPIs that journeys (fcr, repeat_rate, escalation_rate, mttr_h, per-tier
+# sla_compliance) and economics (revenue, SLA credits, cost, margin per pricing tier) add to
+# a run folder. Each returns None when the run does not have them, so the report can say
+# "not in this run" instead of failing.
+
+#: Journey KPIs read by :func:`journey_table`.
+JOURNEY_KPIS = ("fcr", "repeat_rate", "escalation_rate")
+
+#: Queue names of escalation tasks: ``tier{t}_{severity}`` (:func:`sim.model.task_skill`).
+_TASK_QUEUE = r"(?:^|/)tier(\d+)_(\w+)$"
+
+#: Accepted column names of each economics measure (first found wins).
+_ECONOMICS_COLUMNS = {"revenue": ("revenue",), "sla_credits": ("sla_credits", "credits"),
+                      "cost": ("cost", "total_cost"), "margin": ("margin",)}
+
+
+def _band(values) -> dict:
+    from sim.stats import t_interval
+
+    d = t_interval(values)
+    return {"mean": d.mean, "low": d.low, "high": d.high, "n": d.n}
+
+
+def _stats_of(value) -> dict | None:
+    """``{"mean", "low", "high"}`` from a summary stats dict or a bare number."""
+    if isinstance(value, dict) and "mean" in value:
+        mean = value.get("mean")
+        if not _finite(mean):
+            return None
+        low, high = value.get("ci95_low"), value.get("ci95_high")
+        return {"mean": float(mean), "low": float(low) if _finite(low) else math.nan,
+                "high": float(high) if _finite(high) else math.nan}
+    if _finite(value):
+        return {"mean": float(value), "low": math.nan, "high": math.nan}
+    return None
+
+
+def journey_table(run: RunFolder) -> pd.DataFrame | None:
+    """FCR, repeat and escalation rates per channel from ``summary.json``.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``channel, kpi, mean, low, high``; None when the run has none of
+        :data:`JOURNEY_KPIS`.
+    """
+    rows = []
+    for channel in run.channels:
+        for kpi in JOURNEY_KPIS:
+            stats = run.kpi(channel, kpi)
+            if stats is not None and _finite(stats["mean"]):
+                rows.append({"channel": channel, "kpi": kpi, "mean": stats["mean"],
+                             "low": stats["ci95_low"], "high": stats["ci95_high"]})
+    return pd.DataFrame(rows) if rows else None
+
+
+def escalation_table(run: RunFolder) -> pd.DataFrame | None:
+    """Escalation tasks and response-window compliance per tier and severity.
+
+    Read from the escalation-task queues of ``intervals.parquet`` (named
+    ``tier{t}_{severity}``, possibly as ``channel/tier{t}_{severity}``): per replication the
+    tasks offered in the measured window and, pooled over intervals weighted by answered
+    tasks, ``tier{t}_ack_compliance`` (started within the acknowledge window) and
+    ``tier{t}_resolve_compliance`` (completed within the resolve window; weighted by
+    answered tasks too, an approximation when tasks are still in service at an interval's
+    end), or ``sla_compliance`` when the run has no tier columns; then mean and 95%
+    t-interval over replications.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``tier, severity, tasks`` and, where the run has them, ``ack``, ``resolve`` or
+        ``compliance`` with ``*_low``, ``*_high``; None when the run has no escalation-task
+        queues.
+    """
+    iv = run.intervals
+    if "queue" not in iv or "offered" not in iv:
+        return None
+    parts = iv["queue"].astype(str).str.extract(_TASK_QUEUE)
+    rows = iv[parts[0].notna().to_numpy()]
+    if rows.empty:
+        return None
+    rows = rows.assign(tier=parts.loc[rows.index, 0].astype(int).to_numpy(),
+                       severity=parts.loc[rows.index, 1].to_numpy())
+    keys = ["replication", "tier", "severity"]
+    per_rep = rows.groupby(keys, observed=True)["offered"].sum().rename("tasks").to_frame()
+    measures = {}
+    for tier in sorted(set(rows["tier"])):
+        for name in ("ack", "resolve"):
+            if f"tier{tier}_{name}_compliance" in rows:
+                measures.setdefault(name, {})[tier] = f"tier{tier}_{name}_compliance"
+    if not measures and "sla_compliance" in rows:
+        measures["compliance"] = {t: "sla_compliance" for t in set(rows["tier"])}
+    for name, columns in measures.items():
+        value = pd.Series(np.nan, index=rows.index)
+        for tier, col in columns.items():
+            sel = rows["tier"] == tier
+            value[sel] = rows.loc[sel, col]
+        ok = value.notna() & (rows["answered"] > 0) if "answered" in rows else value.notna()
+        if not ok.any():
+            continue
+        sub = rows[ok]
+        weight = sub["answered"] if "answered" in sub else pd.Series(1.0, index=sub.index)
+        w = sub[keys].assign(num=value[ok] * weight, den=weight)
+        sums = w.groupby(keys, observed=True)[["num", "den"]].sum()
+        per_rep[name] = sums["num"] / sums["den"]
+    out = []
+    for (tier, sev), g in per_rep.reset_index().groupby(["tier", "severity"], sort=True):
+        row = {"tier": int(tier), "severity": sev, "tasks": float(g["tasks"].mean())}
+        for name in measures:
+            if name in g:
+                b = _band(g[name].to_numpy(float))
+                row.update({name: b["mean"], f"{name}_low": b["low"],
+                            f"{name}_high": b["high"]})
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _walk(obj, path=()):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield (*path, str(k)), v
+            yield from _walk(v, (*path, str(k)))
+
+
+def mttr_table(run: RunFolder) -> pd.DataFrame | None:
+    """Mean time to resolve (hours) by severity, wherever ``summary.json`` holds it.
+
+    Accepted shapes: a KPI ``mttr_h_<severity>`` (or ``mttr_h`` for all severities) of any
+    channel (``all`` preferred), or a ``mttr_h`` entry mapping severity -> stats.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``severity, mean, low, high``; None when the run has no MTTR.
+    """
+    import re
+
+    found: dict[str, dict] = {}
+    kpis = run.summary.get("kpis", {})
+    for channel in ["all"] + [c for c in kpis if c != "all"]:
+        for key, value in (kpis.get(channel) or {}).items():
+            m = re.fullmatch(r"mttr_h(?:_(\w+))?", str(key))
+            stats = _stats_of(value) if m else None
+            if stats is not None:
+                found.setdefault(m.group(1) or "all", stats)
+    for path, value in _walk({k: v for k, v in run.summary.items() if k != "kpis"}):
+        if path[-1] == "mttr_h" and isinstance(value, dict) and "mean" not in value:
+            for sev, v in value.items():
+                stats = _stats_of(v)
+                if stats is not None:
+                    found.setdefault(str(sev), stats)
+    if not found:
+        return None
+    return pd.DataFrame([{"severity": s, **v} for s, v in found.items()])
+
+
+def economics_table(run: RunFolder) -> pd.DataFrame | None:
+    """Revenue, SLA credits, cost and margin per pricing tier over the horizon.
+
+    From ``economics.parquet`` (per replication x month x tier) when the folder has it:
+    each replication's sums over the months, then mean and 95% t-interval over
+    replications. Otherwise from an ``economics`` entry of ``summary.json`` holding, per
+    tier, those measures (``{"tiers": {tier: {measure: stats}}}``, as
+    :func:`sim.economics.json_section` writes it).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``tier, measure, mean, low, high``; None when the run has no pricing tiers.
+    """
+    path = run.path / "economics.parquet"
+    if path.is_file():
+        try:
+            eco = pd.read_parquet(path)
+        except Exception:  # a damaged optional file: leave the figure out
+            eco = None
+        tier_col = next((c for c in ("tier", "pricing_tier", "plan") if eco is not None
+                         and c in eco.columns), None)
+        if tier_col is not None:
+            rows = []
+            rep = "replication" if "replication" in eco.columns else None
+            eco = eco[~eco[tier_col].astype(str).isin(["all", "total"])]
+            for measure, names in _ECONOMICS_COLUMNS.items():
+                col = next((c for c in names if c in eco.columns), None)
+                if col is None:
+                    continue
+                by = [tier_col] + ([rep] if rep else [])
+                sums = eco.groupby(by, sort=False, observed=True)[col].sum().reset_index()
+                for tier, g in sums.groupby(tier_col, sort=False, observed=True):
+                    if str(tier) in ("all", "total"):
+                        continue
+                    rows.append({"tier": str(tier), "measure": measure,
+                                 **{k: v for k, v in _band(g[col].to_numpy(float)).items()
+                                    if k != "n"}})
+            if rows:
+                return pd.DataFrame(rows)
+    section = run.summary.get("economics")
+    tiers = section.get("tiers") if isinstance(section, dict) else None
+    rows = []
+    for tier, values in (tiers or {}).items():
+        if not isinstance(values, dict) or str(tier) in ("all", "total"):
+            continue
+        for measure, names in _ECONOMICS_COLUMNS.items():
+            name = next((n for n in names if n in values), None)
+            stats = _stats_of(values.get(name)) if name else None
+            if stats is not None:
+                rows.append({"tier": str(tier), "measure": measure, **stats})
+    if not rows:
+        return None
+    return pd.DataFrame(rows).drop_duplicates(["tier", "measure"])

@@ -630,13 +630,31 @@ def p_target_met(weekly: pd.DataFrame, targets: dict) -> dict[str, float]:
     return out
 
 
-def weekly_service_level_distribution(ax, intervals: pd.DataFrame, channels, targets=None,
-                                      colors=None,
-                                      title="Weekly service level across replications"):
-    """Distribution of weekly service level (replications x weeks) per channel.
+def monthly_service_level(intervals: pd.DataFrame, channels, start: dt.date) -> pd.DataFrame:
+    """Service level of each replication x calendar month x channel (pooled over the month).
 
-    A box per channel with every replication-week as a dot, the target as a dashed segment,
-    and P(target met) = share of replication-weeks at or above the target written above.
+    Returns
+    -------
+    pandas.DataFrame
+        ``replication, channel, month (Timestamp of its first day), service_level``.
+    """
+    rows = _channel_rows(intervals, channels).copy()
+    if rows.empty:
+        return pd.DataFrame(columns=["replication", "channel", "month", "service_level"])
+    rows["month"] = period_of(rows, start, "M").to_numpy()
+    out = _pooled(rows, "service_level", ["channel", "month"])
+    return out.rename(columns={"value": "service_level"})[
+        ["replication", "channel", "month", "service_level"]]
+
+
+def weekly_service_level_distribution(ax, intervals: pd.DataFrame, channels, targets=None,
+                                      colors=None, title=None, period: str = "W",
+                                      start: dt.date | None = None):
+    """Distribution of weekly (or monthly) service level (replications x periods) per channel.
+
+    A box per channel with every replication-week (or -month) as a dot, the target as a
+    dashed segment, and P(target met) = share of replication-weeks (-months) at or above the
+    target written above.
 
     Parameters
     ----------
@@ -646,6 +664,11 @@ def weekly_service_level_distribution(ax, intervals: pd.DataFrame, channels, tar
     targets : dict of str -> float, optional
         Target share per channel.
     colors : dict, optional
+    period : {"W", "M"}
+        7-day weeks (:func:`weekly_service_level`) or calendar months
+        (:func:`monthly_service_level`, needs ``start``).
+    start : datetime.date, optional
+        First day of the horizon.
 
     Returns
     -------
@@ -654,7 +677,16 @@ def weekly_service_level_distribution(ax, intervals: pd.DataFrame, channels, tar
     """
     channels = list(channels)
     colors = colors or channel_colors(channels)
-    weekly = weekly_service_level(intervals, channels)
+    if period == "M":
+        if start is None:
+            raise ValueError("period='M' needs the first day of the horizon (start)")
+        weekly = monthly_service_level(intervals, channels, start)
+    elif period == "W":
+        weekly = weekly_service_level(intervals, channels)
+    else:
+        raise ValueError(f"period must be 'W' or 'M', got {period!r}")
+    word = "month" if period == "M" else "week"
+    title = title or f"{word.capitalize()}ly service level across replications"
     p_met = p_target_met(weekly, targets or {})
     shown = []
     targeted = False
@@ -672,7 +704,7 @@ def weekly_service_level_distribution(ax, intervals: pd.DataFrame, channels, tar
         # sampling); points keep their order.
         spread = np.linspace(-0.18, 0.18, v.size) if v.size > 1 else np.zeros(1)
         ax.scatter(i + spread, v, s=12, color=colors[ch], alpha=0.7, zorder=3,
-                   label="one replication-week" if i == 0 else None)
+                   label=f"one replication-{word}" if i == 0 else None)
         target = (targets or {}).get(ch)
         if target is not None and np.isfinite(target):
             ax.plot([i - 0.35, i + 0.35], [target, target], color="#D55E00", ls="--",
@@ -686,7 +718,7 @@ def weekly_service_level_distribution(ax, intervals: pd.DataFrame, channels, tar
     ax.set_xlim(-0.6, max(len(shown), 1) - 0.4)
     ax.set_ylim(top=1.0)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    _finish(ax, "", "channel", "weekly service level (% within threshold)")
+    _finish(ax, "", "channel", f"{word}ly service level (% within threshold)")
     ax.set_title(title, loc="left", fontsize="medium", fontweight="bold", pad=18)
     return ax
 
@@ -777,8 +809,10 @@ def staffing_by_time_of_day(staffing: pd.DataFrame) -> pd.DataFrame:
 
 
 def staffed_agents_by_interval(ax, staffing: pd.DataFrame, required=None,
+                               required_label="Erlang requirement (analytic)",
                                title="Agents on duty by interval of the day"):
-    """Agents on duty (after shrinkage) by interval of the day, stacked by team.
+    """Agents on duty (after shrinkage) by interval of the day, stacked by team, against
+    the required agents when given.
 
     Parameters
     ----------
@@ -787,13 +821,16 @@ def staffed_agents_by_interval(ax, staffing: pd.DataFrame, required=None,
         ``interval_start, team, on_duty, scheduled`` per interval
         (:func:`sim.report.data.staffing_by_interval`); averaged over days here.
     required : pandas.Series, optional
-        Required agents by hour of day (index: interval start in hours), drawn as a line
-        (e.g. from ``ccsim staff``).
+        Required agents on duty by hour of day (index: interval start in hours), drawn as
+        a solid step line, e.g. :func:`sim.report.data.required_by_time_of_day`.
+    required_label : str
+        Legend label of the requirement (say where it comes from).
 
     Returns
     -------
     matplotlib.axes.Axes
-        One stack layer per team (``ax.collections``) and a dashed line of scheduled agents.
+        One stack layer per team (``ax.collections``), a dashed line of scheduled agents
+        and, with ``required``, a solid line labelled ``required_label``.
     """
     tod = staffing_by_time_of_day(staffing)
     teams = list(dict.fromkeys(staffing["team"]))
@@ -816,8 +853,297 @@ def staffed_agents_by_interval(ax, staffing: pd.DataFrame, required=None,
         r = pd.Series(required).sort_index()
         ax.step(np.append(r.index.to_numpy(float), r.index.to_numpy(float)[-1] + step_h),
                 np.append(r.to_numpy(float), r.to_numpy(float)[-1:]), where="post",
-                color="#D55E00", lw=1.6, label="required")
+                color="#D55E00", lw=2.0, label=required_label)
     ax.set_xlim(0, 24)
     ax.set_xticks(range(0, 25, 3))
     ax.set_ylim(bottom=0)
     return _finish(ax, title, "hour of day", "agents (mean over days)")
+
+
+# --------------------------------------------------------------------------- comparison
+
+#: KPIs drawn by default in :func:`kpi_changes`.
+CHANGE_KPIS = ("service_level", "asa_s", "abandon_rate", "occupancy", "aht_s",
+               "sla_compliance", "backlog_age_h", "cost_per_contact", "fcr",
+               "escalation_rate", "mttr_h")
+
+_VERDICT_COLORS = {"worse": "#D55E00", "better": "#009E73", "": "#555555"}
+
+
+def kpi_changes_table(table: pd.DataFrame, kpis=CHANGE_KPIS, channels=None) -> pd.DataFrame:
+    """Relative changes of a run comparison, for :func:`kpi_changes`.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`sim.compare.compare_runs` (``channel, kpi, mean_baseline, diff,
+        ci95_low, ci95_high, verdict``).
+    kpis, channels : sequence of str, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``channel, kpi, change, low, high, verdict``: the difference and its interval
+        divided by |baseline mean|, rows with a zero or undefined baseline left out.
+    """
+    rows = table[table["kpi"].isin(list(kpis))]
+    if channels is not None:
+        rows = rows[rows["channel"].isin(list(channels))]
+    base = rows["mean_baseline"].abs().to_numpy(float)
+    ok = np.isfinite(base) & (base > 0)
+    rows, base = rows[ok], base[ok]
+    order = {k: i for i, k in enumerate(kpis)}
+    out = pd.DataFrame({
+        "channel": rows["channel"].to_numpy(), "kpi": rows["kpi"].to_numpy(),
+        "change": rows["diff"].to_numpy(float) / base,
+        "low": rows["ci95_low"].to_numpy(float) / base,
+        "high": rows["ci95_high"].to_numpy(float) / base,
+        "verdict": rows["verdict"].fillna("").to_numpy()})
+    out["_o"] = out["kpi"].map(order)
+    return out.sort_values(["_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def kpi_changes(ax, table: pd.DataFrame, kpis=CHANGE_KPIS, channels=None,
+                threshold: float = 0.10, title="Change against the baseline (95% CI)"):
+    """Relative change of each KPI against a baseline run, with its 95% interval.
+
+    One row per channel x KPI: a dot at (run - baseline) / |baseline| and a bar over the
+    interval of the difference (paired or Welch, as the comparison says), coloured by
+    verdict (worse, better, no preferred direction); the band of +/- ``threshold`` (the
+    alert rule) is shaded. The x axis spans the largest change (at least twice the
+    threshold); wider intervals are cut at its edges.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    table : pandas.DataFrame
+        From :func:`sim.compare.compare_runs`.
+    kpis, channels : sequence of str, optional
+    threshold : float
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax.lines`` / ``ax.collections`` hold the dots and interval bars, y = row index
+        (top row first).
+    """
+    from sim.report.data import label_of
+
+    t = kpi_changes_table(table, kpis, channels)
+    n = len(t)
+    y = np.arange(n)[::-1].astype(float)
+    ax.axvspan(-threshold, threshold, color="#999999", alpha=0.15,
+               label=f"±{100 * threshold:.0f}% (alert rule)")
+    ax.axvline(0.0, color="black", lw=0.8)
+    shown = set()
+    for i, r in enumerate(t.itertuples()):
+        color = _VERDICT_COLORS.get(r.verdict, "#555555")
+        label = {"worse": "worse", "better": "better", "": "no preferred direction"}.get(
+            r.verdict)
+        if np.isfinite(r.low) and np.isfinite(r.high):
+            ax.plot([r.low, r.high], [y[i], y[i]], color=color, lw=2.0, alpha=0.7)
+        ax.plot([r.change], [y[i]], "o", color=color,
+                label=label if label not in shown else None)
+        shown.add(label)
+    ax.set_yticks(y, [f"{r.channel}: {label_of(r.kpi)}" for r in t.itertuples()])
+    ax.set_ylim(-0.7, max(n, 1) - 0.3)
+    # the axis fits the changes (and the alert band), not the widest interval: intervals
+    # from a few replications can be much wider than every change, and are cut at the edge
+    changes = np.abs(t["change"].to_numpy(float))
+    changes = changes[np.isfinite(changes)]
+    reach = max(2.0 * threshold, 1.3 * float(changes.max()) if changes.size else 0.0)
+    ax.set_xlim(-reach, reach)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    return _finish(ax, title, "(run − baseline) / baseline", "")
+
+
+# --------------------------------------------------------------------------- journeys
+
+#: Journey KPIs drawn by :func:`journey_kpis`, in order.
+JOURNEY_KPIS = ("fcr", "repeat_rate", "escalation_rate")
+
+#: Severity classes, most urgent last so colours run from calm to alarming.
+SEVERITY_COLORS = {"routine": "#56B4E9", "urgent": "#E69F00", "critical": "#D55E00"}
+
+
+def _yerr(mean, low, high):
+    mean, low, high = (np.asarray(v, dtype=float) for v in (mean, low, high))
+    ok = np.isfinite(low) & np.isfinite(high)
+    err = np.vstack([np.where(ok, mean - low, 0.0), np.where(ok, high - mean, 0.0)])
+    return np.maximum(err, 0.0), ok
+
+
+def journey_kpis(ax, table: pd.DataFrame, targets=None, kpis=JOURNEY_KPIS,
+                 title="First-contact resolution, repeats and escalations"):
+    """FCR, repeat rate and escalation rate per channel, with 95% CIs and targets.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    table : pandas.DataFrame
+        ``channel, kpi, mean, low, high`` (shares), e.g.
+        :func:`sim.report.data.journey_table`.
+    targets : dict of (channel, kpi) -> float, optional
+        Target shares, drawn as a dark tick across the bar.
+    kpis : sequence of str
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One bar container per KPI present (``ax.containers``), one bar per channel.
+    """
+    from sim.report.data import label_of
+
+    channels = list(dict.fromkeys(table["channel"]))
+    present = [k for k in kpis if (table["kpi"] == k).any()]
+    width = 0.8 / max(len(present), 1)
+    x = np.arange(len(channels), dtype=float)
+    for j, kpi in enumerate(present):
+        t = table[table["kpi"] == kpi].set_index("channel").reindex(channels)
+        pos = x - 0.4 + width * (j + 0.5)
+        err, _ = _yerr(t["mean"], t["low"], t["high"])
+        ax.bar(pos, t["mean"].fillna(0.0).to_numpy(float), width=width * 0.92,
+               color=PALETTE[j % len(PALETTE)], label=label_of(kpi), yerr=err, capsize=3,
+               error_kw={"lw": 1.0})
+        for i, ch in enumerate(channels):
+            target = (targets or {}).get((ch, kpi))
+            if target is not None and np.isfinite(target):
+                ax.plot([pos[i] - width / 2, pos[i] + width / 2], [target, target],
+                        color="black", lw=2.2,
+                        label="target" if "target" not in ax.get_legend_handles_labels()[1]
+                        else None)
+    ax.set_xticks(x, channels)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    return _finish(ax, title, "channel", "share (95% CI)")
+
+
+#: Compliance columns of an escalation table, with the word written on the bars.
+COMPLIANCE_LABELS = {"ack": "ack", "resolve": "resolve", "compliance": "in window"}
+
+
+def escalations_by_tier(ax, table: pd.DataFrame, title="Escalations by tier and severity"):
+    """Escalation tasks per tier and severity, with response-window compliance written on
+    each bar.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    table : pandas.DataFrame
+        ``tier, severity, tasks`` (mean count per replication) and optionally the shares
+        ``ack`` (started within the acknowledge window), ``resolve`` (completed within the
+        resolve window) or ``compliance`` (answered within the window), e.g.
+        :func:`sim.report.data.escalation_table`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One bar container per severity, one bar per tier; the compliance labels
+        (``"ack 92%"``, one line per measure) are ``ax.texts``.
+    """
+    tiers = sorted(dict.fromkeys(table["tier"]), key=str)
+    order = list(SEVERITY_COLORS)
+    severities = sorted(dict.fromkeys(table["severity"]),
+                        key=lambda s: (order.index(s) if s in order else len(order), str(s)))
+    measures = [m for m in COMPLIANCE_LABELS if m in table]
+    width = 0.8 / max(len(severities), 1)
+    x = np.arange(len(tiers), dtype=float)
+    top = float(np.nanmax(table["tasks"].to_numpy(float))) if len(table) else 1.0
+    top = max(top, 1.0)
+    for j, sev in enumerate(severities):
+        t = table[table["severity"] == sev].set_index("tier").reindex(tiers)
+        pos = x - 0.4 + width * (j + 0.5)
+        heights = t["tasks"].fillna(0.0).to_numpy(float)
+        ax.bar(pos, heights, width=width * 0.92,
+               color=SEVERITY_COLORS.get(sev, PALETTE[j % len(PALETTE)]), label=str(sev))
+        for i, (p, h) in enumerate(zip(pos, heights, strict=True)):
+            lines = [f"{COMPLIANCE_LABELS[m]} {100 * v:.0f}%" for m in measures
+                     if np.isfinite(v := float(t[m].iloc[i]))]
+            if lines:
+                ax.text(p, h + 0.01 * top, "\n".join(lines), ha="center", va="bottom",
+                        fontsize="x-small", fontweight="bold")
+    ax.set_xticks(x, [f"tier {t}" for t in tiers])
+    ax.set_ylim(0, top * (1.15 + 0.1 * len(measures)))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    words = {"ack": "ack: started within the acknowledge window",
+             "resolve": "resolve: completed within the resolve window",
+             "compliance": "in window: answered within the response window"}
+    xlabel = "tier" + ("\n(" + "; ".join(words[m] for m in measures) + ")" if measures
+                       else "")
+    return _finish(ax, title, xlabel, "tasks per replication (mean)")
+
+
+def mttr_by_severity(ax, table: pd.DataFrame, targets=None,
+                     title="Mean time to resolve by severity"):
+    """Mean time to resolve (hours) per severity with its 95% CI and targets.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    table : pandas.DataFrame
+        ``severity, mean, low, high`` in hours, e.g. :func:`sim.report.data.mttr_table`.
+    targets : dict of str -> float, optional
+        Maximum hours per severity, drawn as a dashed tick.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One bar per severity (``ax.patches``).
+    """
+    order = list(SEVERITY_COLORS)
+    t = table.assign(_o=[order.index(s) if s in order else len(order)
+                         for s in table["severity"]]).sort_values(["_o", "severity"])
+    x = np.arange(len(t), dtype=float)
+    err, _ = _yerr(t["mean"], t["low"], t["high"])
+    ax.bar(x, t["mean"].to_numpy(float), width=0.6, yerr=err, capsize=5,
+           color=[SEVERITY_COLORS.get(s, PALETTE[0]) for s in t["severity"]],
+           label="MTTR (95% CI)")
+    labelled = False
+    for i, sev in enumerate(t["severity"]):
+        target = (targets or {}).get(sev)
+        if target is not None and np.isfinite(target):
+            ax.plot([x[i] - 0.35, x[i] + 0.35], [target, target], color="black", ls="--",
+                    lw=1.6, label=None if labelled else "target")
+            labelled = True
+    ax.set_xticks(x, [str(s) for s in t["severity"]])
+    ax.set_ylim(bottom=0)
+    return _finish(ax, title, "severity", "hours from first contact to resolution")
+
+
+#: Economics measures of :func:`margin_by_tier`, in drawing order, with their colours.
+ECONOMICS_MEASURES = {"revenue": "#0072B2", "sla_credits": "#CC79A7", "cost": "#E69F00",
+                      "margin": "#009E73"}
+
+
+def margin_by_tier(ax, table: pd.DataFrame, currency: str = "",
+                   title="Revenue, SLA credits, cost and margin per pricing tier"):
+    """Revenue, SLA credits, cost and margin per pricing tier, with 95% CIs.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    table : pandas.DataFrame
+        ``tier, measure, mean, low, high`` with ``measure`` among
+        :data:`ECONOMICS_MEASURES`, e.g. :func:`sim.report.data.economics_table`.
+    currency : str
+        Unit written on the axis.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One bar container per measure present (``ax.containers``), one bar per tier.
+    """
+    tiers = list(dict.fromkeys(table["tier"]))
+    present = [m for m in ECONOMICS_MEASURES if (table["measure"] == m).any()]
+    width = 0.8 / max(len(present), 1)
+    x = np.arange(len(tiers), dtype=float)
+    for j, m in enumerate(present):
+        t = table[table["measure"] == m].set_index("tier").reindex(tiers)
+        err, _ = _yerr(t["mean"], t["low"], t["high"])
+        ax.bar(x - 0.4 + width * (j + 0.5), t["mean"].fillna(0.0).to_numpy(float),
+               width=width * 0.92, color=ECONOMICS_MEASURES[m], yerr=err, capsize=3,
+               label=m.replace("sla_", "SLA ").replace("_", " "))
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.set_xticks(x, [str(t) for t in tiers])
+    unit = f" ({currency})" if currency else ""
+    return _finish(ax, title, "pricing tier", f"per replication, whole horizon{unit}")

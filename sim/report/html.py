@@ -4,8 +4,10 @@
 
 * ``report.html``: the headline KPI table against the targets (value with its 95% interval,
   met / missed / uncertain in colour *and* words), baseline alerts, the figures of
-  :mod:`sim.report.figures` embedded as base64 PNG, the scenario in plain words, notes, and a
-  footer with everything needed to reproduce the run. No scripts, no external CSS, fonts or
+  :mod:`sim.report.figures` embedded as base64 PNG (those of journeys, escalations, MTTR and
+  pricing tiers only when the run has their KPIs, :func:`optional_figures`; a "not in this
+  run" line otherwise), the scenario in plain words, notes, and a footer with everything
+  needed to reproduce the run. No scripts, no external CSS, fonts or
   images: it opens offline.
 * ``summary.md`` next to it (:mod:`sim.report.markdown`).
 * every figure as PNG and SVG in ``RUN_DIR/figures/``.
@@ -34,13 +36,18 @@ from sim.report.data import (
     Comparison,
     RunFolder,
     compare_runs,
+    economics_table,
+    escalation_table,
     fmt_bounds,
     fmt_ci,
     fmt_value,
     headline_kpis,
     headline_rows,
+    journey_table,
     label_of,
     load_run,
+    mttr_table,
+    required_by_time_of_day,
     staffing_by_interval,
     target_counts,
     unit_of,
@@ -215,14 +222,30 @@ def report_figures(run: RunFolder) -> list[ReportFigure]:
                                 fig))
     staffing = staffing_by_interval(s, int(run.seed)) if s.teams else None
     if staffing is not None and len(staffing) and staffing["scheduled"].sum() > 0:
+        why_not = "no live channel has a target to staff for"
+        try:
+            required = required_by_time_of_day(s, staffing["interval"].unique())
+        except Exception as exc:  # the analytic layer cannot staff this scenario: no line
+            required, why_not = None, f"the Erlang layer could not compute it ({exc})"
         fig, ax = new()
-        F.staffed_agents_by_interval(ax, staffing)
+        F.staffed_agents_by_interval(ax, staffing, required,
+                                     title="Staffed vs required agents by interval of the "
+                                           "day")
+        caption = ("Agents available to take contacts (on shift and not on a break, in "
+                   "training, in a meeting or absent), stacked by team, averaged over the days "
+                   "of the measured window, from replication 0's roster. Dashed: agents "
+                   "scheduled on shift before shrinkage.")
+        if required is not None:
+            caption += (" Solid: Erlang requirement (analytic), the agents needed on duty to "
+                        "meet each live channel's targets under the expected demand (Erlang A "
+                        "where callers abandon, else Erlang C; each live channel its own pool, "
+                        "summed; deferred work and multi-skill pooling left out), as "
+                        "'ccsim staff' computes it.")
+        else:
+            caption += f" No analytic requirement line: {why_not}."
         out.append(ReportFigure(
-            "staffed_agents_by_interval", "Agents on duty by interval of the day",
-            "Agents available to take contacts (on shift and not on a break, in training, "
-            "in a meeting or absent), stacked by team, averaged over the days of the "
-            "measured window, from replication 0's roster. Dashed: agents scheduled on "
-            "shift before shrinkage.", fig))
+            "staffed_agents_by_interval", "Staffed vs required agents by interval of the day",
+            caption, fig))
     deferred = [c for c in _deferred(s) if _has(iv, [c], "backlog")]
     if deferred:
         fig, (a1, a2) = new(6.4, rows=2, sharex=True)
@@ -256,13 +279,22 @@ def report_figures(run: RunFolder) -> list[ReportFigure]:
             fig))
     targeted = {c: t for c, t in sl_targets.items() if t is not None}
     if targeted and _has(iv, list(targeted), "service_level"):
-        fig, ax = new(4.0)
+        monthly = F.choose_period(iv) == "M"
+        fig, axes = new(7.6 if monthly else 4.0, rows=2 if monthly else 1)
+        ax = axes[0] if monthly else axes
         F.weekly_service_level_distribution(ax, iv, list(targeted), targeted, colors)
+        if monthly:
+            F.weekly_service_level_distribution(axes[1], iv, list(targeted), targeted,
+                                                colors, period="M", start=start)
         out.append(ReportFigure(
-            "weekly_service_level", "Weekly service level: how often is the target met?",
-            "Each dot is one week of one replication. P(met) is the share of those weeks "
-            "whose service level reaches the target: the chance that a given week meets it.",
-            fig))
+            "weekly_service_level",
+            "Weekly" + (" and monthly" if monthly else "")
+            + " service level: how often is the target met?",
+            "Each dot is one week" + (" (below: one calendar month)" if monthly else "")
+            + " of one replication. P(met) is the share of those weeks"
+            + (" (months)" if monthly else "") + " whose service level reaches the target: "
+            "the chance that a given week" + (" or month" if monthly else "")
+            + " meets it.", fig))
     cost = run.kpi("all", "cost_per_contact")
     if cost is not None and math.isfinite(cost["mean"]) and cost["mean"] > 0:
         shares = {}
@@ -277,7 +309,124 @@ def report_figures(run: RunFolder) -> list[ReportFigure]:
             "Agent cost (paid shift hours and overtime, at each team's hourly cost) divided "
             "by answered contacts, with its 95% confidence interval; split by team in "
             "proportion to each team's scheduled paid cost.", fig))
+    out += optional_figures(run)[0]
     return out
+
+
+#: What the report says instead of each optional figure when the run lacks its KPIs.
+_ABSENT = {
+    "journey_kpis": "First-contact resolution, repeat and escalation rates: not in this run "
+                    "(no fcr, repeat_rate or escalation_rate KPI).",
+    "escalations_by_tier": "Escalations by tier and severity with response-window "
+                           "compliance: not in this run (no escalation-task queues).",
+    "mttr_by_severity": "Mean time to resolve (MTTR) by severity: not in this run (no mttr_h "
+                        "KPI).",
+    "margin_by_tier": "Revenue, SLA credits and margin per pricing tier: not in this run (no "
+                      "pricing tiers in the scenario).",
+}
+
+
+def optional_tables(run: RunFolder) -> tuple[dict, dict[str, str]]:
+    """The tables of the optional figures, by figure slug (None where the run lacks them).
+
+    A table the run has but that cannot be read (an unexpected shape) is None too, with the
+    reason in the second dict, so the report still builds and says why.
+    """
+    readers = {"journey_kpis": journey_table, "escalations_by_tier": escalation_table,
+               "mttr_by_severity": mttr_table, "margin_by_tier": economics_table}
+    tables, problems = {}, {}
+    for slug, read in readers.items():
+        try:
+            table = read(run)
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+            table, problems[slug] = None, f"{type(exc).__name__}: {exc}"
+        if slug == "escalations_by_tier" and table is not None and not (
+                table["tasks"].sum() > 0):
+            table = None
+        tables[slug] = table
+    return tables, problems
+
+
+def _absent_note(slug: str, problems: dict[str, str]) -> str:
+    if slug in problems:
+        return (f"{_ABSENT[slug].split(':', 1)[0]}: could not be read from this run "
+                f"({problems[slug]}).")
+    return _ABSENT[slug]
+
+
+def optional_figures(run: RunFolder) -> tuple[list[ReportFigure], list[str]]:
+    """Figures of KPIs that only some runs have (journeys, escalations, pricing tiers).
+
+    Returns
+    -------
+    (figures, absent) : list of ReportFigure, list of str
+        The figures the run has data for, and one short "not in this run" note for each
+        one it does not.
+    """
+    s = run.scenario
+    figs: list[ReportFigure] = []
+    absent: list[str] = []
+
+    def new(height=3.8):
+        fig = Figure(figsize=(10, height), layout="constrained")
+        return fig, fig.add_subplot()
+
+    tables, problems = optional_tables(run)
+    journeys = tables["journey_kpis"]
+    if journeys is not None:
+        targets = {}
+        for c in set(journeys["channel"]):
+            for k in set(journeys["kpi"]):
+                t = _target(s, c, k, "min" if k == "fcr" else "max")
+                if t is not None:
+                    targets[(c, k)] = t
+        fig, ax = new()
+        F.journey_kpis(ax, journeys, targets)
+        figs.append(ReportFigure(
+            "journey_kpis", "First-contact resolution, repeats and escalations",
+            "Per channel: journeys resolved at their first contact (FCR), repeat contacts and "
+            "escalations as shares of handled contacts, mean over replications with 95% "
+            "confidence intervals; black tick: target.", fig))
+    else:
+        absent.append(_absent_note("journey_kpis", problems))
+    esc = tables["escalations_by_tier"]
+    if esc is not None:
+        fig, ax = new()
+        F.escalations_by_tier(ax, esc)
+        figs.append(ReportFigure(
+            "escalations_by_tier", "Escalations by tier and severity",
+            "Escalation tasks reaching each tier, by severity (mean per replication over the "
+            "measured window); the label on each bar is the share answered within the "
+            "tier's response window.", fig))
+    else:
+        absent.append(_absent_note("escalations_by_tier", problems))
+    mttr = tables["mttr_by_severity"]
+    if mttr is not None:
+        fig, ax = new(3.4)
+        F.mttr_by_severity(ax, mttr, {sev: _target(s, "all", "mttr_h" if sev == "all"
+                                                    else f"mttr_h_{sev}", "max")
+                                      for sev in mttr["severity"]})
+        figs.append(ReportFigure(
+            "mttr_by_severity", "Mean time to resolve by severity",
+            "Hours from a journey's first arrival to its resolution, by severity (all: every "
+            "resolved journey), mean over replications with 95% confidence intervals; dashed: "
+            "target.", fig))
+    else:
+        absent.append(_absent_note("mttr_by_severity", problems))
+    eco = tables["margin_by_tier"]
+    if eco is not None:
+        fig, ax = new()
+        economics = run.summary.get("economics")
+        currency = economics.get("currency", "") if isinstance(economics, dict) else ""
+        F.margin_by_tier(ax, eco, currency=str(currency or ""))
+        figs.append(ReportFigure(
+            "margin_by_tier", "Revenue, SLA credits, cost and margin per pricing tier",
+            "Per pricing tier over the horizon: revenue, SLA credits paid when contractual "
+            "targets were missed, cost and margin (revenue − credits − cost), mean over "
+            "replications with 95% confidence intervals.", fig))
+    else:
+        absent.append(_absent_note("margin_by_tier", problems))
+    return figs, absent
 
 
 # --------------------------------------------------------------------------- HTML parts
@@ -417,14 +566,28 @@ def _alerts_html(comparison: Comparison) -> str:
             f'{"s" if len(comparison.alerts) != 1 else ""}</b>: KPIs whose mean moved by more '
             f"than {pct} from the baseline <code>{base}</code> (the seed's alert rule).</div>"
             "<table><thead><tr><th>channel</th><th>KPI</th><th>baseline</th><th>now</th>"
-            "<th>change</th><th>direction</th><th>paired difference now − baseline "
+            "<th>change</th><th>direction</th><th>difference now − baseline "
             "[95% CI]</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"
-            f'<p class="note">{_e(comparison.note)} Paired intervals need per-replication '
-            "values: the run folder has them for the counts (offered, answered, abandoned, "
-            "lost), rebuilt exactly from intervals.parquet; other KPIs (ASA, service level, "
-            "rates, backlog...) have only their means in summary.json, so their paired "
-            "interval is left out.</p>")
+            f'<p class="note">{_e(comparison.note)} Paired intervals use each run\'s '
+            "per-replication values (totals.parquet; in older folders without it only the "
+            "counts, rebuilt from intervals.parquet). Unpaired runs get Welch intervals from "
+            "each run's mean, standard error and replication count. Differences of shares "
+            "are in percentage points (pp).</p>")
+
+
+def optional_figures_absent(run: RunFolder) -> list[str]:
+    """The "not in this run" notes of :func:`optional_figures` (without drawing)."""
+    tables, problems = optional_tables(run)
+    return [_absent_note(slug, problems) for slug, table in tables.items() if table is None]
+
+
+def _absent_html(notes: list[str]) -> str:
+    if not notes:
+        return ""
+    return ('<div id="absent" class="note"><p>Figures left out because the run does not '
+            "have their KPIs:</p><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes)
+            + "</ul></div>")
 
 
 def _figures_html(embedded) -> str:
@@ -711,6 +874,7 @@ def render_html(run: RunFolder, embedded, comparison: Comparison | None = None) 
         _targets_html(run),
         "<h2>Figures</h2>" if embedded else "",
         _figures_html(embedded),
+        _absent_html(optional_figures_absent(run)),
         '<h2 id="scenario">The scenario in plain words</h2>',
         scenario_html(s),
         '<h2 id="notes">Notes</h2><ul>' + "".join(f"<li>{_e(x)}</li>" for x in notes)

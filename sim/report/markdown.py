@@ -17,6 +17,8 @@ from sim.report.data import (
     Comparison,
     RunFolder,
     fmt_ci,
+    fmt_delta,
+    fmt_delta_ci,
     fmt_value,
     headline_rows,
     label_of,
@@ -106,10 +108,11 @@ def fmt_change(alert) -> str:
 
 
 def fmt_paired(alert) -> str:
-    """``+1.2 s [0.4 s, 2.0 s]`` or the reason there is no paired difference."""
+    """``+1.2 s [0.4 s, 2.0 s]`` (shares in percentage points) or the reason there is no
+    difference."""
     if math.isfinite(alert.diff):
-        ci = fmt_ci(alert.diff_low, alert.diff_high, alert.kpi, clip=False)
-        text = fmt_value(alert.diff, alert.kpi, signed=True)
+        ci = fmt_delta_ci(alert.diff_low, alert.diff_high, alert.kpi)
+        text = fmt_delta(alert.diff, alert.kpi)
         return f"{text} {ci}".strip() + (f" ({alert.diff_note})" if alert.diff_note else "")
     return alert.diff_note
 

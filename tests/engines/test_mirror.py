@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from sim.model import CAPACITY_UNITS, NO_AGENT, ArrivalPolicy, EventKind, Outcome, PullPolicy
+from sim.model import (
+    CAPACITY_UNITS,
+    FOLLOWUP_BASE,
+    NO_AGENT,
+    POOL_BLOCK,
+    ArrivalPolicy,
+    ContactKind,
+    EventKind,
+    Fate,
+    Outcome,
+    PullPolicy,
+)
 
 _kernel = pytest.importorskip("sim._kernel", reason="compiled kernel not built")
 
@@ -37,3 +48,14 @@ def test_enum_mirrors_model(kernel_attr, enum):
 def test_constants_mirror_model():
     assert _kernel.CAPACITY_UNITS == CAPACITY_UNITS
     assert _kernel.NO_AGENT == NO_AGENT
+
+
+@pytest.mark.parametrize(("kernel_attr", "enum"), [("CONTACT_KIND_NAMES", ContactKind),
+                                                   ("FATE_NAMES", Fate)])
+def test_journey_enums_mirror_model(kernel_attr, enum):
+    assert getattr(_kernel, kernel_attr) == _names_in_value_order(enum)
+
+
+def test_journey_constants_mirror_model():
+    assert _kernel.FOLLOWUP_BASE == FOLLOWUP_BASE
+    assert _kernel.POOL_BLOCK == POOL_BLOCK

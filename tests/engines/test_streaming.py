@@ -25,8 +25,8 @@ from sim.compile import compile_scenario
 from sim.engines import simulate
 from sim.engines.kernel import KernelStream
 from sim.experiment import prepare, replication_seed, run_replication
-from sim.kpi import Accumulator, Measured, measure
-from sim.model import Workload
+from sim.kpi import Accumulator, Measured, journey_windows, measure
+from sim.model import WORKLOAD_ARRAYS, Followups, Workload
 from sim.scenario import load_scenario, parse_scenario
 from sim.stream import simulate_and_measure
 from sim.workload import sample_workload, sample_workload_days
@@ -36,12 +36,13 @@ pytest.importorskip("sim._kernel", reason="compiled kernel not built")
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "scenarios" / "valid"
-OUTCOME_FIELDS = ("outcome", "agent", "start_s", "end_s")
+OUTCOME_FIELDS = ("outcome", "agent", "start_s", "end_s", "fate")
 
 
 def one_shot(scenario, seed) -> Measured:
     model, workload, roster = prepare(scenario, seed)
-    return measure(model, workload, roster, simulate(model, workload, roster, engine="kernel"))
+    return measure(model, workload, roster, simulate(model, workload, roster, engine="kernel"),
+                   journey_windows(scenario, model))
 
 
 def assert_measured_identical(got: Measured, want: Measured) -> None:
@@ -61,7 +62,7 @@ def assert_measured_identical(got: Measured, want: Measured) -> None:
 
 
 def _assert_workloads_equal(a: Workload, b: Workload) -> None:
-    for key in a.__dataclass_fields__:
+    for key in WORKLOAD_ARRAYS:
         x, y = getattr(a, key), getattr(b, key)
         assert x.dtype == y.dtype, key
         assert np.array_equal(x, y), key
@@ -74,7 +75,7 @@ def test_days_concatenate_to_sample_workload(scenario, seed, split):
     parts = [sample_workload_days(scenario, model, ss, 0, split),
              sample_workload_days(scenario, model, ss, split, 99)]
     joined = Workload(**{k: np.concatenate([getattr(p, k) for p in parts])
-                         for k in whole.__dataclass_fields__})
+                         for k in WORKLOAD_ARRAYS})
     _assert_workloads_equal(joined, whole)
     assert np.all(np.diff(whole.arrival_s) >= 0)
 
@@ -87,7 +88,7 @@ def test_days_of_a_long_scenario_do_not_depend_on_the_split():
         parts = [sample_workload_days(scenario, model, ss, d, d + chunk)
                  for d in range(0, 14, chunk)]
         joined = Workload(**{k: np.concatenate([getattr(p, k) for p in parts])
-                             for k in whole.__dataclass_fields__})
+                             for k in WORKLOAD_ARRAYS})
         _assert_workloads_equal(joined, whole)
     # a day alone is that day's slice of the whole
     day3 = sample_workload_days(scenario, model, ss, 3, 4)
@@ -103,22 +104,24 @@ def test_days_of_a_long_scenario_do_not_depend_on_the_split():
 def stream_outcomes(model, workload, roster, cut_ids, take=True) -> dict:
     """Outcomes of a KernelStream fed the contacts cut at ``cut_ids`` (each piece advanced to
     the next piece's first arrival), finalized contacts taken out after every step."""
-    run = KernelStream(model, roster)
+    run = KernelStream(model, roster, pools=workload.pools)
     n = workload.n_contacts
     cuts = sorted({0, n, *(int(c) for c in cut_ids if 0 <= c <= n)})
-    taken = []
+    taken, followups = [], []
     for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
-        run.append(Workload(**{k: getattr(workload, k)[lo:hi]
-                               for k in workload.__dataclass_fields__}))
+        run.append(workload.rows(slice(lo, hi)))
         until_s = workload.arrival_s[hi] if hi < n else model.horizon_s
         oldest = run.advance(until_s)
         assert oldest <= hi or hi == n
         if take:
             taken.append(run.take_final()[1])
+            followups.append(run.take_followups())
     run.advance(model.horizon_s)
     taken.append(run.take_final(everything=True)[1])
+    followups.append(run.take_followups(everything=True))
     out = {k: np.concatenate([getattr(o, k) for o in taken]) for k in OUTCOME_FIELDS}
     out["release_s"] = run.release_s
+    out["followups"] = Followups.concat(followups)
     return out
 
 
@@ -126,6 +129,11 @@ def assert_outcomes_identical(got: dict, want) -> None:
     for key in (*OUTCOME_FIELDS, "release_s"):
         x, y = got[key], getattr(want, key)
         assert np.array_equal(x, y, equal_nan=True), key
+    if want.followups is not None:
+        for key, y in want.followups.columns.items():
+            assert np.array_equal(got["followups"].columns[key], y, equal_nan=True), key
+    else:
+        assert got["followups"].n == 0
 
 
 @given(scenario=small_scenarios(), seed=seeds(),
@@ -151,11 +159,10 @@ def test_kernel_stream_with_a_step_every_few_contacts(scenario, seed, every):
 def test_kernel_stream_checks_its_contract():
     scenario = load_scenario(CORPUS / "mmc_plus_m.yaml")
     model, workload, roster = prepare(scenario, 1)
-    run = KernelStream(model, roster)
+    run = KernelStream(model, roster, pools=workload.pools)
     with pytest.raises(ValueError, match="arrival order"):
-        run.append(Workload(**{k: getattr(workload, k)[:50][::-1].copy()
-                               for k in workload.__dataclass_fields__}))
-    run.append(Workload(**{k: getattr(workload, k)[:500] for k in workload.__dataclass_fields__}))
+        run.append(workload.rows(slice(49, None, -1)))
+    run.append(workload.rows(slice(0, 500)))
     run.advance(float(workload.arrival_s[500]))
     with pytest.raises(ValueError, match="before the previous call"):
         run.advance(0.0)
@@ -167,7 +174,8 @@ def test_kernel_stream_checks_its_contract():
     outs = [np.zeros(n, np.int8), np.full(n, -1, np.int32), np.full(n, np.nan),
             np.full(n, np.nan)]
     with pytest.raises(ValueError, match="oldest pending"):
-        raw.advance(*window, *outs, 600, float(workload.arrival_s[610]))
+        raw.advance(*window, *outs, 600, float(workload.arrival_s[610]), None, None, None,
+                    None, None, np.zeros(n, np.int8))
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,12 +269,11 @@ def test_long_patience_case_keeps_contacts_pending_across_chunks():
     # pops after the window has moved past them.
     scenario = parse_scenario(LONG_PATIENCE, "<long_patience>")
     model, workload, roster = prepare(scenario, 3)
-    run = KernelStream(model, roster)
+    run = KernelStream(model, roster, pools=workload.pools)
     held_over = stale_abandons = 0
     for day in range(int(model.horizon_s // 86400)):
         lo, hi = np.searchsorted(workload.arrival_s, [day * 86400.0, (day + 1) * 86400.0])
-        run.append(Workload(**{k: getattr(workload, k)[lo:hi]
-                               for k in workload.__dataclass_fields__}))
+        run.append(workload.rows(slice(lo, hi)))
         until_s = (day + 1) * 86400.0
         run.advance(until_s)
         held_over = max(held_over, hi - run.oldest_pending_id)
@@ -304,7 +311,7 @@ def test_accumulator_batches_in_id_order_are_exact(n_batches):
     cuts = [0, *cuts.tolist(), workload.n_contacts]
     acc = Accumulator(model)
     for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
-        w = Workload(**{k: getattr(workload, k)[lo:hi] for k in workload.__dataclass_fields__})
+        w = workload.rows(slice(lo, hi))
         o = type(outcomes)(**{k: getattr(outcomes, k)[lo:hi] for k in OUTCOME_FIELDS},
                            release_s=np.zeros(0))
         acc.add_contacts(w, o)

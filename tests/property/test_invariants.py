@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -17,14 +19,16 @@ ENGINES = ["simpy", "kernel"]
 @pytest.mark.parametrize("engine", ENGINES)
 @given(scenario=small_scenarios(), seed=seeds())
 def test_invariants(engine, scenario, seed):
-    model, w, r = prepare(scenario, seed)
-    o = simulate(model, w, r, engine=engine)
+    model, first, r = prepare(scenario, seed)
+    out = simulate(model, first, r, engine=engine)
+    w, o = _with_followups(model, first, out)
     answered = o.outcome == Outcome.ANSWERED
     abandoned = o.outcome == Outcome.ABANDONED
     lost = o.outcome == Outcome.LOST_CLOSED
 
-    # lost exactly when the workload says closed; nobody else is lost
-    assert np.array_equal(lost, w.closed == 1)
+    # lost exactly when the workload says closed (lost, or called back later by a
+    # follow-up); nobody else is lost
+    assert np.array_equal(lost, w.closed != 0)
     # waits >= 0, service takes the time the model says, served contacts have an agent
     assert (o.start_s[answered] >= w.arrival_s[answered]).all()
     assert (o.end_s[answered] >= o.start_s[answered]).all()
@@ -61,14 +65,32 @@ def test_invariants(engine, scenario, seed):
         assert np.cumsum(d[order]).max() <= CAPACITY_UNITS
 
     # conservation, through the KPI layer: offered = answered + abandoned + still waiting
-    totals = measure(model, w, r, o).totals.set_index("channel")
-    offered_in_window = (w.closed == 0) & (w.arrival_s >= model.warmup_s)
+    totals = measure(model, first, r, out).totals.set_index("channel")
+    offered_in_window = (w.closed == 0) & (w.arrival_s >= model.warmup_s) & (
+        w.arrival_s < model.horizon_s)
     waiting_end = offered_in_window & (o.outcome == Outcome.WAITING)
     for c, name in enumerate(model.channel_names):
         row = totals.loc[name]
         on_ch = w.channel == c
         assert row.offered == row.answered + row.abandoned + (waiting_end & on_ch).sum()
     assert totals.loc["all"].offered == offered_in_window.sum()
+
+
+def _with_followups(model, w, o):
+    """First contacts and follow-ups as one set of per-contact arrays (follow-ups last)."""
+    f = o.followups
+    if f is None:
+        return w, o
+    n = f.n
+    ww = SimpleNamespace(
+        arrival_s=np.concatenate([w.arrival_s, f.arrival_s]),
+        queue=np.concatenate([w.queue, f.queue]),
+        channel=np.concatenate([w.channel, model.queue_channel[f.queue]]),
+        abandon_at_s=np.concatenate([w.abandon_at_s, f.abandon_at_s]),
+        closed=np.concatenate([w.closed, np.zeros(n, np.int8)]))
+    oo = SimpleNamespace(**{k: np.concatenate([getattr(o, k), f.columns[k]])
+                            for k in ("outcome", "agent", "start_s", "end_s")})
+    return ww, oo
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -13,6 +13,7 @@ import pytest
 
 matplotlib.use("Agg")
 
+from sim.report import build_report  # noqa: E402
 from tests.report.helpers import SCENARIOS, SCRIPT_NAME, short_scenario, write_run  # noqa: E402
 
 
@@ -37,3 +38,18 @@ def script_named_run(tmp_path_factory) -> Path:
                               description='Hostile <img src=x onerror="alert(2)"> & co',
                               days=8)
     return write_run(scenario, tmp_path_factory.mktemp("xss") / "run")
+
+
+@pytest.fixture(scope="session")
+def built_report():
+    """``build(run_dir) -> (html text, path)``: each run folder's report built once per
+    session (building one takes seconds), for the tests that only read it."""
+    cache: dict[Path, tuple[str, Path]] = {}
+
+    def build(run: Path) -> tuple[str, Path]:
+        if run not in cache:
+            path = build_report(run)
+            cache[run] = (path.read_text(encoding="utf-8"), path)
+        return cache[run]
+
+    return build

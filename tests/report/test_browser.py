@@ -1,5 +1,6 @@
-"""report.html in a real browser: headless Chromium loads it without errors, every figure
-decodes and is visible, and a scenario named ``<script>...`` shows as text.
+"""report.html (and the comparison page of ``ccsim compare RUN_A RUN_B --out``) in a real
+browser: headless Chromium loads it without errors, every figure decodes and is visible,
+and a scenario named ``<script>...`` shows as text.
 
 A copy of the report gets a small probe script (the report itself has none) that records
 ``window.onerror`` events (script errors and resources that fail to load), any ``alert()``
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.report import build_report
+from sim.report import build_compare_report, build_report
 from tests.report.helpers import SCRIPT_NAME
 
 CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which(
@@ -73,7 +74,16 @@ def report(script_named_run) -> Path:
     return build_report(script_named_run)
 
 
-def test_report_renders_in_headless_chromium(report, tmp_path):
+@pytest.fixture(scope="module")
+def comparison(careconnect_run, script_named_run, tmp_path_factory) -> Path:
+    """The ``ccsim compare RUN_A RUN_B --out`` page, the run being the ``<script>`` one."""
+    out = tmp_path_factory.mktemp("cmp") / "comparison.html"
+    return build_compare_report(careconnect_run, script_named_run, out)[0]
+
+
+@pytest.mark.parametrize("page", ["report", "comparison"])
+def test_report_renders_in_headless_chromium(request, page, tmp_path):
+    report = request.getfixturevalue(page)
     probe = tmp_path / "probe.html"
     text = report.read_text(encoding="utf-8")
     assert text.count("<head>") == 1
@@ -89,12 +99,15 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     console = [ln for ln in done.stderr.splitlines() if ":CONSOLE" in ln]
     assert console == [], console
     assert result["scripts"] == 1  # the probe only: nothing in the report ran
-    assert result["h1"] == SCRIPT_NAME  # the <script> name is shown as text
+    if page == "report":
+        assert result["h1"] == SCRIPT_NAME  # the <script> name is shown as text
+    else:
+        assert result["h1"].startswith(SCRIPT_NAME + " vs ")
     assert SCRIPT_NAME in result["title"]
 
     images = result["images"]
     assert len(images) == text.count("<img ")
-    assert len(images) >= 8
+    assert len(images) >= (8 if page == "report" else 2)
     for im in images:
         assert im["complete"] and im["naturalWidth"] > 0 and im["naturalHeight"] > 0, im
         assert im["width"] > 0 and im["height"] > 0, im

@@ -537,8 +537,7 @@ def test_kernel_orders_unsorted_arrivals_by_key():
         contacts=[dict(t=1.0, q=0, work=10.0), dict(t=5.0, q=0, work=10.0)],
         segments=[(0, 0.0, 1000.0)],
     )
-    fields = {k: getattr(w, k)[::-1].copy() for k in w.__dataclass_fields__}
-    out = kernel.simulate(m, Workload(**fields), r)
+    out = kernel.simulate(m, w.rows(slice(None, None, -1)), r)
     assert row(out, 1) == (ANSWERED, 0, 1.0, 11.0)
     assert row(out, 0) == (ANSWERED, 0, 11.0, 21.0)
 

@@ -723,9 +723,11 @@ def test_unsorted_arrivals_give_the_same_kpis():
     # The contract says arrivals are sorted; the slower path for unsorted ones must agree.
     model, workload, roster, outcomes = random_run(4)
     order = np.random.default_rng(0).permutation(workload.n_contacts)
-    shuffled_w = Workload(**{f: getattr(workload, f)[order] for f in Workload.__dataclass_fields__})
+    shuffled_w = Workload(**{f: getattr(workload, f)[order]
+                             for f in Workload.__dataclass_fields__ if f != "pools"})
     shuffled_o = Outcomes(**{
-        f: getattr(outcomes, f)[order] if f != "release_s" else outcomes.release_s
+        f: getattr(outcomes, f)[order] if f not in ("release_s", "followups")
+        else getattr(outcomes, f)
         for f in Outcomes.__dataclass_fields__
     })
     a = measure(model, workload, roster, outcomes)

@@ -371,7 +371,7 @@ def test_cli_staff(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "2026-01-07 (Wed" in out
-    assert "simulation correction is not implemented yet" in out
+    assert "`ccsim staff --simulate` corrects it by simulation" in out
     assert csv.exists() and "available" in csv.read_text().splitlines()[0]
 
 

@@ -1,0 +1,172 @@
+"""Journey draws: the per-journey draws of first contacts and the pools of follow-up draws.
+
+Randomness for journeys enters here (called from :mod:`sim.workload`), like every other
+draw. Engines *decide* a journey's course (resolved, repeat, escalation, transfer, retrial)
+with these draws; they never draw.
+
+* First contacts get, per day, from the stream ``("journey", day)``: ``u_outcome`` (the
+  uniform deciding the contact's fate), the journey's ``severity`` (from its contact type's
+  severity mix) and ``auth_tier`` (whether a refund is asked for, its amount, and so the
+  lowest tier allowed to approve it).
+* Follow-up contacts (repeats, retrials, transfers, tasks) exist only once an engine
+  creates them, so their draws are kept in *pools*, one per class (kind x contact type x
+  channel, or tier; ``JourneyModel.class_names``): the ``n``-th follow-up of class ``k``
+  created in a replication takes entry ``n`` of pool ``k``. Pools are sampled in blocks of
+  :data:`sim.model.POOL_BLOCK` entries, block ``b`` of class ``k`` from its own stream
+  ``SeedSequence(entropy, spawn_key=(..., "followup", k, b))``, so an entry does not depend on
+  which other blocks were sampled, and both engines (which create follow-ups in the same
+  order, the event order) see the same draws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model import POOL_BLOCK, SEVERITY_NAMES, Model
+from sim.scenario import Scenario, scenario_base_dir
+
+
+def _channel_index(model: Model, choice, default: int, u: np.ndarray) -> np.ndarray:
+    """Channel per draw: ``default`` (None), one channel, or a mix chosen by ``u``."""
+    names = model.channel_names
+    if choice is None:
+        return np.full(u.shape[0], default, dtype=np.int32)
+    if isinstance(choice, str):
+        return np.full(u.shape[0], names.index(choice), dtype=np.int32)
+    chans = np.array([names.index(c) for c in choice], dtype=np.int32)
+    cum = np.cumsum(np.array(list(choice.values()), dtype=np.float64))
+    cum /= cum[-1]
+    return chans[np.minimum(np.searchsorted(cum, u, side="right"), chans.shape[0] - 1)]
+
+
+class FollowupPools:
+    """The follow-up draws of one replication, block by block (see the module docstring).
+
+    Parameters
+    ----------
+    s : Scenario
+    model : Model
+        ``compile_scenario(s)``, with ``model.journeys`` set.
+    ss : numpy.random.SeedSequence
+        The replication's seed sequence.
+    stream : int
+        Index of the purpose ``"followup"`` in :data:`sim.workload.STREAMS`.
+    """
+
+    def __init__(self, s: Scenario, model: Model, ss: np.random.SeedSequence, stream: int):
+        from sim.compile import queue_key
+
+        self.scenario, self.model, self.ss, self.stream = s, model, ss, stream
+        self.base = scenario_base_dir(s)
+        self._qindex = {name: q for q, name in enumerate(model.queue_names)}
+        j = model.journeys
+        types = list(s.contact_types.items())
+        self._spec: list[tuple] = [None] * j.n_classes
+        for k in range(len(types)):
+            for c in range(model.n_channels):
+                for kind, table in (("repeat", j.class_repeat), ("retrial", j.class_retrial),
+                                    ("transfer", j.class_transfer)):
+                    if table[k, c] >= 0:
+                        self._spec[table[k, c]] = (kind, k, c)
+        for tier in (2, 3):
+            if j.class_task[tier] >= 0:
+                self._spec[j.class_task[tier]] = ("task", tier, -1)
+        self._types = [ct for _, ct in types]
+        # per contact type, its queue on each channel (-1: none)
+        self._type_queue = [np.array([self._qindex.get(queue_key(ch, ct.queue), -1)
+                                      for ch in model.channel_names], dtype=np.int32)
+                            for ct in self._types]
+
+    def block(self, k: int, b: int) -> dict:
+        """Entries ``[b * POOL_BLOCK, (b + 1) * POOL_BLOCK)`` of pool ``k``.
+
+        Returns
+        -------
+        dict
+            ``delay_s, work_s, patience_s, u_route, u_outcome`` (float64) and ``queue``
+            (int32; -1 where the engine chooses the queue), each of length ``POOL_BLOCK``.
+        """
+        from sim.workload import draw
+
+        ss = self.ss
+        rng = np.random.default_rng(np.random.SeedSequence(
+            ss.entropy, spawn_key=(*ss.spawn_key, self.stream, int(k), int(b)),
+            pool_size=ss.pool_size))
+        kind, a, c = self._spec[k]
+        n = POOL_BLOCK
+        s, model = self.scenario, self.model
+        # Fixed draw order within a block: u_channel, delay, work, patience, u_route, u_outcome.
+        u_channel = rng.random(n)
+        delay_s = np.zeros(n)
+        queue = np.full(n, -1, dtype=np.int32)
+        channel = np.full(n, c, dtype=np.int32)
+        if kind == "task":
+            tier = s.escalation.tiers[a]
+            work_s = draw(tier.handle_time, rng, n, self.base)
+        else:
+            ct = self._types[a]
+            if kind == "repeat":
+                delay_s = draw(ct.repeat.delay, rng, n, self.base)
+                channel = _channel_index(model, ct.repeat.channel, c, u_channel)
+            elif kind == "retrial":
+                spec = s.channels[model.channel_names[c]].retrial
+                delay_s = draw(spec.delay, rng, n, self.base)
+                channel = _channel_index(model, spec.channel, c, u_channel)
+            if kind != "transfer":
+                queue = self._type_queue[a][channel]
+            work_s = draw(ct.handle_time, rng, n, self.base)
+            if ct.wrap_up is not None:
+                work_s = work_s + draw(ct.wrap_up, rng, n, self.base)
+        patience_s = np.full(n, np.inf)
+        for x in np.unique(channel):
+            name = model.channel_names[x]
+            spec = s.channels.get(name)
+            if spec is not None and spec.kind == "live" and spec.patience is not None:
+                mask = channel == x
+                patience_s[mask] = draw(spec.patience, rng, int(mask.sum()), self.base)
+        return dict(delay_s=np.ascontiguousarray(delay_s, dtype=np.float64),
+                    queue=np.ascontiguousarray(queue, dtype=np.int32),
+                    work_s=np.ascontiguousarray(work_s, dtype=np.float64),
+                    patience_s=np.ascontiguousarray(patience_s, dtype=np.float64),
+                    u_route=rng.random(n), u_outcome=rng.random(n))
+
+
+def first_contact_draws(s: Scenario, model: Model, rng: np.random.Generator,
+                        ctype: np.ndarray) -> dict:
+    """``u_outcome``, ``severity`` and ``auth_tier`` of a day's first contacts.
+
+    Draw order (fixed): ``u_outcome`` for all, then per contact type in type order the
+    severity uniforms and the refund uniforms and amounts of its contacts.
+    """
+    from sim.workload import draw
+
+    n = ctype.shape[0]
+    u_outcome = rng.random(n)
+    severity = np.full(n, SEVERITY_NAMES.index("routine"), dtype=np.int8)
+    auth_tier = np.zeros(n, dtype=np.int8)
+    base = scenario_base_dir(s)
+    authority = s.escalation.refund_authority if s.escalation is not None else None
+    for k, ct in enumerate(s.contact_types.values()):
+        mask = ctype == k
+        m = int(np.count_nonzero(mask))
+        if m == 0:
+            continue
+        if ct.escalation is not None:
+            sev = ct.escalation.severity
+            if isinstance(sev, str):
+                severity[mask] = SEVERITY_NAMES.index(sev)
+            else:
+                names = list(sev)
+                cum = np.cumsum(list(sev.values()))
+                cum /= cum[-1]
+                pick = np.minimum(np.searchsorted(cum, rng.random(m), side="right"),
+                                  len(names) - 1)
+                severity[mask] = np.array([SEVERITY_NAMES.index(x) for x in names],
+                                          dtype=np.int8)[pick]
+        if ct.refund is not None and authority is not None:
+            asks = rng.random(m) < ct.refund.probability
+            amount = draw(ct.refund.amount, rng, m, base)
+            tier = np.where(amount > authority.team_lead, 3,
+                            np.where(amount > authority.agent, 2, 0))
+            auth_tier[mask] = np.where(asks, tier, 0).astype(np.int8)
+    return dict(u_outcome=u_outcome, severity=severity, auth_tier=auth_tier)
