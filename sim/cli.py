@@ -424,12 +424,13 @@ def _staff(args, argv) -> int:
 def _fmt(value: float, kpi: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    if kpi in ("service_level", "service_level_answered", "service_level_excl_short_abandons",
-               "abandon_rate", "occupancy", "sla_compliance", "p_wait", "shrinkage"):
+    from sim.kpi import KPI_INFO
+
+    if KPI_INFO.get(kpi, ("", ""))[1] == "share":
         return f"{100 * value:.1f}%"
     if kpi in ("offered", "backlog"):
         return f"{value:,.0f}"
-    return f"{value:.1f}"
+    return f"{value:.3f}" if 0 < abs(value) < 1 else f"{value:.1f}"
 
 
 def format_table(results) -> str:

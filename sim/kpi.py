@@ -75,11 +75,12 @@ journey is measured when its first arrival is in the window:
 * ``mttr_h``: mean of ``end_s`` of the resolving contact - first arrival, hours, over the
   resolved journeys; ``mttr_h_<severity>`` over those of one severity
   (:data:`sim.model.SEVERITY_NAMES`; ``Workload.severity`` of the first contact).
-* ``time_to_supervisor_h``: mean of ``start_s`` - first arrival, hours, over the answered
-  *first* tasks of journeys (a TASK whose parent is not a task: it comes from a tier-1
-  contact) whose severity is in ``escalation.supervisor_for``; ``supervisor_compliance``:
-  the share of them with ``start_s - j_arrival_s <= escalation.supervisor_within`` (NaN
-  without a window).
+* ``time_to_supervisor_h``: mean of ``start_s`` - ``p_arrival_s`` (the arrival of the
+  tier-1 contact that raised the escalation), hours, over the answered *first* tasks of
+  journeys (a TASK whose parent is not a task) whose severity is in
+  ``escalation.supervisor_for``; ``supervisor_compliance``: the share of them with
+  ``start_s - p_arrival_s <= escalation.supervisor_within`` (NaN without a window).
+  Attributed to the journey's first arrival interval and queue.
 
 Exactness: first contacts and follow-ups keep separate sums (the follow-ups' in an inner
 :class:`Accumulator`), added together only in :meth:`Accumulator.result`, so feeding the two
@@ -126,6 +127,7 @@ KPI_KEYS = (
     "backlog_age_h",
     "sla_compliance",
     "lost_closed",
+    "availability",
     "shrinkage",
     "overtime_h",
     "cost_per_contact",
@@ -174,7 +176,9 @@ KPI_INFO = {
         "share",
         "higher",
     ),
-    "lost_closed": ("contacts lost because their channel was closed", "contacts", "lower"),
+    "lost_closed": ("contacts lost because their channel was closed or out of order",
+                    "contacts", "lower"),
+    "availability": ("share of the time a channel with outages was up", "share", "higher"),
     "shrinkage": ("shrinkage-event time / scheduled shift time", "share", None),
     "overtime_h": ("agent time worked after the end of a shift", "h", "lower"),
     "cost_per_contact": ("agent cost (shifts + overtime) / answered", "currency", "lower"),
@@ -192,8 +196,8 @@ KPI_INFO = {
     "mttr_h_urgent": ("mean time to resolve urgent journeys", "h", "lower"),
     "mttr_h_routine": ("mean time to resolve routine journeys", "h", "lower"),
     "time_to_supervisor_h": (
-        "mean time from first arrival to the start of the first escalated task "
-        "(supervised severities)", "h", "lower"),
+        "mean time from the contact raising an escalation to the start of the first "
+        "escalated task (supervised severities)", "h", "lower"),
     "supervisor_compliance": (
         "first escalated tasks (supervised severities) started within the supervisor "
         "window / started", "share", "higher"),
@@ -331,6 +335,8 @@ def measure(model: Model, workload: Workload, roster: Roster, outcomes: Outcomes
     acc.add_contacts(workload, outcomes)
     if outcomes.followups is not None:
         acc.add_followups(outcomes.followups)
+    if workload.outages is not None:
+        acc.add_outages(workload.outages)
     acc.add_roster(roster, outcomes.release_s)
     return acc.result()
 
@@ -395,6 +401,9 @@ class Accumulator:
         self._backlog = np.zeros((self._ends_s.shape[0], n_q), dtype=np.int64)
         self._oldest_s = np.full((self._ends_s.shape[0], n_q), np.inf)
         self._roster: dict | None = None
+        # outage time per channel (channels with outages only; the others' availability NaN)
+        self._outage = _Integral(grid, model.n_channels)
+        self._has_outages = np.zeros(model.n_channels, dtype=bool)
         self.n_contacts = 0
         # Journeys. Counts per (interval, queue, code): by the contact's own arrival and
         # queue (_C_*), or by its journey's first arrival and queue (_J_*); resolved
@@ -432,6 +441,17 @@ class Accumulator:
         self._add(workload, outcomes)
         if self._journeys and n:
             self._add_first_journeys(workload, outcomes)
+
+    def add_outages(self, outages: dict) -> None:
+        """Add outage periods ``{channel index: (lo_s, hi_s)}`` (a channel listed, even with
+        no period, has an availability; the others' is NaN). Any batching gives the same
+        availability up to rounding of the time sums (periods are added in their order)."""
+        for c, (lo_s, hi_s) in outages.items():
+            self._has_outages[c] = True
+            if len(lo_s):
+                self._outage.add(np.asarray(lo_s, dtype=np.float64),
+                                 np.asarray(hi_s, dtype=np.float64),
+                                 np.full(len(lo_s), c, dtype=np.intp))
 
     def add_followups(self, followups: Followups) -> None:
         """Add a batch of final follow-up contacts (:class:`sim.model.Followups`).
@@ -646,7 +666,10 @@ class Accumulator:
             first_task[rows] = ~np.isin(f.parent[sel][rows], self._escalated_tasks)
         supervised = first_task & (f.outcome[sel] == Outcome.ANSWERED)
         supervised &= windows.supervisor_for[severity]
-        to_supervisor_s = f.start_s[sel] - j_arrival_s
+        # NOTE: from the arrival of the contact that raised the escalation (the task's
+        # parent), not the journey's first arrival: a concern raised on a repeat contact a
+        # day later starts its own 30-minute clock then.
+        to_supervisor_s = f.start_s[sel] - f.p_arrival_s[sel]
         _add_codes(self._jcounts, cell, _N_J, {
             _J_DECIDED: np.isin(fate, _TERMINAL),
             _J_FOLLOWUPS: f.arrival_s[sel] < grid.horizon_s,
@@ -715,6 +738,13 @@ class Accumulator:
             elif groups.kind[g] == _ALL:
                 occupancy[:, g] = _ratio(busy_s.sum(axis=1), available_s)
         kpi["occupancy"] = occupancy
+        down_s = grid.parts(self._outage.value())
+        availability = np.full((rows, groups.n), np.nan)
+        for g in range(groups.n):
+            c = groups.channel[g]
+            if groups.kind[g] == _CHANNEL and self._has_outages[c]:
+                availability[:, g] = 1.0 - _ratio(down_s[:, c], length_s)
+        kpi["availability"] = availability
         kpi["shrinkage"] = groups.only_all(_ratio(roster["shrink_s"], roster["shift_s"]))
 
         # Totals only: overtime and cost.

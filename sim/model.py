@@ -475,6 +475,9 @@ class Workload:
     pools : object, optional
         The follow-up pool sampler (:class:`sim.journeys.FollowupPools`): the draws of
         follow-up contacts, by class and block.
+    outages : dict, optional
+        Outage periods of the sampled days, ``{channel index: (lo_s, hi_s)}`` (channels with
+        ``outages`` only), for the ``availability`` KPI.
     """
 
     arrival_s: np.ndarray
@@ -489,6 +492,7 @@ class Workload:
     severity: np.ndarray | None = None
     auth_tier: np.ndarray | None = None
     pools: object = None
+    outages: dict | None = None
 
     def __post_init__(self):
         n = self.arrival_s.shape[0]
@@ -505,8 +509,10 @@ class Workload:
         return int(self.arrival_s.shape[0])
 
     def rows(self, sel) -> Workload:
-        """The contacts ``sel`` (a slice, index or mask) as a Workload with the same pools."""
-        return Workload(**{k: getattr(self, k)[sel] for k in WORKLOAD_ARRAYS}, pools=self.pools)
+        """The contacts ``sel`` (a slice, index or mask) as a Workload with the same pools
+        and outage periods."""
+        return Workload(**{k: getattr(self, k)[sel] for k in WORKLOAD_ARRAYS}, pools=self.pools,
+                        outages=self.outages)
 
 
 #: The per-contact array fields of :class:`Workload` (all but ``pools``).

@@ -77,7 +77,10 @@ def simulate_and_measure(scenario: Scenario, model: Model, seed,
     n_days = sampler.n_days
     for day_lo in range(0, max(n_days, 1), chunk_days):
         day_hi = min(day_lo + chunk_days, n_days)
-        run.append(sampler.days(day_lo, day_hi))
+        chunk = sampler.days(day_lo, day_hi)
+        if chunk.outages is not None:
+            acc.add_outages(chunk.outages)
+        run.append(chunk)
         # Every contact of the days after the chunk arrives at or after its end.
         last = day_hi >= n_days
         run.advance(horizon_s if last else min(day_hi * 86400.0, horizon_s))

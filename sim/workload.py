@@ -251,12 +251,18 @@ class WorkloadSampler:
         """The contacts arriving in days ``[day_lo, day_hi)`` (clipped to the horizon)."""
         day_lo, day_hi = max(int(day_lo), 0), min(int(day_hi), self.n_days)
         parts = [self._day(d) for d in range(day_lo, day_hi)]
+        outages = None
+        if self.outage_channels:
+            per_day = [p.pop("_outages") for p in parts]
+            outages = {c: (np.concatenate([o[c][0] for o in per_day] or [np.zeros(0)]),
+                           np.concatenate([o[c][1] for o in per_day] or [np.zeros(0)]))
+                       for c in self.outage_channels}
         if not parts:
             parts = [self._empty()]
         # One field at a time, each day's copy released once joined: the peak is the days'
         # arrays plus one joined field, not twice the workload.
         arrays = {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
-        return Workload(**arrays, pools=self.pools)
+        return Workload(**arrays, pools=self.pools, outages=outages)
 
     def _empty(self) -> dict:
         f8, i4 = np.float64, np.int32
@@ -300,7 +306,8 @@ class WorkloadSampler:
         closed = np.where(shut, self.closed_code[channel], 0).astype(np.int8)
         redirect = shut & self.redirect_when_closed[channel]
         # outages (on open channels): lost, or voicemail
-        for c, (lo_s, hi_s) in self.outages_of_day(d, rng["outage"]).items():
+        day_outages = self.outages_of_day(d, rng["outage"])
+        for c, (lo_s, hi_s) in day_outages.items():
             mask = (channel == c) & is_open
             if not mask.any() or lo_s.shape[0] == 0:
                 continue
@@ -351,4 +358,5 @@ class WorkloadSampler:
             u_route=u_route,
             closed=closed,
             **extra,
+            **({"_outages": day_outages} if self.outage_channels else {}),
         )

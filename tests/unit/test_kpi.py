@@ -723,8 +723,7 @@ def test_unsorted_arrivals_give_the_same_kpis():
     # The contract says arrivals are sorted; the slower path for unsorted ones must agree.
     model, workload, roster, outcomes = random_run(4)
     order = np.random.default_rng(0).permutation(workload.n_contacts)
-    shuffled_w = Workload(**{f: getattr(workload, f)[order]
-                             for f in Workload.__dataclass_fields__ if f != "pools"})
+    shuffled_w = workload.rows(order)
     shuffled_o = Outcomes(**{
         f: getattr(outcomes, f)[order] if f not in ("release_s", "followups")
         else getattr(outcomes, f)

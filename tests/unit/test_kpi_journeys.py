@@ -512,6 +512,7 @@ def _reference_totals(model, workload, outcomes, windows) -> dict:
                      fu.end_s[i], fu.fate[i], fu.j_arrival_s[i], fu.severity[i], fu.kind[i],
                      fu.parent[i], fu.id[i]))
     kind_of = {r[11]: r[9] for r in rows}
+    arrival_of = {r[11]: r[1] for r in rows}  # the escalation's clock starts at its parent
     n = dict.fromkeys(["handled", "repeat", "esc", "transfer", "ab", "retried", "first_h",
                        "first_r", "decided", "resolved", "journeys", "contacts", "sup",
                        "sup_ok", "ack2", "ack2_ok", "res2", "res2_ok", "ack3", "ack3_ok",
@@ -551,8 +552,8 @@ def _reference_totals(model, workload, outcomes, windows) -> dict:
             first_task = kind == ContactKind.TASK and kind_of.get(parent) != ContactKind.TASK
             if first_task and oc == A and windows.supervisor_for[sev]:
                 n["sup"] += 1
-                n["sup_ok"] += start - j_arr <= windows.supervisor_within_s
-                sup_s += start - j_arr
+                n["sup_ok"] += start - arrival_of[parent] <= windows.supervisor_within_s
+                sup_s += start - arrival_of[parent]
 
     def r(x, y):
         return x / y if y else np.nan

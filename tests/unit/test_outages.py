@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.compile import compile_scenario
-from sim.experiment import prepare
+from sim.experiment import prepare, replication_seed
 from sim.scenario import parse_scenario
 from sim.workload import WorkloadSampler
 
@@ -84,3 +84,17 @@ def test_outage_periods_do_not_depend_on_the_chunking():
     parts = [WorkloadSampler(s, model, ss).outages(d, d + 3)[0] for d in range(0, 14, 3)]
     assert np.array_equal(whole[0], np.concatenate([p[0] for p in parts]))
     assert np.array_equal(whole[1], np.concatenate([p[1] for p in parts]))
+
+
+def test_availability_kpi_is_the_up_share_in_both_paths():
+    import sim
+
+    s = _scenario("{availability: 0.9, mean_duration: 1h, scheduled: {sun: '02:00-04:00'}}")
+    model = compile_scenario(s)
+    lo, hi = WorkloadSampler(s, model, replication_seed(s.seed, 0)).outages(0, 14)[0]
+    want = 1.0 - (hi - lo).sum() / (14 * 86400.0)
+    for engine in ("kernel", "simpy"):
+        res = sim.run(s, replications=1, workers=1, engine=engine)
+        t = res.totals.set_index("channel")
+        assert abs(t.loc["phone", "availability"] - want) < 1e-12  # time sums, rounding
+        assert np.isnan(t.loc["email", "availability"])
