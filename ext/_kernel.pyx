@@ -882,7 +882,7 @@ cdef inline void decide_completion(Ctx* x, int32_t c, double t) noexcept nogil:
                 spawn(x, c, t, KIND_TRANSFER, x.class_transfer[k * x.n_channels + ch],
                       x.transfer_queue[k * x.n_channels + ch])
         elif u < x.thr_unresolved[k]:
-            if repeats < x.max_repeats[k]:
+            if repeats < x.max_repeats[k] and x.class_repeat[k * x.n_channels + ch] >= 0:
                 fate = FATE_REPEAT
                 spawn(x, c, t, KIND_REPEAT, x.class_repeat[k * x.n_channels + ch], -1)
             else:
@@ -906,7 +906,8 @@ cdef inline void decide_abandon(Ctx* x, int32_t c, double t) noexcept nogil:
     else:
         k = x.ctype[c - x.base]
         retrials = 0
-    if retrials < x.max_retrials[ch] and c_u_outcome(x, c) < x.p_retry[ch]:
+    if (retrials < x.max_retrials[ch] and c_u_outcome(x, c) < x.p_retry[ch]
+            and x.class_retrial[k * x.n_channels + ch] >= 0):
         set_fate(x, c, FATE_RETRIED)
         spawn(x, c, t, KIND_RETRIAL, x.class_retrial[k * x.n_channels + ch], -1)
     else:

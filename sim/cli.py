@@ -309,16 +309,50 @@ def _compare(args, argv) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     if args.out:
-        print("ccsim compare: --out writes the report of two run folders; for scenarios, "
-              "run each with 'ccsim run SCENARIO --out DIR' and compare the folders",
-              file=sys.stderr)
-        return EXIT_USAGE
+        return _compare_scenarios_report(args, argv)
     table = compare(args.scenarios, replications=args.replications, seed=args.seed,
                     engine=args.engine, workers=args.workers or default_workers(),
                     dask=args.dask, progress=not args.quiet)
     print(f"{args.replications} replications each, common random numbers; differences are "
           "scenario - baseline (first scenario)")
     print(format_compare(table))
+    return EXIT_OK
+
+
+def _compare_scenarios_report(args, argv) -> int:
+    """``ccsim compare A.yaml B.yaml --out X.html``: simulate both scenarios with common
+    random numbers into run folders beside the report (``X-runs/baseline``, ``X-runs/variant``)
+    and report their paired differences like two run folders."""
+    from sim.api import default_workers, run
+    from sim.compare import compare_runs, format_compare_runs
+    from sim.report.comparison import build_compare_report
+    from sim.scenario import load_scenario
+
+    if len(args.scenarios) != 2:
+        print("ccsim compare: --out reports two scenarios (baseline first), "
+              f"not {len(args.scenarios)}", file=sys.stderr)
+        return EXIT_USAGE
+    out = Path(args.out)
+    runs = out.with_name(out.stem + "-runs")
+    if runs.exists():
+        print(f"ccsim compare: {runs} already exists; choose another --out or remove it",
+              file=sys.stderr)
+        return EXIT_USAGE
+    scenarios = [load_scenario(p) for p in args.scenarios]
+    seed = args.seed if args.seed is not None else scenarios[0].seed
+    folders = []
+    for tag, scenario in zip(("baseline", "variant"), scenarios, strict=True):
+        folder = runs / tag
+        run(scenario, replications=args.replications, seed=seed, engine=args.engine,
+            workers=args.workers or default_workers(), dask=args.dask,
+            progress=not args.quiet, out=folder, command=["ccsim", *argv])
+        folders.append(folder)
+    table = compare_runs(*folders)
+    print(f"{args.replications} replications each, common random numbers (seed {seed}); "
+          f"run folders in {runs}")
+    print(format_compare_runs(table))
+    for path in build_compare_report(*folders, args.out, table=table):
+        print(f"report: {path}")
     return EXIT_OK
 
 

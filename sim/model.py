@@ -159,12 +159,13 @@ nothing follows)
       ``u < thr_transfer[k]`` -> TRANSFERRED (a TRANSFER) if ``transfers == 0`` and
       ``transfer_queue[k, ch] >= 0``, else RESOLVED;
       ``u < thr_unresolved[k]`` -> REPEAT (a REPEAT of class ``class_repeat[k, ch]``) if
-      ``repeats < max_repeats[k]``, else UNRESOLVED; otherwise RESOLVED.
+      ``repeats < max_repeats[k]`` and that class exists (>= 0), else UNRESOLVED;
+      otherwise RESOLVED.
       tier 2: ``auth_tier == 3`` or ``u < tier_up[2]`` (and a tier-3 task queue exists) ->
       ESCALATED, TASK for tier 3; otherwise RESOLVED. tier 3: RESOLVED.
     * ABANDON of ``c`` (when it abandons): ``retrials < max_retrials[ch]`` and
-      ``u < p_retry[ch]`` -> RETRIED (a RETRIAL of class ``class_retrial[k, ch]``), else
-      GAVE_UP.
+      ``u < p_retry[ch]`` and ``class_retrial[k, ch] >= 0`` -> RETRIED (a RETRIAL of that
+      class), else GAVE_UP.
 """
 
 from __future__ import annotations

@@ -209,7 +209,7 @@ class Center:
                     self.spawn(c, t, ContactKind.TRANSFER, int(j.class_transfer[k, ch]),
                                int(j.transfer_queue[k, ch]))
             elif u < j.thr_unresolved[k]:
-                if f["repeats"] < j.max_repeats[k]:
+                if f["repeats"] < j.max_repeats[k] and j.class_repeat[k, ch] >= 0:
                     fate = Fate.REPEAT
                     self.spawn(c, t, ContactKind.REPEAT, int(j.class_repeat[k, ch]))
                 else:
@@ -230,7 +230,8 @@ class Center:
         q = int(self.get("queue", c))
         ch = int(self.m.queue_channel[q])
         f = self.journey_fields(c)
-        if f["retrials"] < j.max_retrials[ch] and self.get("u_outcome", c) < j.p_retry[ch]:
+        if (f["retrials"] < j.max_retrials[ch] and self.get("u_outcome", c) < j.p_retry[ch]
+                and j.class_retrial[f["ctype"], ch] >= 0):
             self.put("fate", c, int(Fate.RETRIED))
             self.spawn(c, t, ContactKind.RETRIAL, int(j.class_retrial[f["ctype"], ch]))
         else:

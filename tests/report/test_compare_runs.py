@@ -207,3 +207,21 @@ def test_comparison_report_escapes_scenario_strings(careconnect_run, script_name
     assert SCRIPT_NAME not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<script" not in text.lower()
     assert "<script>" not in md.read_text(encoding="utf-8")
+
+
+def test_cli_compare_two_scenarios_with_out_runs_both_and_reports_paired(tmp_path, capsys):
+    base = Path(__file__).resolve().parents[2] / "scenarios" / "textbook" / "mmc_single.yaml"
+    text = base.read_text(encoding="utf-8")
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(text.replace("days: 6", "days: 2"), encoding="utf-8")
+    b.write_text(text.replace("days: 6", "days: 2").replace("headcount: 1",
+                                                              "headcount: 2"),
+                 encoding="utf-8")
+    out = tmp_path / "cmp.html"
+    assert main(["compare", str(a), str(b), "-n", "2", "--workers", "1", "--quiet",
+                 "--out", str(out)]) == 0
+    text_out = capsys.readouterr().out
+    assert "paired" in text_out and out.exists()
+    assert (tmp_path / "cmp-runs" / "baseline" / "summary.json").exists()
+    # a second report to the same place is refused, nothing overwritten
+    assert main(["compare", str(a), str(b), "-n", "2", "--quiet", "--out", str(out)]) == 2
