@@ -464,7 +464,7 @@ def _fmt(value: float, kpi: str) -> str:
         return f"{100 * value:.1f}%"
     if kpi in ("offered", "backlog"):
         return f"{value:,.0f}"
-    return f"{value:.3f}" if 0 < abs(value) < 1 else f"{value:.1f}"
+    return f"{value:.2f}" if 0 < abs(value) < 1 else f"{value:.1f}"
 
 
 def format_table(results) -> str:

@@ -13,6 +13,9 @@ import pytest
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
 from sim.report import build_report  # noqa: E402
 from tests.report.helpers import SCENARIOS, SCRIPT_NAME, short_scenario, write_run  # noqa: E402
 
@@ -53,3 +56,16 @@ def built_report():
         return cache[run]
 
     return build
+
+
+@pytest.fixture(autouse=True)
+def no_show(monkeypatch):
+    """Any call to show() fails the test; every figure is closed afterwards."""
+
+    def boom(*args, **kwargs):
+        raise AssertionError("a figure function called show()")
+
+    monkeypatch.setattr(plt, "show", boom)
+    monkeypatch.setattr(Figure, "show", boom)
+    yield
+    plt.close("all")

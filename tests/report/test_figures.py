@@ -17,7 +17,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from sim.kpi import KPI_KEYS  # noqa: E402
@@ -27,17 +26,6 @@ from sim.stats import t_interval  # noqa: E402
 MONDAY = dt.date(2026, 1, 5)
 
 
-@pytest.fixture(autouse=True)
-def no_show(monkeypatch):
-    """Any call to show() fails the test; every figure is closed afterwards."""
-
-    def boom(*args, **kwargs):
-        raise AssertionError("a figure function called show()")
-
-    monkeypatch.setattr(plt, "show", boom)
-    monkeypatch.setattr(Figure, "show", boom)
-    yield
-    plt.close("all")
 
 
 def intervals(days=2, reps=2, channels=("phone", "email"), interval_s=3600.0, **values):

@@ -12,7 +12,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
@@ -27,19 +26,6 @@ from sim.report.data import (  # noqa: E402
     mttr_table,
 )
 from sim.stats import t_interval  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def no_show(monkeypatch):
-    """Any call to show() fails the test; every figure is closed afterwards."""
-
-    def boom(*args, **kwargs):
-        raise AssertionError("a figure function called show()")
-
-    monkeypatch.setattr(plt, "show", boom)
-    monkeypatch.setattr(Figure, "show", boom)
-    yield
-    plt.close("all")
 
 
 def axes():
