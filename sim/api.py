@@ -19,7 +19,14 @@ from sim.economics import run_economics
 from sim.engines import DEFAULT_ENGINE, ENGINES
 from sim.errors import CcsimError
 from sim.executors import ExecutorSpec
-from sim.experiment import ReplicationStore, check_stability, run_replications
+from sim.experiment import (
+    ReplicationStore,
+    check_stability,
+    concat_frames,
+    has_frame,
+    keep_queue_intervals,
+    run_replications,
+)
 from sim.results import (
     Results,
     batch_frame,
@@ -28,6 +35,13 @@ from sim.results import (
     write_resolved_scenario,
 )
 from sim.scenario import Scenario, load_scenario, unsimulated
+
+#: The ``notes`` entry of a run without per-queue interval rows.
+QUEUE_INTERVALS_NOTE = (
+    "intervals.parquet holds the channel and 'all' rows only: per-queue interval rows were "
+    "omitted (the default when reporting intervals x queues exceed 100,000 per replication, "
+    "as for a year of half-hours); totals, summary, targets and economics do not depend on "
+    "it. To get them: ccsim run --queue-intervals (sim.run(..., queue_intervals=True))")
 
 
 def _now() -> str:
@@ -72,7 +86,8 @@ def run(scenario: Scenario | str | Path, replications: int = 10, seed: int | Non
         engine: str = DEFAULT_ENGINE, workers: int = 1, contacts: bool = False,
         progress: bool = False, command: list[str] | None = None,
         out: str | Path | None = None, dask: str | None = None,
-        precision: Precision | None = None, batch_means: int | None = None) -> Results:
+        precision: Precision | None = None, batch_means: int | None = None,
+        queue_intervals: bool | None = None) -> Results:
     """Simulate a scenario over independent replications and measure its KPIs.
 
     Parameters
@@ -103,6 +118,12 @@ def run(scenario: Scenario | str | Path, replications: int = 10, seed: int | Non
         intervals, and the summary's mean, standard error and t-interval are over the batch
         values (``n`` = batches; :func:`sim.results.batch_frame`). Choose batches long
         compared with the queue's relaxation time (10 to 30 batches is usual).
+    queue_intervals : bool, optional
+        Keep per-queue rows in ``Results.intervals`` (the channel and ``all`` rows are
+        always there). None (auto): keep them when reporting intervals x queues is at most
+        :data:`sim.experiment.QUEUE_INTERVALS_MAX` (100,000) per replication, e.g. a month
+        of half-hours, not a year. Totals, summary, targets and economics do not depend on
+        it; when omitted, ``manifest["notes"]`` says so.
 
     Returns
     -------
@@ -119,6 +140,8 @@ def run(scenario: Scenario | str | Path, replications: int = 10, seed: int | Non
                          "precision goal")
     seed = scenario.seed if seed is None else int(seed)
     spec = ExecutorSpec.choose(workers, dask)
+    if queue_intervals is None:
+        queue_intervals = keep_queue_intervals(compile_scenario(scenario))
     file = scenario._file
     manifest = {
         "ccsim_version": __version__,
@@ -130,6 +153,7 @@ def run(scenario: Scenario | str | Path, replications: int = 10, seed: int | Non
         "engine": engine,
         "replications": replications,
         "contacts": bool(contacts),
+        "queue_intervals": bool(queue_intervals),
         "precision": precision.to_dict() if precision is not None else None,
         "batch_means": batch_means,
         "executor": spec.label,
@@ -187,7 +211,8 @@ def _execute(scenario, manifest, spec, progress, store, out, precision) -> Resul
     while True:
         reps += run_replications(scenario, list(range(len(reps), n)), seed, engine,
                                  keep_contacts=manifest["contacts"], progress=progress,
-                                 model=model, executor=spec, store=store)
+                                 model=model, executor=spec, store=store,
+                                 queue_intervals=manifest.get("queue_intervals", True))
         if precision is None:
             break
         totals = pd.concat([r.totals for r in reps], ignore_index=True)
@@ -207,6 +232,8 @@ def _execute(scenario, manifest, spec, progress, store, out, precision) -> Resul
     manifest["replications"] = len(reps)
     manifest["contacts_simulated"] = int(sum(r.n_contacts for r in reps))
     manifest["notes"] = unsimulated(scenario)
+    if not manifest.get("queue_intervals", True):
+        manifest["notes"] = [*manifest["notes"], QUEUE_INTERVALS_NOTE]
     manifest["finished"] = _now()
     manifest["status"] = "finished"
     results = assemble(scenario, model, reps, manifest)
@@ -221,8 +248,12 @@ def assemble(scenario: Scenario, model, reps: list, manifest: dict) -> Results:
     from sim.kpi import KPI_KEYS
     from sim.stats import summarize
 
-    totals = pd.concat([r.totals for r in reps], ignore_index=True)
-    intervals = pd.concat([r.intervals for r in reps], ignore_index=True)
+    totals = concat_frames(reps, "totals")
+    intervals = concat_frames(reps, "intervals")
+    # Economics reads per-queue rows: the intervals', or those kept for it when omitted.
+    econ_intervals = intervals
+    if reps and all(has_frame(r, "queue_rows") for r in reps):
+        econ_intervals = concat_frames(reps, "queue_rows")
     kpis = [k for k in KPI_KEYS if k in totals.columns]
     basis = totals  # what the summary's n counts: replications, or batches of one
     if manifest.get("batch_means"):
@@ -239,9 +270,9 @@ def assemble(scenario: Scenario, model, reps: list, manifest: dict) -> Results:
     keep = manifest.get("contacts")
     return Results(scenario=scenario, summary=summary, totals=totals, intervals=intervals,
                    targets=targets,
-                   contacts=pd.concat([r.contacts for r in reps], ignore_index=True)
-                   if keep else None, manifest=manifest, alerts=alerts,
-                   **run_economics(scenario, model, totals, intervals))
+                   contacts=concat_frames(reps, "contacts") if keep else None,
+                   manifest=manifest, alerts=alerts,
+                   **run_economics(scenario, model, totals, econ_intervals))
 
 
 def _num(x: float):

@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=_positive_int, default=None,
                    help="local processes (default: all cores)")
     r.add_argument("--contacts", action="store_true", help="also write contacts.parquet")
+    r.add_argument("--queue-intervals", action=argparse.BooleanOptionalAction, default=None,
+                   help="per-queue rows in intervals.parquet (default: only when intervals "
+                   "x queues <= 100,000, e.g. a month of half-hours, not a year)")
     r.add_argument("--report", action="store_true",
                    help="also build report.html and summary.md in the run folder")
     r.add_argument("--quiet", action="store_true", help="no progress bar or table")
@@ -261,7 +264,8 @@ def _run(args, argv) -> int:
                 scenario, replications=args.replications, seed=args.seed,
                 engine=args.engine, workers=workers, contacts=args.contacts,
                 progress=not args.quiet, command=command, out=out, dask=args.dask,
-                precision=precision, batch_means=args.batch_means))
+                precision=precision, batch_means=args.batch_means,
+                queue_intervals=args.queue_intervals))
         except KeyboardInterrupt:
             return EXIT_FAILURE
     folder = out

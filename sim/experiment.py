@@ -41,19 +41,57 @@ def prepare(scenario: Scenario, seed, model: Model | None = None):
 
 @dataclass
 class ReplicationResult:
-    """KPIs of one replication (and its contacts when asked for)."""
+    """KPIs of one replication (and its contacts when asked for).
+
+    ``queue_rows``: when the per-queue interval rows are omitted (``queue_intervals=False``)
+    and the scenario has an ``economics`` section, the per-queue rows with only the columns
+    :mod:`sim.economics` reads (:func:`economics_queue_columns`); else None.
+    """
 
     index: int
     totals: pd.DataFrame
     intervals: pd.DataFrame
     contacts: pd.DataFrame | None
     n_contacts: int
+    queue_rows: pd.DataFrame | None = None
+
+
+#: Auto rule of ``queue_intervals=None``: keep the per-queue interval rows when there are at
+#: most this many (reporting intervals x queues) per replication.
+QUEUE_INTERVALS_MAX = 100_000
+
+
+def keep_queue_intervals(model: Model, queue_intervals: bool | None = None) -> bool:
+    """Whether a run keeps per-queue interval rows: ``queue_intervals``, or when None (auto)
+    ``model.n_intervals * model.n_queues <= QUEUE_INTERVALS_MAX`` (CareConnect's 28 days of
+    half-hours x 26 queues: kept; a year: omitted)."""
+    if queue_intervals is not None:
+        return bool(queue_intervals)
+    return int(model.n_intervals) * int(model.n_queues) <= QUEUE_INTERVALS_MAX
+
+
+def economics_queue_columns(scenario: Scenario) -> tuple:
+    """The per-queue KPI columns :func:`sim.economics.compute` reads from the intervals
+    (``answered``, ``aht_s``, the pricing tiers' target KPIs and their weights); () without
+    an ``economics`` section."""
+    econ = getattr(scenario, "economics", None)
+    if econ is None:
+        return ()
+    from sim.economics import TIER_KPIS
+    from sim.kpi import KPI_KEYS
+
+    kpis = [k for tier in econ.pricing.values() for k in tier.targets]
+    cols = ["answered", "aht_s", *kpis, *(TIER_KPIS[k] for k in kpis)]
+    return tuple(k for k in KPI_KEYS if k in cols)
 
 
 def run_replication(scenario: Scenario, model: Model, seed: int, index: int,
-                    engine: str = DEFAULT_ENGINE, keep_contacts: bool = False
-                    ) -> ReplicationResult:
+                    engine: str = DEFAULT_ENGINE, keep_contacts: bool = False,
+                    queue_intervals: bool = True) -> ReplicationResult:
     """Sample, simulate and measure replication ``index``.
+
+    With ``queue_intervals=False`` the interval rows are the channels' and ``all`` only
+    (totals unchanged); the per-queue columns economics needs come in ``queue_rows``.
 
     The compiled kernel without ``keep_contacts`` streams the replication in chunks of days
     (:func:`sim.stream.simulate_and_measure`: memory bounded whatever the horizon, KPIs
@@ -64,20 +102,43 @@ def run_replication(scenario: Scenario, model: Model, seed: int, index: int,
 
     ss = replication_seed(seed, index)
     contacts = None
+    queue_columns = () if queue_intervals else economics_queue_columns(scenario)
     if engine == "kernel" and not keep_contacts:
         from sim.stream import simulate_and_measure
 
-        measured = simulate_and_measure(scenario, model, ss)
+        measured = simulate_and_measure(scenario, model, ss, queue_intervals=queue_intervals,
+                                        queue_columns=queue_columns)
     else:
         _, workload, roster = prepare(scenario, ss, model)
         outcomes = simulate(model, workload, roster, engine=engine)
         measured = measure(model, workload, roster, outcomes,
-                           journey_windows(scenario, model))
+                           journey_windows(scenario, model), queue_intervals, queue_columns)
         if keep_contacts:
             contacts = contacts_frame(model, workload, outcomes, index)
     totals = measured.totals.assign(replication=index)
     intervals = measured.intervals.assign(replication=index)
-    return ReplicationResult(index, totals, intervals, contacts, measured.n_contacts)
+    queue_rows = (None if measured.queue_rows is None
+                  else _economics_rows(measured.queue_rows).assign(replication=index))
+    return ReplicationResult(index, totals, intervals, contacts, measured.n_contacts,
+                             queue_rows)
+
+
+def _economics_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The per-queue rows economics reads, less those that add nothing to it.
+
+    # NOTE: :func:`sim.economics.compute` sums answered, answered x AHT and, for the tiers'
+    # KPIs, value x weight and weight over rows with a positive weight (offered or
+    # answered). A row where nothing was offered or answered adds exact zeros to those sums
+    # (which start at +0.0 and never go negative), so leaving it out changes no bit. The
+    # first interval's rows stay, so every queue (and its channel) is still listed.
+    """
+    keep = rows["answered"].to_numpy() > 0
+    if "offered" in rows:
+        keep |= rows["offered"].to_numpy() > 0
+    interval = rows["interval"].to_numpy()
+    if interval.shape[0]:
+        keep |= interval == interval[0]
+    return rows[keep].reset_index(drop=True)
 
 
 def contacts_frame(model: Model, workload: Workload, outcomes: Outcomes, index: int
@@ -191,7 +252,7 @@ class PackedReplication:
     @classmethod
     def pack(cls, rep: ReplicationResult) -> PackedReplication:
         files = {}
-        for name in ("totals", "intervals", "contacts"):
+        for name in _FRAMES:
             frame = getattr(rep, name)
             if frame is not None:
                 buf = io.BytesIO()
@@ -200,20 +261,92 @@ class PackedReplication:
         return cls(rep.index, files, rep.n_contacts)
 
     def unpack(self) -> ReplicationResult:
-        def read(name):
-            data = self.files.get(f"{name}.parquet")
-            return None if data is None else pd.read_parquet(io.BytesIO(data))
+        """The replication, its frames decoded from the bytes when first used."""
+        return _PackedResult(self.index, self.files, self.n_contacts)
 
-        return ReplicationResult(self.index, read("totals"), read("intervals"),
-                                 read("contacts"), self.n_contacts)
+
+class _PackedResult(ReplicationResult):
+    """A :class:`ReplicationResult` holding its frames as Parquet bytes (``files``), each
+    decoded on first access.
+
+    # NOTE: lazy, so that :func:`concat_frames` can join the bytes of many replications in
+    # Arrow and convert once, instead of converting each then concatenating the frames.
+    """
+
+    def __init__(self, index: int, files: dict, n_contacts: int):
+        self.index = index
+        self.files = files
+        self.n_contacts = n_contacts
+
+    def __getattr__(self, name):
+        if name not in _FRAMES:
+            raise AttributeError(name)
+        data = self.files.get(f"{name}.parquet")
+        value = None if data is None else pd.read_parquet(io.BytesIO(data))
+        setattr(self, name, value)
+        return value
+
+
+def concat_frames(reps: list, name: str) -> pd.DataFrame:
+    """``pd.concat`` of the replications' frame ``name`` (same frame, same dtypes).
+
+    Replications still holding that frame as Parquet bytes are joined as Arrow tables and
+    converted to pandas once (faster for the large interval tables of long runs).
+    """
+    if reps and all(isinstance(r, _PackedResult) and name not in vars(r)
+                    and f"{name}.parquet" in r.files for r in reps):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        tables = [pq.read_table(io.BytesIO(r.files[f"{name}.parquet"])) for r in reps]
+        first = tables[0].schema
+        # (the pandas metadata differs only by each table's row count, which sets a range
+        # index that is replaced anyway)
+        if all(t.schema.equals(first, check_metadata=False) for t in tables) \
+                and _same_dictionaries(tables):
+            frame = pa.concat_tables(tables).to_pandas()
+            return frame.reset_index(drop=True)
+    return pd.concat([getattr(r, name) for r in reps], ignore_index=True)
+
+
+def _same_dictionaries(tables: list) -> bool:
+    """Whether every categorical (dictionary) column has the same categories in every table
+    (``pd.concat`` keeps a categorical only then; Arrow would unify them instead)."""
+    import pyarrow as pa
+
+    for i, field in enumerate(tables[0].schema):
+        if not pa.types.is_dictionary(field.type):
+            continue
+        ref = None
+        for t in tables:
+            for chunk in t.column(i).chunks:
+                if ref is None:
+                    ref = chunk.dictionary
+                elif not chunk.dictionary.equals(ref):
+                    return False
+    return True
+
+
+def has_frame(rep: ReplicationResult, name: str) -> bool:
+    """Whether the replication has the frame ``name`` (without decoding it)."""
+    if isinstance(rep, _PackedResult) and name not in vars(rep):
+        return f"{name}.parquet" in rep.files
+    return getattr(rep, name) is not None
+
+
+#: Frames of a replication, saved as ``<name>.parquet`` when present.
+_FRAMES = ("totals", "intervals", "contacts", "queue_rows")
 
 
 def run_batch(payload: tuple, indices: list[int]) -> list[PackedReplication]:
     """Task body: replications ``indices`` of ``payload = (scenario, model, seed, engine,
-    keep_contacts)``, in order (module level: it is pickled to the workers)."""
-    scenario, model, seed, engine, keep_contacts = payload
+    keep_contacts[, queue_intervals])``, in order (module level: it is pickled to the
+    workers)."""
+    scenario, model, seed, engine, keep_contacts, *rest = payload
+    queue_intervals = rest[0] if rest else True
     return [PackedReplication.pack(run_replication(scenario, model, seed, i, engine,
-                                                   keep_contacts)) for i in indices]
+                                                   keep_contacts, queue_intervals))
+            for i in indices]
 
 
 class ReplicationStore:
@@ -253,11 +386,10 @@ class ReplicationStore:
 
     def load(self, index: int) -> ReplicationResult:
         p = self.path(index)
-        contacts = (pd.read_parquet(p / "contacts.parquet")
-                    if (p / "contacts.parquet").exists() else None)
-        return ReplicationResult(index, pd.read_parquet(p / "totals.parquet"),
-                                 pd.read_parquet(p / "intervals.parquet"), contacts,
-                                 int((p / "n_contacts").read_text(encoding="utf-8")))
+        files = {f"{name}.parquet": (p / f"{name}.parquet").read_bytes() for name in _FRAMES
+                 if (p / f"{name}.parquet").exists()}
+        return _PackedResult(index, files,
+                             int((p / "n_contacts").read_text(encoding="utf-8")))
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -267,11 +399,15 @@ def run_replications(scenario: Scenario, replications: int | list[int], seed: in
                      engine: str, workers: int = 1, keep_contacts: bool = False,
                      progress: bool = False, model: Model | None = None,
                      executor: ExecutorSpec | None = None,
-                     store: ReplicationStore | None = None) -> list[ReplicationResult]:
+                     store: ReplicationStore | None = None,
+                     queue_intervals: bool = True) -> list[ReplicationResult]:
     """Run replications ``0 .. replications-1`` (or the given indices), in index order.
 
     Parameters
     ----------
+    queue_intervals : bool
+        Per-queue interval rows (False: channels and ``all`` only; see
+        :func:`run_replication`).
     executor : ExecutorSpec, optional
         Default: local processes when ``workers > 1``, else in this process.
     store : ReplicationStore, optional
@@ -296,7 +432,8 @@ def run_replications(scenario: Scenario, replications: int | list[int], seed: in
 
     todo = [(0, i) for i in indices if i not in done]
     if todo:
-        execute(run_batch, {0: (scenario, model, seed, engine, keep_contacts)}, todo, spec,
+        execute(run_batch, {0: (scenario, model, seed, engine, keep_contacts,
+                                bool(queue_intervals))}, todo, spec,
                 on_result, progress=progress)
     if store is not None:
         return [store.load(i) for i in indices]

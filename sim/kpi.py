@@ -82,9 +82,10 @@ journey is measured when its first arrival is in the window:
   ``start_s - p_arrival_s <= escalation.supervisor_within`` (NaN without a window).
   Attributed to the journey's first arrival interval and queue.
 
-Exactness: first contacts and follow-ups keep separate sums (the follow-ups' in an inner
-:class:`Accumulator`), added together only in :meth:`Accumulator.result`, so feeding the two
-kinds interleaved or one after the other gives the same KPIs to the last bit.
+Exactness: first contacts and follow-ups keep separate float sums (the follow-ups' in an
+inner :class:`Accumulator`), added together only in :meth:`Accumulator.result`, so feeding
+the two kinds interleaved or one after the other gives the same KPIs to the last bit. (Integer
+counts and minima are exact in any order: both add into the same arrays.)
 """
 
 from __future__ import annotations
@@ -212,6 +213,13 @@ KPI_INFO = {
 }
 
 _COUNT_KEYS = ("offered", "answered", "abandoned", "lost_closed")
+#: Per-contact sums (:meth:`Accumulator._contact_sums`) that are not whole numbers.
+_FLOAT_SUMS = ("wait_s", "wait_answered_s", "handle_s")
+#: KPIs that :class:`Accumulator` can give per queue when the per-queue rows are omitted
+#: (``queue_columns``): the ratios of per-contact sums.
+_QUEUE_COLUMN_KEYS = (*_COUNT_KEYS, "asa_s", "mean_wait_s", "p_wait", "service_level",
+                      "service_level_answered", "service_level_excl_short_abandons",
+                      "abandon_rate", "aht_s", "sla_compliance")
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,15 +236,20 @@ class Measured:
         queue (``channel`` = its channel), every channel (``queue == "all"``) and
         ``channel == queue == "all"``; columns ``interval``, ``interval_start`` (s),
         ``channel``, ``queue`` and :data:`KPI_KEYS` (``overtime_h`` and ``cost_per_contact``
-        are NaN per interval).
+        are NaN per interval). Measured with ``queue_intervals=False``: the channel and
+        ``all`` groups only.
     n_contacts : int
         Contacts measured (every row of the workload and every follow-up, inside the
         window or not).
+    queue_rows : pandas.DataFrame or None
+        With ``queue_intervals=False`` and ``queue_columns``: the per-queue rows the
+        intervals omit, with those KPI columns only (same values as in a full table).
     """
 
     totals: pd.DataFrame
     intervals: pd.DataFrame
     n_contacts: int = 0
+    queue_rows: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -307,7 +320,8 @@ def journey_windows(scenario, model: Model | None = None) -> JourneyWindows:
 
 
 def measure(model: Model, workload: Workload, roster: Roster, outcomes: Outcomes,
-            windows: JourneyWindows | None = None) -> Measured:
+            windows: JourneyWindows | None = None, queue_intervals: bool = True,
+            queue_columns: tuple = ()) -> Measured:
     """Compute every KPI of one replication (see the module docstring for definitions).
 
     One :class:`Accumulator` fed the whole run: all first contacts, then all follow-ups
@@ -325,13 +339,17 @@ def measure(model: Model, workload: Workload, roster: Roster, outcomes: Outcomes
         The engine's decisions for ``workload`` and ``roster`` (and its follow-ups).
     windows : JourneyWindows, optional
         Escalation windows (:func:`journey_windows`); default: none.
+    queue_intervals : bool
+        Per-queue interval rows (False: the channels and ``all`` only; totals unchanged).
+    queue_columns : tuple of str
+        Without per-queue rows: these per-contact KPIs per queue in ``Measured.queue_rows``.
 
     Returns
     -------
     Measured
-        ``totals`` (C + 1 rows) and ``intervals`` (K x (Q + C + 1) rows).
+        ``totals`` (C + 1 rows) and ``intervals`` (K x (Q + C + 1) rows, or K x (C + 1)).
     """
-    acc = Accumulator(model, windows)
+    acc = Accumulator(model, windows, queue_intervals, queue_columns)
     acc.add_contacts(workload, outcomes)
     if outcomes.followups is not None:
         acc.add_followups(outcomes.followups)
@@ -370,6 +388,13 @@ class Accumulator:
     windows : JourneyWindows, optional
         Escalation windows of the journey KPIs (:func:`journey_windows`). Default: no
         windows (supervisor KPIs for critical journeys, compliances NaN).
+    queue_intervals : bool
+        Measure per-queue interval rows (False: channel and ``all`` groups only; the KPIs
+        of those groups and the totals are the same either way).
+    queue_columns : tuple of str
+        With ``queue_intervals=False``: per-contact KPIs (counts and their ratios, e.g.
+        ``answered``, ``aht_s``) still given per queue, in ``Measured.queue_rows`` (what
+        :mod:`sim.economics` reads).
 
     Examples
     --------
@@ -381,11 +406,18 @@ class Accumulator:
     >>> measured = acc.result()                               # doctest: +SKIP
     """
 
-    def __init__(self, model: Model, windows: JourneyWindows | None = None):
+    def __init__(self, model: Model, windows: JourneyWindows | None = None,
+                 queue_intervals: bool = True, queue_columns: tuple = ()):
         self.model = model
         self.windows = windows if windows is not None else JourneyWindows()
         self._grid = grid = _Grid(model)
-        self._groups = _Groups(model)
+        # NOTE: without per-queue rows the KPIs are computed on the channel and ``all``
+        # groups only (a year of half-hours x many queues is most of the cost otherwise).
+        self._groups = _Groups(model, queues=queue_intervals)
+        unknown = set(queue_columns) - set(_QUEUE_COLUMN_KEYS)
+        if unknown:
+            raise ValueError(f"queue_columns: not per-contact KPIs: {sorted(unknown)}")
+        self._queue_columns = tuple(queue_columns) if not queue_intervals else ()
         n_q, n_k = model.n_queues, grid.n_intervals
         self._deferred = model.channel_live[model.queue_channel] == 0
         self._threshold_s = model.channel_sla_s[model.queue_channel]  # per queue
@@ -473,6 +505,10 @@ class Accumulator:
         inner = self._followups
         if inner is None:
             inner = self._followups = Accumulator(self.model, self.windows)
+            # NOTE: integer counts (and the oldest arrival, a minimum) are exact in any
+            # order, so the follow-ups add into the same arrays; only float sums are apart.
+            for name in self._SHARED:
+                setattr(inner, name, getattr(self, name))
         f = followups
         contacts = SimpleNamespace(
             n_contacts=n, arrival_s=f.arrival_s, queue=f.queue,
@@ -698,28 +734,10 @@ class Accumulator:
             raise ValueError("Accumulator.result: add_roster was not called")
         model, grid, groups = self.model, self._grid, self._groups
         rows = grid.n_intervals + 1  # the intervals, then the whole window (totals)
-        has_sla = np.isfinite(self._threshold_s)
-        deferred = self._deferred
         st = self._state()
 
         per_contact = self._contact_sums(st)
-        agg = {key: groups.aggregate(value) for key, value in per_contact.items()}
-        thr = {k: groups.aggregate(per_contact[k] * has_sla) for k in ("offered", "answered")}
-        deferred_answered = groups.aggregate(per_contact["answered"] * (has_sla & deferred))
-        deferred_within = groups.aggregate(per_contact["within"] * deferred)
-
-        kpi = {k: agg[k] for k in _COUNT_KEYS}
-        kpi["asa_s"] = _ratio(agg["wait_answered_s"], agg["answered"])
-        kpi["mean_wait_s"] = _ratio(agg["wait_s"], agg["offered"])
-        kpi["p_wait"] = _ratio(agg["waited"], agg["offered"])
-        kpi["service_level"] = _ratio(agg["within"], thr["offered"])
-        kpi["service_level_answered"] = _ratio(agg["within"], thr["answered"])
-        kpi["service_level_excl_short_abandons"] = _ratio(
-            agg["within"], thr["offered"] - agg["short_abandoned"]
-        )
-        kpi["abandon_rate"] = _ratio(agg["abandoned"], agg["offered"])
-        kpi["aht_s"] = _ratio(agg["handle_s"], agg["answered"])
-        kpi["sla_compliance"] = _ratio(deferred_within, deferred_answered)
+        kpi, answered = self._contact_kpis(per_contact, groups)
 
         # Time averages over each interval's part of the window, and over the whole window.
         length_s = np.append(np.diff(grid.bounds), grid.bounds[-1] - grid.bounds[0])
@@ -751,19 +769,56 @@ class Accumulator:
         only_total = np.full(rows, np.nan)
         only_total[-1] = 1.0
         kpi["overtime_h"] = groups.only_all(only_total * roster["overtime_s"] / 3600.0)
-        answered_all = agg["answered"][-1, groups.all_index]
+        answered_all = answered[-1, groups.all_index]
         kpi["cost_per_contact"] = groups.only_all(
             only_total * _ratio(roster["cost"], answered_all))
         kpi.update(self._journey_kpis(st, rows))
 
+        queue_rows = None
+        if self._queue_columns:
+            # NOTE: only the per-contact KPIs asked for, on the queue groups alone (the same
+            # arithmetic as on the queue rows of a full table, so the same values).
+            q_groups = _Groups(model, only_queues=True)
+            q_kpi, _ = self._contact_kpis(per_contact, q_groups)
+            queue_rows = _intervals_frame(q_kpi, q_groups, grid, self._queue_columns)
         return Measured(
             totals=_totals_frame(kpi, groups),
             intervals=_intervals_frame(kpi, groups, grid),
             n_contacts=st.n_contacts,
+            queue_rows=queue_rows,
         )
+
+    def _contact_kpis(self, per_contact: dict, groups: _Groups) -> tuple[dict, np.ndarray]:
+        """The KPIs that are ratios of per-contact sums, float64[K + 1, G] each, on
+        ``groups``; and the answered counts (float64[K + 1, G])."""
+        has_sla = np.isfinite(self._threshold_s)
+        deferred = self._deferred
+        agg = {key: groups.aggregate(value, integer=key not in _FLOAT_SUMS)
+               for key, value in per_contact.items()}
+        thr = {k: groups.aggregate(per_contact[k] * has_sla, integer=True)
+               for k in ("offered", "answered")}
+        deferred_answered = groups.aggregate(per_contact["answered"] * (has_sla & deferred),
+                                             integer=True)
+        deferred_within = groups.aggregate(per_contact["within"] * deferred, integer=True)
+
+        kpi = {k: agg[k] for k in _COUNT_KEYS}
+        kpi["asa_s"] = _ratio(agg["wait_answered_s"], agg["answered"])
+        kpi["mean_wait_s"] = _ratio(agg["wait_s"], agg["offered"])
+        kpi["p_wait"] = _ratio(agg["waited"], agg["offered"])
+        kpi["service_level"] = _ratio(agg["within"], thr["offered"])
+        kpi["service_level_answered"] = _ratio(agg["within"], thr["answered"])
+        kpi["service_level_excl_short_abandons"] = _ratio(
+            agg["within"], thr["offered"] - agg["short_abandoned"]
+        )
+        kpi["abandon_rate"] = _ratio(agg["abandoned"], agg["offered"])
+        kpi["aht_s"] = _ratio(agg["handle_s"], agg["answered"])
+        kpi["sla_compliance"] = _ratio(deferred_within, deferred_answered)
+        return kpi, agg["answered"]
 
     _SUMS = ("_counts", "_wait_s", "_handle_s", "_backlog", "_ccounts", "_jcounts",
              "_resolved", "_resolve_s", "_supervisor_s")
+    #: Sums shared with the follow-ups' inner accumulator (exact whatever the order).
+    _SHARED = ("_counts", "_backlog", "_ccounts", "_jcounts", "_resolved", "_oldest_s")
 
     def _state(self) -> SimpleNamespace:
         """The sums of the first contacts plus (elementwise) those of the follow-ups.
@@ -778,10 +833,10 @@ class Accumulator:
         if fu is None:
             return SimpleNamespace(**st)
         for name in self._SUMS:
-            st[name[1:]] = st[name[1:]] + getattr(fu, name)
+            if name not in self._SHARED:
+                st[name[1:]] = st[name[1:]] + getattr(fu, name)
         st.update(queue_time=self._queue_time.merged(fu._queue_time),
                   busy=self._busy.merged(fu._busy),
-                  oldest_s=np.minimum(self._oldest_s, fu._oldest_s),
                   n_contacts=self.n_contacts + fu.n_contacts)
         return SimpleNamespace(**st)
 
@@ -794,13 +849,17 @@ class Accumulator:
 
         def per_queue(sums, n_codes) -> np.ndarray:
             """float64[K + 1, Q, n_codes]: the intervals, then the window."""
-            v = sums.reshape(n_k, n_q, n_codes).astype(np.float64)
-            return np.concatenate([v, v.sum(axis=0, keepdims=True)])
+            v = sums.reshape(n_k, n_q, n_codes)
+            out = np.empty((n_k + 1, n_q, n_codes))
+            out[:n_k] = v
+            # NOTE: integer counts are summed as integers (exact: the same floats).
+            out[n_k] = v.sum(axis=0) if v.dtype.kind == "i" else out[:n_k].sum(axis=0)
+            return out
 
-        def agg(per_q, tier=None) -> np.ndarray:
+        def agg(per_q, tier=None, integer=True) -> np.ndarray:
             if tier is not None:
                 per_q = per_q * (self._queue_tier == tier)
-            return groups.aggregate(per_q)
+            return groups.aggregate(per_q, integer=integer)
 
         cc, jc = per_queue(st.ccounts, _N_C), per_queue(st.jcounts, _N_J)
         resolved, resolve_s = per_queue(st.resolved, _N_SEV), per_queue(st.resolve_s, _N_SEV)
@@ -818,15 +877,16 @@ class Accumulator:
             "retrial_rate": _ratio(agg(cc[:, :, _C_RETRIED]), agg(cc[:, :, _C_ABANDONED])),
             "journey_resolution_rate": _ratio(n_resolved, agg(jc[:, :, _J_DECIDED])),
             "contacts_per_journey": _ratio(journeys + agg(jc[:, :, _J_FOLLOWUPS]), journeys),
-            "mttr_h": _ratio(agg(resolve_s.sum(axis=2)), n_resolved) / 3600.0,
-            "time_to_supervisor_h": _ratio(agg(supervisor_s), supervised) / 3600.0,
+            "mttr_h": _ratio(agg(resolve_s.sum(axis=2), integer=False), n_resolved) / 3600.0,
+            "time_to_supervisor_h": _ratio(agg(supervisor_s, integer=False),
+                                           supervised) / 3600.0,
             "supervisor_compliance": (
                 _ratio(agg(jc[:, :, _J_SUPERVISED_WITHIN]), supervised)
                 if np.isfinite(windows.supervisor_within_s)
                 else np.full((rows, groups.n), np.nan)),
         }
         for v, severity in enumerate(SEVERITY_NAMES):
-            kpi[f"mttr_h_{severity}"] = _ratio(agg(resolve_s[:, :, v]),
+            kpi[f"mttr_h_{severity}"] = _ratio(agg(resolve_s[:, :, v], integer=False),
                                                agg(resolved[:, :, v])) / 3600.0
         for tier in (2, 3):
             kpi[f"tier{tier}_ack_compliance"] = _ratio(
@@ -843,10 +903,16 @@ class Accumulator:
         dict of str -> float64[K + 1, Q]
         """
         n_q, n_k = self.model.n_queues, self._grid.n_intervals
-        counts = st.counts.reshape(n_k, n_q, _N_CODES).astype(np.float64)
+        # NOTE: counts by code as rows (one transposed copy), summed as integers and then
+        # converted: exact, so the same floats as converting first and summing, but fast.
+        by_code = np.ascontiguousarray(st.counts.reshape(n_k * n_q, _N_CODES).T)
 
         def category(codes) -> np.ndarray:
-            return counts[:, :, codes].sum(axis=2)
+            codes = np.asarray(codes)
+            total = by_code[codes[0]].copy()
+            for code in codes[1:]:
+                total += by_code[code]
+            return total.reshape(n_k, n_q).astype(np.float64)
 
         wait_by_answered = st.wait_s.reshape(n_k, n_q, 2)
         sums = {
@@ -874,7 +940,7 @@ class Accumulator:
         backlog, backlog_age_h : float64[K + 1, G]
         """
         groups, deferred, ends_s = self._groups, self._deferred, self._ends_s
-        backlog = groups.aggregate(st.backlog.astype(np.float64))
+        backlog = groups.aggregate(st.backlog.astype(np.float64), integer=True)
         age_h = np.full((ends_s.shape[0], groups.n), np.nan)
         for g, members in enumerate(groups.members):
             members = members[deferred[members]]
@@ -963,42 +1029,73 @@ _QUEUE, _CHANNEL, _ALL = 0, 1, 2
 
 class _Groups:
     """Output groups in display order: per channel its queues then ``(channel, "all")``;
-    finally ``("all", "all")``. ``members[g]`` are the queue ids summed into group g."""
+    finally ``("all", "all")``. ``members[g]`` are the queue ids summed into group g.
 
-    def __init__(self, model: Model):
+    Parameters
+    ----------
+    model : Model
+    queues : bool
+        Include the per-queue groups (False: the channels and ``all`` only).
+    only_queues : bool
+        The per-queue groups only (no channel or ``all`` group).
+    """
+
+    def __init__(self, model: Model, queues: bool = True, only_queues: bool = False):
         names_c, names_q, kind, channel, members = [], [], [], [], []
         for c, cname in enumerate(model.channel_names):
-            queues = [q for q in range(model.n_queues) if model.queue_channel[q] == c]
-            for q in queues:
+            queues_c = [q for q in range(model.n_queues) if model.queue_channel[q] == c]
+            if queues or only_queues:
+                for q in queues_c:
+                    names_c.append(cname)
+                    names_q.append(model.queue_names[q])
+                    kind.append(_QUEUE)
+                    channel.append(c)
+                    members.append([q])
+            if not only_queues:
                 names_c.append(cname)
-                names_q.append(model.queue_names[q])
-                kind.append(_QUEUE)
+                names_q.append("all")
+                kind.append(_CHANNEL)
                 channel.append(c)
-                members.append([q])
-            names_c.append(cname)
+                members.append(queues_c)
+        if not only_queues:
+            names_c.append("all")
             names_q.append("all")
-            kind.append(_CHANNEL)
-            channel.append(c)
-            members.append(queues)
-        names_c.append("all")
-        names_q.append("all")
-        kind.append(_ALL)
-        channel.append(-1)
-        members.append(list(range(model.n_queues)))
+            kind.append(_ALL)
+            channel.append(-1)
+            members.append(list(range(model.n_queues)))
         self.n = len(kind)
         self.channel_name = np.array(names_c, dtype=object)
         self.queue_name = np.array(names_q, dtype=object)
-        self.kind = np.array(kind)
-        self.channel = np.array(channel)
-        self.all_index = self.n - 1
+        self.kind = np.array(kind, dtype=np.intp)
+        self.channel = np.array(channel, dtype=np.intp)
+        self.all_index = self.n - 1 if not only_queues else -1
         self.members = [np.array(m, dtype=np.intp) for m in members]
 
-    def aggregate(self, per_queue: np.ndarray) -> np.ndarray:
-        """Sum ``(rows, Q)`` per-queue values into ``(rows, G)`` group values."""
-        out = np.empty((per_queue.shape[0], self.n))
+    def aggregate(self, per_queue: np.ndarray, integer: bool = False) -> np.ndarray:
+        """Sum ``(rows, Q)`` per-queue values into ``(rows, G)`` group values.
+
+        ``integer``: the values are whole numbers (counts, below 2**53), whose float sums are
+        exact in any order, so every group is summed column by column.
+        """
+        # NOTE: the groups are rows of a (G, rows) array filled from the queues' rows of a
+        # transposed copy: contiguous vector adds instead of strided column reads.
+        out = np.empty((self.n, per_queue.shape[0]))
+        by_queue = None
         for g, m in enumerate(self.members):
-            out[:, g] = per_queue[:, m].sum(axis=1)
-        return out
+            if m.shape[0] < 8 or integer:
+                # NOTE: numpy sums fewer than 8 values left to right (its pairwise sum's
+                # base case) onto +0.0, and whole numbers are exact in any order: adding the
+                # queues in order, then 0.0, gives the same floats as ``.sum(axis=1)``.
+                if by_queue is None:
+                    by_queue = np.ascontiguousarray(per_queue.T)
+                row = out[g]
+                np.copyto(row, by_queue[m[0]])
+                for q in m[1:]:
+                    row += by_queue[q]
+                row += 0.0
+            else:
+                out[g] = per_queue[:, m].sum(axis=1)
+        return out.T
 
     def only_all(self, values: np.ndarray) -> np.ndarray:
         """``(rows,)`` values on the ``("all", "all")`` group, NaN on the others."""
@@ -1083,9 +1180,13 @@ def _fate_flags(outcome: np.ndarray, fate: np.ndarray) -> dict:
 def _add_codes(counts: np.ndarray, cell: np.ndarray, n_codes: int, flags: dict) -> None:
     """``counts[cell * n_codes + code] += 1`` for each contact whose flag of ``code`` is set
     (None: every contact)."""
-    for code, flag in flags.items():
-        key = cell if flag is None else cell[flag]
-        _add_counts(counts, key * n_codes + code)
+    # NOTE: one bincount over the keys of every code (integer counts: the order of the
+    # additions does not matter), instead of one per code over the same range of cells.
+    base = cell * n_codes
+    keys = [base + code if flag is None else base[flag] + code
+            for code, flag in flags.items()]
+    if keys:
+        _add_counts(counts, np.concatenate(keys))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1208,9 +1309,9 @@ def _ratio(num, den) -> np.ndarray:
     return out
 
 
-def _columns(kpi: dict, rows: slice, cols: np.ndarray) -> dict:
+def _columns(kpi: dict, rows: slice, cols: np.ndarray, keys=KPI_KEYS) -> dict:
     out = {}
-    for key in KPI_KEYS:
+    for key in keys:
         values = kpi[key][rows][:, cols].ravel()
         out[key] = values.astype(np.int64) if key in _COUNT_KEYS else values
     return out
@@ -1223,7 +1324,13 @@ def _totals_frame(kpi: dict, groups: _Groups) -> pd.DataFrame:
     return pd.DataFrame(frame)
 
 
-def _intervals_frame(kpi: dict, groups: _Groups, grid: _Grid) -> pd.DataFrame:
+def _intervals_frame(kpi: dict, groups: _Groups, grid: _Grid, keys=KPI_KEYS
+                     ) -> pd.DataFrame:
+    """Tidy interval rows (interval-major, groups in order) with the KPI columns ``keys``.
+
+    NOTE: one array per column, taken as the frame's columns (``copy=False``): no
+    consolidation into 2-D blocks (a copy of the whole table) and no reordering copy.
+    """
     n_k, n_g = grid.n_intervals, groups.n
     interval = np.repeat(grid.index, n_g)
     frame = {
@@ -1232,8 +1339,10 @@ def _intervals_frame(kpi: dict, groups: _Groups, grid: _Grid) -> pd.DataFrame:
         "channel": _tiled_category(groups.channel_name, n_k),
         "queue": _tiled_category(groups.queue_name, n_k),
     }
-    frame.update(_columns(kpi, slice(0, n_k), np.arange(n_g)))
-    return pd.DataFrame(frame)
+    for key in keys:
+        values = np.ascontiguousarray(kpi[key][:n_k]).ravel()  # row-major: interval, group
+        frame[key] = values.astype(np.int64) if key in _COUNT_KEYS else values
+    return pd.DataFrame(frame, copy=False)
 
 
 def _tiled_category(names: np.ndarray, reps: int) -> pd.Categorical:

@@ -42,7 +42,8 @@ CHUNK_DAYS = 7
 
 
 def simulate_and_measure(scenario: Scenario, model: Model, seed,
-                         chunk_days: int = CHUNK_DAYS) -> Measured:
+                         chunk_days: int = CHUNK_DAYS, queue_intervals: bool = True,
+                         queue_columns: tuple = ()) -> Measured:
     """Sample, simulate (compiled kernel) and measure one replication, chunk by chunk.
 
     Parameters
@@ -54,6 +55,8 @@ def simulate_and_measure(scenario: Scenario, model: Model, seed,
         The replication's seed (as for :func:`sim.experiment.prepare`).
     chunk_days : int
         Days sampled and simulated per step (>= 1). The result does not depend on it.
+    queue_intervals, queue_columns
+        As for :func:`sim.kpi.measure`.
 
     Returns
     -------
@@ -72,7 +75,7 @@ def simulate_and_measure(scenario: Scenario, model: Model, seed,
     roster = sample_roster(scenario, model, ss)
     sampler = WorkloadSampler(scenario, model, ss)
     run = KernelStream(model, roster, pools=sampler.pools)
-    acc = Accumulator(model, journey_windows(scenario, model))
+    acc = Accumulator(model, journey_windows(scenario, model), queue_intervals, queue_columns)
     horizon_s = float(model.horizon_s)
     n_days = sampler.n_days
     for day_lo in range(0, max(n_days, 1), chunk_days):

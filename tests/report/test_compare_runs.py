@@ -156,7 +156,7 @@ def test_cli_compare_run_folders_writes_html_and_markdown(careconnect_run, tmp_p
     ("scenario", "not a mix"),
     ("three", "3 folders given"),
     ("flag", "-n only apply to scenarios"),
-    ("scenario_out", "--out writes the report of two run folders"),
+    ("scenario_out", "--out reports two scenarios (baseline first), not 3"),
 ])
 def test_cli_compare_bad_input_is_a_clear_usage_error(careconnect_run, tmp_path, capsys,
                                                       case, message):
@@ -166,7 +166,7 @@ def test_cli_compare_bad_input_is_a_clear_usage_error(careconnect_run, tmp_path,
     argv = {"empty": [careconnect_run, empty], "scenario": [careconnect_run, scenario],
             "three": [careconnect_run, careconnect_run, careconnect_run],
             "flag": [careconnect_run, careconnect_run, "-n", "3"],
-            "scenario_out": [scenario, scenario, "--out", tmp_path / "x.html"]}[case]
+            "scenario_out": [scenario, scenario, scenario, "--out", tmp_path / "x.html"]}[case]
     assert main(["compare", *map(str, argv)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err

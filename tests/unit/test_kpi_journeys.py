@@ -58,6 +58,7 @@ from sim.model import (
     FOLLOWUP_COLUMNS,
     NO_AGENT,
     SEVERITY_NAMES,
+    WORKLOAD_ARRAYS,
     ContactKind,
     Fate,
     Followups,
@@ -432,7 +433,7 @@ def feed_in_batches(model, workload, roster, outcomes, windows, cuts_w, cuts_f, 
     f_bounds = [0, *cuts_f, fu.n]
     w_batches = list(zip(w_bounds[:-1], w_bounds[1:], strict=True))
     f_batches = list(zip(f_bounds[:-1], f_bounds[1:], strict=True))
-    w_fields = [f for f in Workload.__dataclass_fields__ if f != "pools"]
+    w_fields = WORKLOAD_ARRAYS
     o_fields = ("outcome", "agent", "start_s", "end_s", "fate")
     for kind in order:
         if kind == 0 and w_batches:

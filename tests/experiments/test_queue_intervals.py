@@ -1,0 +1,93 @@
+"""Per-queue interval rows: kept for short runs, omitted for long ones, nothing else changes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import sim
+from sim.cli import main
+from sim.compile import compile_scenario
+from sim.experiment import QUEUE_INTERVALS_MAX, keep_queue_intervals
+from sim.scenario import load_scenario, parse_scenario
+
+
+def _careconnect(days: int):
+    base = load_scenario("scenarios/careconnect.yaml")
+    data = base.model_dump(mode="json", exclude_none=True)
+    data["horizon"]["days"] = days
+    return parse_scenario(yaml.safe_dump(data, sort_keys=False), f"careconnect-{days}d")
+
+
+def test_auto_rule_keeps_a_month_and_omits_a_year():
+    month = compile_scenario(load_scenario("scenarios/careconnect.yaml"))
+    year = compile_scenario(_careconnect(365))
+    assert month.n_intervals * month.n_queues <= QUEUE_INTERVALS_MAX
+    assert keep_queue_intervals(month) and not keep_queue_intervals(year)
+    assert keep_queue_intervals(year, True) and not keep_queue_intervals(month, False)
+
+
+def _bits_equal(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    assert list(a.columns) == list(b.columns) and len(a) == len(b)
+    for c in a.columns:
+        x, y = a[c].to_numpy(), b[c].to_numpy()
+        if x.dtype.kind == "f":
+            assert np.array_equal(x.view(np.int64), y.view(np.int64)), c
+        else:
+            assert a[c].astype(str).equals(b[c].astype(str)), c
+
+
+@pytest.mark.parametrize("engine, workers", [("kernel", 1), ("kernel", 2), ("simpy", 1)])
+def test_omitting_queue_rows_changes_nothing_else(engine, workers):
+    scenario = _careconnect(2)
+    kept = sim.run(scenario, replications=2, engine=engine, workers=1, queue_intervals=True)
+    omitted = sim.run(scenario, replications=2, engine=engine, workers=workers,
+                      queue_intervals=False)
+    assert (kept.intervals["queue"] != "all").any()
+    assert (omitted.intervals["queue"] == "all").all()
+    channel_rows = kept.intervals[kept.intervals["queue"] == "all"].reset_index(drop=True)
+    _bits_equal(channel_rows, omitted.intervals)
+    _bits_equal(kept.totals, omitted.totals)
+    _bits_equal(kept.summary, omitted.summary)
+    _bits_equal(kept.targets, omitted.targets)
+    for name in ("economics", "economics_summary", "economics_targets"):
+        _bits_equal(getattr(kept, name), getattr(omitted, name))
+    assert not any("per-queue" in n for n in kept.manifest["notes"])
+    assert any("--queue-intervals" in n for n in omitted.manifest["notes"])
+
+
+def test_cli_flag_run_folder_and_report(tmp_path):
+    out = tmp_path / "run"
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text(yaml.safe_dump(
+        _careconnect(2).model_dump(mode="json", exclude_none=True), sort_keys=False))
+    assert main(["run", str(scenario), "-n", "2", "--workers", "1", "--quiet",
+                 "--no-queue-intervals", "--out", str(out), "--report"]) == 0
+    intervals = pd.read_parquet(out / "intervals.parquet")
+    assert set(intervals["queue"].astype(str)) == {"all"}
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert any("--queue-intervals" in n for n in summary["notes"])
+    assert (out / "report.html").is_file()
+
+
+@pytest.mark.parametrize("queue_intervals, contacts", [(False, True), (True, False)])
+def test_arrow_concatenation_equals_pandas_concat(queue_intervals, contacts):
+    from sim.experiment import PackedReplication, concat_frames, run_replication
+
+    scenario = _careconnect(2)
+    model = compile_scenario(scenario)
+    packed = [PackedReplication.pack(run_replication(
+        scenario, model, 3, i, keep_contacts=contacts, queue_intervals=queue_intervals))
+        for i in range(3)]
+    for name in ("totals", "intervals", "queue_rows", "contacts"):
+        frames = [getattr(p.unpack(), name) for p in packed]
+        if frames[0] is None:
+            continue
+        want = pd.concat(frames, ignore_index=True)
+        got = concat_frames([p.unpack() for p in packed], name)
+        pd.testing.assert_frame_equal(want, got, check_exact=True)
+        assert list(want.dtypes) == list(got.dtypes)
