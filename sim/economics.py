@@ -30,7 +30,8 @@ and costs in proportion). Money is in ``economics.currency``.
   ``channels`` (default: all) and of its ``queues`` and ``contact_types``' queues (default:
   all). A queue covered by several tiers is shared among them in proportion to their
   ``placements_per_month`` (the simulation does not tell one tier's contacts from another's).
-  ``work_h`` = answered x AHT (hours), ``answered`` likewise allocated.
+  ``work_h`` = answered x AHT x the capacity share of one contact (1/concurrency: hours of
+  a whole agent), ``answered`` likewise allocated.
 * Cost of a tier = the month's ``cost`` x the tier's share of the tiers' work that month (by
   placements when no tier handled anything), so tier costs add up to the total cost.
 * ``revenue`` = ``placements_per_month`` x ``fee_per_placement`` x coverage.
@@ -54,12 +55,12 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from sim.model import Model
+from sim.model import CAPACITY_UNITS, Model
 from sim.scenario import Economics, PricingTier, Scenario, SlaCredits
 
 #: KPIs a pricing tier can target, with the count that weights them when pooled over
@@ -453,6 +454,11 @@ def compute(scenario: Scenario, model: Model, totals: pd.DataFrame,
     tiers = econ.pricing
     kpis = list(dict.fromkeys(k for t in tiers.values() for k in t.targets))
     cells = _cells(intervals, reps, months, kpis)
+    # NOTE: handled work is capacity-time: a chat on a channel with concurrency k holds 1/k
+    # of an agent, so its handle time counts 1/k towards the cost a tier or channel carries.
+    units = np.array([model.channel_units[model.channel_names.index(ch)] / CAPACITY_UNITS
+                      if ch in model.channel_names else 1.0 for ch in cells.queue_channel])
+    cells = replace(cells, work_s=cells.work_s * units)
     n_c = len(cells.queue_names)
     names = list(tiers)
     placements = np.array([t.placements_per_month for t in tiers.values()], dtype=float)

@@ -725,6 +725,49 @@ def weekly_service_level_distribution(ax, intervals: pd.DataFrame, channels, tar
 
 # --------------------------------------------------------------------------- cost
 
+def cost_per_contact_by_channel(ax, values: dict, currency: str = "",
+                                band: tuple[float, float] | None = None,
+                                title="Full cost per answered contact, by channel"):
+    """Full cost per answered contact of each channel (economics) with 95% CIs.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    values : dict of str -> (mean, ci95_low, ci95_high)
+        Per channel, in display order.
+    currency : str
+        Unit written on the axis.
+    band : (low, high), optional
+        A target range to shade (e.g. the CareConnect guide's $3-10 per contact).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One bar per channel (``ax.patches``, the band excluded).
+    """
+    names = list(values)
+    means = [values[n][0] for n in names]
+    y = np.arange(len(names))
+    if band is not None:
+        ax.axvspan(band[0], band[1], color=PALETTE[2], alpha=0.15, label="target range")
+    ax.barh(y, means, color=PALETTE[0], height=0.6)
+    lows = [m - values[n][1] for n, m in zip(names, means, strict=True)]
+    highs = [values[n][2] - m for n, m in zip(names, means, strict=True)]
+    ax.errorbar(means, y, xerr=[lows, highs], fmt="none", ecolor="black", capsize=4,
+                lw=1.2, label="95% CI")
+    for yi, m in zip(y, means, strict=True):
+        ax.text(m, yi + 0.32, f" {m:,.2f}", va="center", fontsize="small")
+    ax.set_yticks(y)
+    ax.set_yticklabels(names)
+    ax.invert_yaxis()
+    unit = f" ({currency})" if currency else ""
+    ax.set_xlabel(f"cost per answered contact{unit}")
+    ax.set_title(title, loc="left", fontweight="bold")
+    ax.set_xlim(0, max(max(values[n][2] for n in names), band[1] if band else 0) * 1.12)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    return ax
+
+
 def cost_per_contact(ax, mean: float, low: float = math.nan, high: float = math.nan,
                      by_team: dict | None = None, currency: str = "",
                      title="Cost per answered contact"):

@@ -309,6 +309,21 @@ def report_figures(run: RunFolder) -> list[ReportFigure]:
             "Agent cost (paid shift hours and overtime, at each team's hourly cost) divided "
             "by answered contacts, with its 95% confidence interval; split by team in "
             "proportion to each team's scheduled paid cost.", fig))
+    by_channel = (run.summary.get("economics") or {}).get("channels") or {}
+    values = {ch: (v["full_cost_per_contact"]["mean"], v["full_cost_per_contact"]["ci95_low"],
+                   v["full_cost_per_contact"]["ci95_high"])
+              for ch, v in by_channel.items()
+              if isinstance(v, dict) and isinstance(v.get("full_cost_per_contact"), dict)
+              and math.isfinite(v["full_cost_per_contact"].get("mean", math.nan))}
+    if values:
+        fig, ax = new(0.6 + 0.45 * len(values))
+        F.cost_per_contact_by_channel(ax, values,
+                                      (run.summary.get("economics") or {}).get("currency", ""))
+        out.append(ReportFigure(
+            "cost_per_contact_by_channel", "Full cost per contact by channel",
+            "Every cost of the economics section (labour with overtime, licences, training, "
+            "QA, amortised implementation) allocated to channels by handled work, divided by "
+            "each channel's answered contacts, with 95% confidence intervals.", fig))
     out += optional_figures(run)[0]
     return out
 

@@ -235,3 +235,13 @@ def test_an_unreadable_optional_table_is_a_note_not_a_failure(tmp_path):
     note = _absent_note("margin_by_tier", problems)
     assert note.startswith("Revenue, SLA credits and margin per pricing tier: could not be "
                            "read from this run (")
+
+
+def test_cost_per_contact_by_channel_draws_one_bar_per_channel():
+    ax = Figure().subplots()
+    values = {"phone": (9.4, 9.0, 9.7), "chat": (6.1, 5.8, 6.4), "email": (4.0, 3.9, 4.2)}
+    F.cost_per_contact_by_channel(ax, values, "USD", band=(3.0, 10.0))
+    widths = [p.get_width() for p in ax.patches if p.get_height() == 0.6]
+    assert widths == [9.4, 6.1, 4.0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["phone", "chat", "email"]
+    assert "USD" in ax.get_xlabel()

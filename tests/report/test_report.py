@@ -25,7 +25,8 @@ ALL_FIGURES = {"service_level_by_interval", "asa_by_interval", "abandonment_by_i
                "occupancy_heatmap", "staffed_agents_by_interval", "backlog",
                "volume_and_service_level_by_period", "weekly_service_level",
                "cost_per_contact"}
-OPTIONAL_FIGURES = {"journey_kpis", "escalations_by_tier", "mttr_by_severity", "margin_by_tier"}
+OPTIONAL_FIGURES = {"journey_kpis", "escalations_by_tier", "mttr_by_severity", "margin_by_tier",
+                    "cost_per_contact_by_channel"}
 
 
 def built(run: Path) -> tuple[str, Path]:
