@@ -29,7 +29,8 @@ and costs in proportion). Money is in ``economics.currency``.
 * Work of a tier: the tier covers the compiled queues (channel x skill queue) of its
   ``channels`` (default: all) and of its ``queues`` and ``contact_types``' queues (default:
   all). A queue covered by several tiers is shared among them in proportion to their
-  ``placements_per_month`` (the simulation does not tell one tier's contacts from another's).
+  ``placements_per_month`` (without demand segments, :mod:`sim.segments`, the simulation
+  does not tell one tier's contacts from another's; with them each tier has its own queues).
   ``work_h`` = answered x AHT x the capacity share of one contact (1/concurrency: hours of
   a whole agent), ``answered`` likewise allocated.
 * Cost of a tier = the month's ``cost`` x the tier's share of the tiers' work that month (by

@@ -917,10 +917,17 @@ class TierTarget(Bound):
 
 
 class PricingTier(_Strict):
-    """A tier priced per placement; its work is the contacts of its channels and queues."""
+    """A tier priced per placement; its work is the contacts of its channels and queues.
+
+    With ``contacts_per_placement`` (on every tier) the tiers are demand segments: the
+    demand comes from placements x contacts per placement on the tier's channels, and the
+    tier's customers get their own queues with the tier's ``priority`` (:mod:`sim.segments`).
+    """
 
     fee_per_placement: Money
     placements_per_month: Money
+    contacts_per_placement: Annotated[float, Field(gt=0)] | None = None
+    priority: int | None = None
     channels: tuple[str, ...] | None = None
     queues: tuple[str, ...] | None = None
     contact_types: tuple[str, ...] | None = None
@@ -1763,7 +1770,50 @@ def parse_scenario(text: str, file: str = "<scenario>", *,
         raise ScenarioError(_sorted(problems))
     scenario._file = file
     scenario._lines = lines
+    from sim.segments import uses_segments
+
+    if uses_segments(scenario):
+        from sim.segments import expand_tiers
+
+        problems = _check_segments(scenario, lines, file)
+        if problems:
+            raise ScenarioError(_sorted(problems))
+        expanded = expand_tiers(scenario)
+        expanded._file, expanded._lines = file, lines
+        expanded._base_dir = scenario._base_dir
+        return expanded
     return scenario
+
+
+def _check_segments(s: Scenario, lines, file) -> list[Problem]:
+    """Pricing tiers as demand segments need every tier's volume and a channel mix."""
+    out: list[Problem] = []
+
+    def add(path, msg, hint=""):
+        out.append(Problem(file, _line_for(lines, path)[0], _fmt_path(path), msg, hint))
+
+    pricing = s.economics.pricing
+    for name, tier in pricing.items():
+        path = ("economics", "pricing", name)
+        if tier.contacts_per_placement is None:
+            add(path, "contacts_per_placement is missing: when one tier states it, every tier "
+                "is a demand segment", "give each tier its contacts_per_placement")
+        elif tier.queues is not None or tier.contact_types is not None:
+            add(path, "a demand-segment tier takes its own queues: drop queues and "
+                "contact_types", "its work is its customers' contacts on its channels")
+    if s.demand.monthly is None:
+        add(("demand",), "pricing tiers with contacts_per_placement need demand.monthly: it "
+            "gives the channel mix (the tiers give the volume)",
+            "e.g. demand: {monthly: {phone: 45, email: 30, portal: 25}}")
+    else:
+        for name, tier in pricing.items():
+            chans = [c for c in (tier.channels or s.channels)
+                     if s.demand.monthly.get(c, 0) > 0]
+            if tier.contacts_per_placement is not None and not chans:
+                add(("economics", "pricing", name, "channels"),
+                    "none of the tier's channels has demand in demand.monthly",
+                    "demand.monthly gives the channel mix of the tiers")
+    return out
 
 
 def load_scenario(path: str | Path) -> Scenario:
