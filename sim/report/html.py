@@ -362,7 +362,15 @@ def optional_tables(run: RunFolder) -> tuple[dict, dict[str, str]]:
     return tables, problems
 
 
-def _absent_note(slug: str, problems: dict[str, str]) -> str:
+def _absent_note(slug: str, problems: dict[str, str], run: RunFolder | None = None) -> str:
+    if (slug == "escalations_by_tier" and run is not None
+            and run.manifest.get("queue_intervals") is False
+            and "escalation" in run.summary.get("kpis", {})):
+        # the tasks were simulated; only their per-queue rows were left out (long horizon)
+        return ("Escalations by tier and severity with response-window compliance: this run "
+                "kept no per-queue interval rows (a long horizon); run it with "
+                "--queue-intervals to draw them. The escalation channel's totals and the tier "
+                "compliance KPIs are in summary.json and summary.csv.")
     if slug in problems:
         return (f"{_ABSENT[slug].split(':', 1)[0]}: could not be read from this run "
                 f"({problems[slug]}).")
@@ -414,7 +422,7 @@ def optional_figures(run: RunFolder) -> tuple[list[ReportFigure], list[str]]:
             "measured window); the label on each bar is the share answered within the "
             "tier's response window.", fig))
     else:
-        absent.append(_absent_note("escalations_by_tier", problems))
+        absent.append(_absent_note("escalations_by_tier", problems, run))
     mttr = tables["mttr_by_severity"]
     if mttr is not None:
         fig, ax = new(3.4)
@@ -594,7 +602,8 @@ def _alerts_html(comparison: Comparison) -> str:
 def optional_figures_absent(run: RunFolder) -> list[str]:
     """The "not in this run" notes of :func:`optional_figures` (without drawing)."""
     tables, problems = optional_tables(run)
-    return [_absent_note(slug, problems) for slug, table in tables.items() if table is None]
+    return [_absent_note(slug, problems, run) for slug, table in tables.items()
+            if table is None]
 
 
 def _absent_html(notes: list[str]) -> str:
