@@ -31,6 +31,7 @@ from sim.scenario import (
     WEEKDAYS,
     Channel,
     Scenario,
+    escalation_tiers,
     parse_opening_hours,
     scenario_base_dir,
 )
@@ -63,18 +64,7 @@ def uses_journeys(s: Scenario) -> bool:
 
 def task_tiers(s: Scenario) -> tuple[int, ...]:
     """The tiers (2, 3) that receive escalated work."""
-    tiers = set()
-    for ct in s.contact_types.values():
-        if ct.escalation is not None and ct.escalation.rate > 0:
-            sev = ct.escalation.severity
-            tiers |= {ct.escalation.tier_for(v) for v in ([sev] if isinstance(sev, str) else
-                                                            [k for k, x in sev.items() if x > 0])}
-        if ct.refund is not None and ct.refund.probability > 0:
-            tiers |= {2, 3}
-    esc = s.escalation
-    if 2 in tiers and esc is not None and 2 in esc.tiers and esc.tiers[2].escalate > 0:
-        tiers.add(3)
-    return tuple(sorted(tiers))
+    return tuple(sorted(escalation_tiers(s.contact_types, s.escalation)))
 
 
 def _choices(choice, default: str) -> list[str]:

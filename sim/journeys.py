@@ -26,6 +26,13 @@ from sim.model import POOL_BLOCK, SEVERITY_NAMES, Model
 from sim.scenario import Scenario, scenario_base_dir
 
 
+def _from_mix(mix: dict, u: np.ndarray) -> np.ndarray:
+    """Position in ``list(mix)`` of the option each uniform ``u`` picks (by the shares)."""
+    cum = np.cumsum(np.array(list(mix.values()), dtype=np.float64))
+    cum /= cum[-1]
+    return np.minimum(np.searchsorted(cum, u, side="right"), len(mix) - 1)
+
+
 def _channel_index(model: Model, choice, default: int, u: np.ndarray) -> np.ndarray:
     """Channel per draw: ``default`` (None), one channel, or a mix chosen by ``u``."""
     names = model.channel_names
@@ -34,9 +41,7 @@ def _channel_index(model: Model, choice, default: int, u: np.ndarray) -> np.ndar
     if isinstance(choice, str):
         return np.full(u.shape[0], names.index(choice), dtype=np.int32)
     chans = np.array([names.index(c) for c in choice], dtype=np.int32)
-    cum = np.cumsum(np.array(list(choice.values()), dtype=np.float64))
-    cum /= cum[-1]
-    return chans[np.minimum(np.searchsorted(cum, u, side="right"), chans.shape[0] - 1)]
+    return chans[_from_mix(choice, u)]
 
 
 class FollowupPools:
@@ -156,13 +161,8 @@ def first_contact_draws(s: Scenario, model: Model, rng: np.random.Generator,
             if isinstance(sev, str):
                 severity[mask] = SEVERITY_NAMES.index(sev)
             else:
-                names = list(sev)
-                cum = np.cumsum(list(sev.values()))
-                cum /= cum[-1]
-                pick = np.minimum(np.searchsorted(cum, rng.random(m), side="right"),
-                                  len(names) - 1)
-                severity[mask] = np.array([SEVERITY_NAMES.index(x) for x in names],
-                                          dtype=np.int8)[pick]
+                codes = np.array([SEVERITY_NAMES.index(x) for x in sev], dtype=np.int8)
+                severity[mask] = codes[_from_mix(sev, rng.random(m))]
         if ct.refund is not None and authority is not None:
             asks = rng.random(m) < ct.refund.probability
             amount = draw(ct.refund.amount, rng, m, base)

@@ -1484,7 +1484,7 @@ def _cross_check(data: dict, v: _View, lines, file, base_dir: Path | None = None
         ref(("contact_types", name, "queue"), _dict(ct).get("queue"), queues, "queue")
         ref(("contact_types", name, "transfer", "to"),
             _dict(_dict(ct).get("transfer")).get("to"), queues, "queue")
-    out.extend(_check_journeys(data, v, add))
+    _check_journeys(v, add)
     raw_overflow = _dict(data.get("routing")).get("overflow")
     seen_overflow: dict[str, int] = {}
     for i, rule in enumerate(raw_overflow if isinstance(raw_overflow, list) else ()):
@@ -1628,33 +1628,39 @@ def _cross_check(data: dict, v: _View, lines, file, base_dir: Path | None = None
     return out
 
 
-def _severities(severity) -> list[str]:
-    """The severities an escalation can have (one, or those of its mix with a share)."""
-    return [severity] if isinstance(severity, str) else [k for k, v in severity.items() if v > 0]
+def escalation_tiers(contact_types: dict, escalation: EscalationPolicy | None
+                     ) -> dict[int, tuple]:
+    """The tiers (2, 3) that receive escalated work, each with the key path of the first
+    entry sending it some: escalations by severity (``to_tier``), refunds above the agent's
+    authority (tiers 2 and 3, when ``escalation.refund_authority`` is set), and tier 2's
+    further escalation to tier 3."""
+    tiers: dict[int, tuple] = {}
+    for name, ct in contact_types.items():
+        if ct.escalation is not None and ct.escalation.rate > 0:
+            sev = ct.escalation.severity
+            for v in [sev] if isinstance(sev, str) else [k for k, x in sev.items() if x > 0]:
+                tiers.setdefault(ct.escalation.tier_for(v), ("contact_types", name, "escalation"))
+        if ct.refund is not None and ct.refund.probability > 0 and escalation is not None \
+                and escalation.refund_authority is not None:
+            tiers.setdefault(2, ("contact_types", name, "refund"))
+            tiers.setdefault(3, ("contact_types", name, "refund"))
+    if escalation is not None and 2 in tiers and 2 in escalation.tiers \
+            and escalation.tiers[2].escalate > 0:
+        tiers.setdefault(3, ("escalation", "tiers", 2, "escalate"))
+    return tiers
 
 
-def _check_journeys(data: dict, v: _View, add) -> list:
+def _check_journeys(v: _View, add) -> None:
     """Journey rules that need several sections: escalated work needs its tier's team and
     task handle time, refunds need the authority thresholds, the escalation channel's name
-    is reserved, and repeats, retrials and transfers need a queue on their channel."""
+    is reserved, and a transfer goes to another queue."""
     escalation = v.escalation
-    tiers_needed: dict[int, tuple] = {}
     for name, ct in v.contact_types.items():
-        if ct.escalation is not None and ct.escalation.rate > 0:
-            for sev in _severities(ct.escalation.severity):
-                tiers_needed.setdefault(ct.escalation.tier_for(sev),
-                                        ("contact_types", name, "escalation"))
-        if ct.refund is not None and ct.refund.probability > 0:
-            if escalation is None or escalation.refund_authority is None:
-                add(("contact_types", name, "refund"),
-                    "refunds need escalation.refund_authority",
-                    "e.g. escalation: {refund_authority: {agent: 50, team_lead: 500}}")
-            else:
-                tiers_needed.setdefault(2, ("contact_types", name, "refund"))
-                tiers_needed.setdefault(3, ("contact_types", name, "refund"))
-    if escalation is not None and 2 in tiers_needed and 2 in escalation.tiers \
-            and escalation.tiers[2].escalate > 0:
-        tiers_needed.setdefault(3, ("escalation", "tiers", 2, "escalate"))
+        if ct.refund is not None and ct.refund.probability > 0 and (
+                escalation is None or escalation.refund_authority is None):
+            add(("contact_types", name, "refund"), "refunds need escalation.refund_authority",
+                "e.g. escalation: {refund_authority: {agent: 50, team_lead: 500}}")
+    tiers_needed = escalation_tiers(v.contact_types, escalation)
     if tiers_needed and "escalation" in v.channels:
         add(("channels", "escalation"), "the channel name 'escalation' is reserved",
             "escalated work is simulated on a channel of that name; rename this one")
@@ -1670,7 +1676,6 @@ def _check_journeys(data: dict, v: _View, add) -> list:
         if ct.transfer is not None and ct.transfer.to == ct.queue:
             add(("contact_types", name, "transfer", "to"),
                 "a transfer goes to another queue", f"'{ct.queue}' is the contact's own queue")
-    return []
 
 
 def _distributions(v: _View):

@@ -172,7 +172,6 @@ class WorkloadSampler:
         self.voicemail_to = np.array(
             [model.channel_names.index(c.voicemail_to) if c.voicemail_to else c_i
              for c_i, c in enumerate(self.chans)], dtype=np.intp)
-        self.lost_when_closed = np.array([c.when_closed == "lost" for c in self.chans])
         self.redirect_when_closed = np.array([c.when_closed == "voicemail" for c in self.chans])
         self.outage_channels = [c for c, spec in enumerate(self.chans) if spec.outages is not None]
         # closed code of a contact arriving on a closed channel: 1 lost, 2 called back
