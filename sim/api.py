@@ -250,10 +250,11 @@ def assemble(scenario: Scenario, model, reps: list, manifest: dict) -> Results:
 
     totals = concat_frames(reps, "totals")
     intervals = concat_frames(reps, "intervals")
-    # Economics reads per-queue rows: the intervals', or those kept for it when omitted.
+    # Economics reads the per-queue sums the workers made (or, failing them, the per-queue
+    # interval rows).
     econ_intervals = intervals
-    if reps and all(has_frame(r, "queue_rows") for r in reps):
-        econ_intervals = concat_frames(reps, "queue_rows")
+    if reps and all(has_frame(r, "queue_sums") for r in reps):
+        econ_intervals = concat_frames(reps, "queue_sums")
     kpis = [k for k in KPI_KEYS if k in totals.columns]
     basis = totals  # what the summary's n counts: replications, or batches of one
     if manifest.get("batch_means"):

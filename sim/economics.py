@@ -294,11 +294,31 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes, [str(u) for u in uniques]
 
 
-def _cells(intervals: pd.DataFrame, reps: np.ndarray, months: Months, kpis) -> _Cells:
-    # NOTE: columns as arrays and integer codes: a year of queue-level intervals over many
-    # replications is millions of rows; filtering the whole frame would copy every column.
-    q_code, q_names = _codes(intervals["queue"])
-    c_code, c_names = _codes(intervals["channel"])
+def queue_month_sums(scenario: Scenario, model: Model, rows: pd.DataFrame,
+                     months: Months | None = None) -> pd.DataFrame:
+    """The per (replication, month, compiled queue) sums :func:`compute` reads, from per-queue
+    interval rows (tidy intervals; ``queue == "all"`` and ``channel == "all"`` rows are
+    ignored).
+
+    Returns
+    -------
+    DataFrame
+        One row per replication x month (index into :func:`months_of`) x queue, in that
+        order: ``replication, month, queue, channel, answered, work_s`` (answered x AHT) and,
+        per pricing-tier KPI, ``<kpi>.wv`` and ``<kpi>.w`` (value x weight and weight over
+        the intervals with a value and a positive weight, :data:`TIER_KPIS`). ``queue`` is
+        categorical, in the order of the rows' queue codes.
+
+    # NOTE: each worker sums its own replication's rows (a year of per-queue intervals is
+    # ~450k rows per replication; these sums are ~300). Every sum is sequential over the rows
+    # of its cell in row order, starting from zero (np.bincount), so one replication's rows
+    # summed alone give the same bits as all replications' rows summed together.
+    """
+    months = months if months is not None else months_of(scenario, model)
+    kpis = list(dict.fromkeys(k for t in scenario.economics.pricing.values()
+                              for k in t.targets))
+    q_code, q_names = _codes(rows["queue"])
+    c_code, c_names = _codes(rows["channel"])
     keep = q_code >= 0
     for code, names_ in ((q_code, q_names), (c_code, c_names)):
         if "all" in names_:
@@ -309,30 +329,65 @@ def _cells(intervals: pd.DataFrame, reps: np.ndarray, months: Months, kpis) -> _
     first = np.zeros(len(present), dtype=np.int64)
     first[codes[::-1]] = np.arange(len(codes))[::-1]  # first row of each queue
     chans = [c_names[i] for i in c_code[sel][first]]
+    reps, r = np.unique(rows["replication"].to_numpy()[sel], return_inverse=True)
     n_r, n_m, n_c = len(reps), months.n, len(names)
 
     def col(name) -> np.ndarray:
-        return intervals[name].to_numpy(dtype=float)[sel]
+        return rows[name].to_numpy(dtype=float)[sel]
 
-    r = np.searchsorted(reps, intervals["replication"].to_numpy()[sel])
     m = np.searchsorted(months.bounds_s, col("interval_start"), side="right") - 1
     m = np.clip(m, 0, max(n_m - 1, 0))
     key = (r * n_m + m) * n_c + codes
     size = n_r * n_m * n_c
 
     def total(values) -> np.ndarray:
-        return np.bincount(key, weights=values, minlength=size).reshape(n_r, n_m, n_c)
+        return np.bincount(key, weights=values, minlength=size)
 
     answered = col("answered")
-    work = np.where(answered > 0, answered * np.nan_to_num(col("aht_s")), 0.0)
-    wv, w = {}, {}
+    out = {
+        "replication": np.repeat(reps, n_m * n_c),
+        "month": np.tile(np.repeat(np.arange(n_m), n_c), n_r),
+        "queue": pd.Categorical.from_codes(np.tile(np.arange(n_c), n_r * n_m), names),
+        "channel": np.tile(np.array(chans, dtype=object), n_r * n_m),
+        "answered": total(answered),
+        "work_s": total(np.where(answered > 0, answered * np.nan_to_num(col("aht_s")), 0.0)),
+    }
     for kpi in kpis:
         v = col(kpi)
         weight = col(TIER_KPIS[kpi])
         ok = ~np.isnan(v) & (weight > 0)
-        wv[kpi] = total(np.where(ok, v * weight, 0.0))
-        w[kpi] = total(np.where(ok, weight, 0.0))
-    return _Cells(reps, names, chans, total(answered), total(work), wv, w)
+        out[f"{kpi}.wv"] = total(np.where(ok, v * weight, 0.0))
+        out[f"{kpi}.w"] = total(np.where(ok, weight, 0.0))
+    return pd.DataFrame(out)
+
+
+def _is_sums(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` is :func:`queue_month_sums` output (not interval rows)."""
+    return "work_s" in frame.columns and "month" in frame.columns
+
+
+def _cells(sums: pd.DataFrame, reps: np.ndarray, months: Months, kpis) -> _Cells:
+    """The arrays of :func:`queue_month_sums` rows (of one or more replications)."""
+    codes, names = _codes(sums["queue"])
+    first = pd.unique(codes)  # queues in order of first appearance
+    order = np.empty(len(names), dtype=np.int64)
+    order[first] = np.arange(len(first))
+    c = order[codes]
+    names = [names[i] for i in first]
+    first_row = np.zeros(len(first), dtype=np.int64)
+    first_row[c[::-1]] = np.arange(len(c))[::-1]
+    chans = [str(x) for x in sums["channel"].to_numpy()[first_row]]
+    n_r, n_m, n_c = len(reps), months.n, len(names)
+    r = np.searchsorted(reps, sums["replication"].to_numpy())
+    m = sums["month"].to_numpy()
+
+    def grid(name) -> np.ndarray:
+        out = np.zeros((n_r, n_m, n_c))
+        out[r, m, c] = sums[name].to_numpy(dtype=float)
+        return out
+
+    return _Cells(reps, names, chans, grid("answered"), grid("work_s"),
+                  {k: grid(f"{k}.wv") for k in kpis}, {k: grid(f"{k}.w") for k in kpis})
 
 
 def _covers(tier: PricingTier, scenario: Scenario, cells: _Cells) -> np.ndarray:
@@ -405,8 +460,11 @@ def compute(scenario: Scenario, model: Model, totals: pd.DataFrame,
         With an ``economics`` section.
     model : Model
         ``compile_scenario(scenario)``.
-    totals, intervals : DataFrame
+    totals : DataFrame
         As assembled in :class:`sim.results.Results` (several replications).
+    intervals : DataFrame
+        Their per-queue interval rows (as in :class:`sim.results.Results`), or the
+        replications' :func:`queue_month_sums` (what the workers send).
     """
     econ: Economics = scenario.economics
     costs = econ.costs
@@ -454,7 +512,9 @@ def compute(scenario: Scenario, model: Model, totals: pd.DataFrame,
     # ---- tiers
     tiers = econ.pricing
     kpis = list(dict.fromkeys(k for t in tiers.values() for k in t.targets))
-    cells = _cells(intervals, reps, months, kpis)
+    sums = (intervals if _is_sums(intervals)
+            else queue_month_sums(scenario, model, intervals, months))
+    cells = _cells(sums, reps, months, kpis)
     # NOTE: handled work is capacity-time: a chat on a channel with concurrency k holds 1/k
     # of an agent, so its handle time counts 1/k towards the cost a tier or channel carries.
     units = np.array([model.channel_units[model.channel_names.index(ch)] / CAPACITY_UNITS

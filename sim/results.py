@@ -226,6 +226,7 @@ def evaluate_targets(scenario: Scenario, summary: pd.DataFrame, totals: pd.DataF
     ``intervals`` or for KPIs not defined per interval).
     """
     rows = []
+    cache: dict = {}  # channel -> its rows and period blocks (see period_values)
     for channel, bounds in scenario.targets.items():
         for kpi, b in bounds.items():
             sel = summary[(summary.channel == channel) & (summary.kpi == kpi)]
@@ -253,7 +254,7 @@ def evaluate_targets(scenario: Scenario, summary: pd.DataFrame, totals: pd.DataF
                          "status": status,
                          "p_met": float(ok(valid).mean()) if valid.size else math.nan,
                          **{f"p_met_{period}": _share(ok, period_values(
-                             scenario, intervals, channel, kpi, period))
+                             scenario, intervals, channel, kpi, period, cache))
                             for period in ("week", "month")}})
     return pd.DataFrame(rows, columns=["channel", "kpi", "min", "max", "mean", "ci95_low",
                                        "ci95_high", "met", "status", "p_met", "p_met_week",
@@ -277,7 +278,7 @@ PERIOD_WEIGHTS = {
 
 
 def period_values(scenario: Scenario, intervals: pd.DataFrame | None, channel: str, kpi: str,
-                  period: str) -> np.ndarray:
+                  period: str, cache: dict | None = None) -> np.ndarray:
     """A KPI per replication x week (7-day blocks from the measured window's start) or x
     calendar month, from the tidy intervals (``queue == "all"`` rows of ``channel``).
 
@@ -287,6 +288,8 @@ def period_values(scenario: Scenario, intervals: pd.DataFrame | None, channel: s
     ``mean_queue_len`` are averaged over intervals (occupancy: an approximation, intervals
     not weighted by available agent time). Counts and KPIs not defined per interval
     (``cost_per_contact``, ``overtime_h``) give no values. Partial periods at the ends count.
+    ``cache``: a dict kept across calls on the same ``intervals`` (each channel's rows and
+    blocks are then found once).
 
     Returns
     -------
@@ -294,38 +297,61 @@ def period_values(scenario: Scenario, intervals: pd.DataFrame | None, channel: s
     """
     if intervals is None or kpi not in PERIOD_WEIGHTS or intervals.empty:
         return np.empty(0)
-    rows = intervals[(intervals.channel == channel) & (intervals["queue"] == "all")]
-    start_s = rows.interval_start.to_numpy(dtype=float)
-    if period == "week":
-        block = np.floor((start_s - start_s.min()) / (7 * 86400.0)).astype(np.int64)
-    else:
-        dates = (pd.Timestamp(scenario.horizon.start)
-                 + pd.to_timedelta(start_s, unit="s"))
-        block = (dates.year * 12 + dates.month).to_numpy(dtype=np.int64)
-    return _aggregate(rows, block, kpi)
+    cache = {} if cache is None else cache
+    if channel not in cache:
+        # NOTE: row numbers, then only the columns a KPI needs: a year of intervals over 30
+        # replications is millions of rows x 40 columns, and a boolean take of the whole
+        # frame per target copied all of them.
+        idx = np.flatnonzero(((intervals.channel == channel)
+                              & (intervals["queue"] == "all")).to_numpy())
+        cache[channel] = {"idx": idx}
+    entry = cache[channel]
+    idx = entry["idx"]
+    if period not in entry:
+        start_s = intervals["interval_start"].to_numpy(dtype=float)[idx]
+        if period == "week":
+            block = np.floor((start_s - start_s.min()) / (7 * 86400.0)).astype(np.int64) \
+                if idx.size else np.zeros(0, dtype=np.int64)
+        else:
+            dates = (pd.Timestamp(scenario.horizon.start)
+                     + pd.to_timedelta(start_s, unit="s"))
+            block = (dates.year * 12 + dates.month).to_numpy(dtype=np.int64)
+        entry[period] = block
+    for column in ("replication", "interval_start", kpi, PERIOD_WEIGHTS[kpi]):
+        if column not in entry and column in intervals.columns:
+            entry[column] = intervals[column].to_numpy()[idx]
+    rows = pd.DataFrame({c: entry[c] for c in ("replication", "interval_start", kpi,
+                                                PERIOD_WEIGHTS[kpi]) if c in entry})
+    return _aggregate(rows, entry[period], kpi)
 
 
 def _aggregate(rows: pd.DataFrame, block: np.ndarray, kpi: str) -> np.ndarray:
     """One value of ``kpi`` per (replication, block), sorted, by :data:`PERIOD_WEIGHTS`."""
     how = PERIOD_WEIGHTS.get(kpi, "sum" if kpi in _COUNTS else None)
     start_s = rows.interval_start.to_numpy(dtype=float)
-    frame = pd.DataFrame({"rep": rows.replication.to_numpy(), "block": block,
-                          "v": rows[kpi].to_numpy(dtype=float), "t": start_s})
-    groups = frame.groupby(["rep", "block"], sort=True)
+    # NOTE: one integer key ordered like (replication, block): grouping by it gives the same
+    # groups in the same order as by the two columns, and is several times faster.
+    rep = rows.replication.to_numpy().astype(np.int64)
+    block = np.asarray(block, dtype=np.int64)
+    span = int(block.max() - block.min()) + 1 if block.size else 1
+    key = (rep - (rep.min() if rep.size else 0)) * span + (block - (block.min() if block.size
+                                                                      else 0))
+    frame = pd.DataFrame({"key": key, "v": rows[kpi].to_numpy(dtype=float), "t": start_s})
+    groups = frame.groupby("key", sort=True)
     if how is None:
         return np.full(groups.ngroups, np.nan)
     if how == "sum":
         return groups.v.sum().to_numpy(dtype=float)
     if how == "last":
-        frame = frame.sort_values(["rep", "block", "t"], kind="stable")
-        return frame.groupby(["rep", "block"], sort=True).v.last().to_numpy(dtype=float)
+        frame = frame.sort_values(["key", "t"], kind="stable")
+        return frame.groupby("key", sort=True).v.last().to_numpy(dtype=float)
     if how == "mean":
         return groups.v.mean().to_numpy(dtype=float)
     w = rows[how].to_numpy(dtype=float)
     ok = ~np.isnan(frame.v.to_numpy()) & (w > 0)
     frame["wv"] = np.where(ok, frame.v.to_numpy() * w, 0.0)
     frame["w"] = np.where(ok, w, 0.0)
-    sums = frame.groupby(["rep", "block"], sort=True)[["wv", "w"]].sum()
+    sums = frame.groupby("key", sort=True)[["wv", "w"]].sum()
     with np.errstate(invalid="ignore", divide="ignore"):
         return (sums.wv / sums.w).to_numpy(dtype=float)
 

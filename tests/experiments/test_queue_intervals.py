@@ -83,7 +83,7 @@ def test_arrow_concatenation_equals_pandas_concat(queue_intervals, contacts):
     packed = [PackedReplication.pack(run_replication(
         scenario, model, 3, i, keep_contacts=contacts, queue_intervals=queue_intervals))
         for i in range(3)]
-    for name in ("totals", "intervals", "queue_rows", "contacts"):
+    for name in ("totals", "intervals", "queue_sums", "contacts"):
         frames = [getattr(p.unpack(), name) for p in packed]
         if frames[0] is None:
             continue

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -401,3 +402,27 @@ def test_credits_for_misses_in_a_row():
     f = compute(scn, model, totals, intervals).frame
     # January: a first miss, 2% of 1000; February: the second in a row, 12%
     assert f[f.tier == "premium"].sla_credits.tolist() == pytest.approx([20, 120])
+
+
+def test_worker_sums_give_the_bits_of_the_client_sums():
+    """Each worker sums its own replication's per-queue rows (queue_month_sums); economics
+    from those sums must equal, bit for bit, economics from all replications' rows."""
+    from sim.economics import queue_month_sums
+
+    scenario = load_scenario(Path(__file__).parents[2] / "scenarios" / "clinical_exchange.yaml")
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    data["horizon"].pop("months", None)
+    data["horizon"]["days"] = 40  # two calendar months, per-queue rows kept
+    scenario = parse_scenario(yaml.safe_dump(data, sort_keys=False), "mx40")
+    model = compile_scenario(scenario)
+    res = sim.run(scenario, replications=3, queue_intervals=True)
+    assert (res.intervals["queue"] != "all").any()
+    from_rows = compute(scenario, model, res.totals, res.intervals)
+    sums = pd.concat([queue_month_sums(scenario, model, part)
+                      for _, part in res.intervals.groupby("replication", sort=True)],
+                     ignore_index=True)
+    from_sums = compute(scenario, model, res.totals, sums)
+    for name in ("frame", "summary", "targets"):
+        pd.testing.assert_frame_equal(getattr(from_rows, name), getattr(from_sums, name),
+                                      check_exact=True)
+    pd.testing.assert_frame_equal(from_sums.frame, res.economics, check_exact=True)
