@@ -117,7 +117,10 @@ def sweep(scenario: str | Path, sets, replications: int = 10, seed: int | None =
         Tidy: ``point``, one column per swept path, ``channel, kpi, mean, se, ci95_low,
         ci95_high, n``, ``meets_targets`` (the point's mean meets every scenario target),
         ``cost`` and ``cost_measure`` (``cost_per_contact`` of ``all``, or the number of
-        agents when the scenario has no costs). ``attrs["folder"]`` is the written folder.
+        agents when the scenario has no costs), ``margin_per_month`` (mean over
+        replications, :mod:`sim.economics`; NaN without pricing tiers). The best points
+        (:func:`best_points`) meet every target with the highest margin, or without pricing
+        tiers at the least cost. ``attrs["folder"]`` is the written folder.
 
     Raises
     ------
@@ -179,7 +182,8 @@ def sweep(scenario: str | Path, sets, replications: int = 10, seed: int | None =
         has_cost = cpc == cpc and cpc > 0
         frame = summary.assign(point=k, meets_targets=meets,
                                cost=cpc if has_cost else float(model.n_agents),
-                               cost_measure="cost_per_contact" if has_cost else "agents")
+                               cost_measure="cost_per_contact" if has_cost else "agents",
+                               margin_per_month=_margin(scn, model, totals, rs))
         for name in names:
             frame[name] = [params[k][name]] * len(frame)
         frames.append(frame)
@@ -188,7 +192,7 @@ def sweep(scenario: str | Path, sets, replications: int = 10, seed: int | None =
         if len({type(v) for v in table[name]}) > 1:
             table[name] = table[name].astype(str)
     table = table[["point", *names, "channel", "kpi", "mean", "se", "ci95_low", "ci95_high",
-                   "n", "meets_targets", "cost", "cost_measure"]]
+                   "n", "meets_targets", "cost", "cost_measure", "margin_per_month"]]
     table.attrs["skipped_unstable"] = skipped
     table.attrs["has_targets"] = bool(first.targets)
     if out is not None:
@@ -204,12 +208,30 @@ def sweep(scenario: str | Path, sets, replications: int = 10, seed: int | None =
     return table
 
 
+def _margin(scenario, model, totals: pd.DataFrame, reps: list) -> float:
+    """Mean margin per month over the replications (NaN without pricing tiers)."""
+    econ = getattr(scenario, "economics", None)
+    if econ is None or not econ.pricing:
+        return math.nan
+    from sim.economics import compute
+    from sim.experiment import concat_frames
+
+    sums = concat_frames(reps, "queue_sums")
+    summary = compute(scenario, model, totals, sums).summary
+    row = summary[(summary.scope == "all") & (summary.kpi == "margin_per_month")]
+    return float(row["mean"].iloc[0]) if not row.empty else math.nan
+
+
 def best_points(table: pd.DataFrame) -> pd.DataFrame:
-    """The points meeting every target at the least cost (ties: all of them)."""
+    """The points meeting every target with the highest margin per month (pricing tiers),
+    else at the least cost (ties: all of them)."""
     points = table.drop_duplicates("point")
     ok = points[points.meets_targets]
     if ok.empty:
         return ok
+    margin = ok["margin_per_month"] if "margin_per_month" in ok else None
+    if margin is not None and margin.notna().all():
+        return ok[np.isclose(margin, margin.max())]
     return ok[np.isclose(ok.cost, ok.cost.min())]
 
 
@@ -217,7 +239,7 @@ def format_sweep(table: pd.DataFrame) -> str:
     """Text: one line per point (parameters, service level, cost, targets met), then the
     points meeting every target at the least cost."""
     fixed = {"point", "channel", "kpi", "mean", "se", "ci95_low", "ci95_high", "n",
-             "meets_targets", "cost", "cost_measure"}
+             "meets_targets", "cost", "cost_measure", "margin_per_month"}
     names = [c for c in table.columns if c not in fixed]
     lines = []
     for _, rows in table.groupby("point", sort=True):
@@ -227,8 +249,10 @@ def format_sweep(table: pd.DataFrame) -> str:
                    f"{(sl['ci95_high'].iloc[0] - sl['ci95_low'].iloc[0]) / 2:.3f}"
                    if not sl.empty and sl['mean'].iloc[0] == sl['mean'].iloc[0] else "")
         params = ", ".join(f"{n}={r[n]}" for n in names)
+        margin = _margin_text(r)
         lines.append(f"point {r.point:3d}: {params}  {sl_text}  {r.cost_measure} "
-                     f"{r.cost:.4g}  {'meets every target' if r.meets_targets else '-'}")
+                     f"{r.cost:.4g}{margin}  "
+                     f"{'meets every target' if r.meets_targets else '-'}")
     for label in table.attrs.get("skipped_unstable", []):
         lines.append(f"skipped (unstable queue): {label}")
     best = best_points(table)
@@ -239,9 +263,18 @@ def format_sweep(table: pd.DataFrame) -> str:
             lines.append("note: the scenario has no targets; every point meets them")
         for _, r in best.iterrows():
             params = ", ".join(f"{n}={r[n]}" for n in names)
-            lines.append(f"least cost meeting every target: point {r.point} ({params}; "
-                         f"{r.cost_measure} {r.cost:.4g})")
+            if _margin_text(r):
+                lines.append(f"highest margin meeting every target: point {r.point} "
+                             f"({params}; {_margin_text(r).strip()})")
+            else:
+                lines.append(f"least cost meeting every target: point {r.point} ({params}; "
+                             f"{r.cost_measure} {r.cost:.4g})")
     return "\n".join(lines)
+
+
+def _margin_text(row) -> str:
+    margin = row.get("margin_per_month", math.nan)
+    return f"  margin per month {margin:,.0f}" if margin == margin else ""
 
 
 def _slug(name: str) -> str:

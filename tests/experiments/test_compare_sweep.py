@@ -145,3 +145,41 @@ def test_risk_outputs_per_week_and_month(tmp_path):
     months = period_values(load_scenario(path), r.intervals, "phone", "service_level",
                            "month")
     assert len(months) == 3 * 2  # January and the first days of February
+
+
+
+# BASE with agents at 30/h and one pricing tier whose SLA credits punish a missed phone
+# service level: more agents cost more, too few pay credits.
+PRICED = BASE.replace("channels: [phone]}}", "channels: [phone], cost_per_hour: 30}}") + """\
+economics:
+  pricing:
+    standard: {{fee_per_placement: 400, placements_per_month: 300,
+               targets: {{service_level: {{min: 0.8}}}}}}
+  sla_credits: {{max_share: 0.2, rules: [{{kpi: service_level, share: 0.2}}]}}
+"""
+
+
+def test_sweep_ranks_by_margin_with_pricing_tiers(tmp_path):
+    from sim.sweep import best_points, format_sweep
+
+    def write(headcount: int) -> Path:
+        path = tmp_path / f"h{headcount}.yaml"
+        path.write_text(PRICED.format(label="priced", headcount=headcount,
+                                      on_free="queue_priority"))
+        return path
+
+    table = sweep(write(10), ["teams.agents.headcount=10..13"], replications=3, workers=1)
+    points = table.drop_duplicates("point").set_index("teams.agents.headcount")
+    # each point's margin is the one sim.run reports for that variant (same seeds)
+    for headcount in (10, 13):
+        s = sim.run(write(headcount), replications=3).economics_summary
+        want = s[(s.scope == "all") & (s.kpi == "margin_per_month")]["mean"].iloc[0]
+        assert points.loc[headcount, "margin_per_month"] == want
+    # among the points meeting every target the best has the highest margin, which is not
+    # the one with the most agents
+    best = best_points(table)
+    meeting = points[points.meets_targets]
+    assert len(meeting) >= 2, "the grid should have several points meeting the targets"
+    assert best.margin_per_month.iloc[0] == meeting.margin_per_month.max()
+    assert best["teams.agents.headcount"].iloc[0] != meeting.index.max()
+    assert "highest margin meeting every target" in format_sweep(table)
