@@ -11,6 +11,8 @@ Prints:
 * With ``--phases``: the same run split into its replication phase (workers: sample,
   simulate, measure, pack; client: receive) and the client's assembly of the final tables
   (concatenation, summary, targets, economics).
+* With ``--write``: the same run as ``ccsim run`` does it, writing the run folder (a
+  temporary one): the time the folder's files add (mostly ``intervals.parquet``).
 """
 
 from __future__ import annotations
@@ -79,14 +81,34 @@ def careconnect_year_phases(replications: int = 30, workers: int = 2) -> None:
     print(f"  phases: replications {t1 - t0:.1f} s wall, client assembly {t2 - t1:.1f} s")
 
 
+def careconnect_year_write(replications: int = 30, workers: int = 2) -> None:
+    import tempfile
+
+    scenario = _careconnect_year()
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        res = sim.run(scenario, replications=replications, workers=workers,
+                      out=Path(tmp) / "run")
+        wall = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        res.write(Path(tmp) / "again")
+        write = time.perf_counter() - t1
+    print(f"  with the run folder written: {wall:.1f} s wall, of which writing the files "
+          f"about {write:.1f} s")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queue-intervals", action=argparse.BooleanOptionalAction,
                         default=None, help="CareConnect year: keep per-queue interval rows")
     parser.add_argument("--phases", action="store_true",
                         help="also time the CareConnect year's phases")
+    parser.add_argument("--write", action="store_true",
+                        help="also time the CareConnect year with its run folder written")
     args = parser.parse_args()
     w1_whole_run()
     careconnect_year(queue_intervals=args.queue_intervals)
     if args.phases:
         careconnect_year_phases()
+    if args.write:
+        careconnect_year_write()
