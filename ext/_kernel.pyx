@@ -23,15 +23,20 @@ Data structures
   on how the workload is cut into windows. A call of ``advance`` sees a *window* of the
   workload, global ids ``[base, base + n)``; per-contact arrays are read and written at
   ``id - base``.
-* Events are processed in increasing key ``(time_s, kind, id)``. Three sources are merged
+* Events are processed in increasing key ``(time_s, kind, id)``. Four sources are merged
   at every step, each in key order: the arrival stream (contacts sorted by
   ``(arrival_s, id)``: in id order, or through an explicit order for the one-shot run of an
-  unsorted workload), the AGENT_ON stream (segments in ``(seg_start_s, id)`` order), and a
-  binary min-heap in a flat C array holding the scheduled COMPLETION, ABANDON and AGENT_OFF
-  events. The heap key is ``(time_s, kind << 32 | id)``: time first, then kind, then id.
+  unsorted workload), the AGENT_ON stream (segments in ``(seg_start_s, id)`` order), a
+  binary min-heap in a flat C array holding the scheduled COMPLETION, ABANDON, OVERFLOW and
+  AGENT_OFF events, and a second one holding the ARRIVAL events of the follow-ups. The heap
+  key is ``(time_s, kind << 32 | id)``: time first, then kind, then id. Keys are unique, so
+  the merge order does not depend on which source holds an event.
+  NOTE: the follow-ups (often a day ahead) have their own heap so that the busy heap of
+  near events stays small (fewer levels per push and pop); the event being handled keeps
+  its heap slot until its handler's first push on that heap takes it (one sift, not two).
   A segment's AGENT_OFF is pushed when its AGENT_ON is processed (as the SimPy engine's
   shift process does), so the OFF of a segment can never come before its ON. The positions
-  in both streams and the heap persist between calls; a call stops before the first event
+  in both streams and the heaps persist between calls; a call stops before the first event
   at or after its ``until_s`` (which stays first for the next call).
 * Each queue has a FIFO of waiting contacts (global ids): a growable ring buffer (power-of-
   two capacity, monotonic head/tail counters). Contacts are appended in processing order,
@@ -180,6 +185,14 @@ cdef struct HeapItem:
     int64_t key  # kind << 32 | id
 
 
+cdef struct Heap:
+    # Binary min-heap on (t, key) in a flat growable array.
+    HeapItem* a
+    Py_ssize_t n
+    Py_ssize_t cap
+    int top_taken  # 1 while the top's event is handled: the next push replaces it
+
+
 cdef struct Fifo:
     # Ring buffer of global contact ids: entries head .. tail - 1 at buf[i & mask].
     int32_t* buf
@@ -287,10 +300,8 @@ cdef struct Ctx:
     uint64_t* q_live  # [q_words] bit q: queue q is live (not deferred)
     uint64_t* q_deferred_bits  # [q_words] bit q: queue q is deferred
     uint64_t* aq_bits  # [A, q_words] bit q: queue q is in agent a's pull list (aq)
-    HeapItem* heap
-    Py_ssize_t heap_n
-    int heap_top_taken  # 1 while the top's event is handled: the next push replaces it
-    Py_ssize_t heap_cap
+    Heap heap  # scheduled COMPLETION, ABANDON, AGENT_OFF and OVERFLOW events
+    Heap fu_heap  # ARRIVAL events of the follow-ups (not arrived yet)
     int err  # nonzero: out of memory (1) or a pool block could not be sampled (2)
     # journeys (spec: "Journeys"); journeys == 0: every fate RESOLVED / GAVE_UP, no follow-up
     int journeys
@@ -340,6 +351,7 @@ cdef enum:
     SRC_HEAP = 1
     SRC_ON = 2
     SRC_ARRIVAL = 3
+    SRC_FOLLOWUP = 4
     FIFO_MIN_CAPACITY = 64
 
 # ---------------------------------------------------------------------------------------------
@@ -409,20 +421,53 @@ cdef inline bint _before(double t1, int64_t k1, double t2, int64_t k2) noexcept 
     return t1 < t2 or (t1 == t2 and k1 < k2)
 
 
-cdef inline void heap_push(Ctx* x, double t, int64_t key) noexcept nogil:
+cdef inline int _before_nb(double t1, int64_t k1, double t2, int64_t k2) noexcept nogil:
+    """_before without short-circuit evaluation (bitwise & and |): 1 or 0."""
+    return (t1 < t2) | ((t1 == t2) & (k1 < k2))
+
+
+cdef inline void heap_sift_down(Heap* h, double t, int64_t key) noexcept nogil:
+    """Put (t, key) into the empty root slot of heap h (h.n counts that slot)."""
+    cdef HeapItem* a = h.a
+    cdef Py_ssize_t n = h.n, i = 0, m
+    while True:
+        m = 2 * i + 1
+        if m >= n:
+            break
+        if m + 1 < n:
+            # NOTE: the smaller child is selected without a branch (which child wins is
+            # unpredictable); same result as _before.
+            m += _before_nb(a[m + 1].t, a[m + 1].key, a[m].t, a[m].key)
+        if _before(a[m].t, a[m].key, t, key):
+            a[i] = a[m]
+            i = m
+        else:
+            break
+    a[i].t = t
+    a[i].key = key
+
+
+cdef inline void heap_push(Ctx* x, Heap* h, double t, int64_t key) noexcept nogil:
     cdef HeapItem* a
     cdef Py_ssize_t i, p, cap
-    if x.heap_n == x.heap_cap:
-        cap = 2 * x.heap_cap
-        a = <HeapItem*> realloc(x.heap, cap * sizeof(HeapItem))
+    if h.top_taken:
+        # NOTE: the event being handled was h's top; the first event its handler schedules
+        # on h takes its slot (one sift instead of a pop and a push). The heap holds the
+        # same unique keys either way, so the order of the events is unchanged.
+        h.top_taken = 0
+        heap_sift_down(h, t, key)
+        return
+    if h.n == h.cap:
+        cap = 2 * h.cap
+        a = <HeapItem*> realloc(h.a, cap * sizeof(HeapItem))
         if a == NULL:
             x.err = 1
             return
-        x.heap = a
-        x.heap_cap = cap
-    a = x.heap
-    i = x.heap_n
-    x.heap_n += 1
+        h.a = a
+        h.cap = cap
+    a = h.a
+    i = h.n
+    h.n += 1
     while i > 0:
         p = (i - 1) >> 1
         if _before(t, key, a[p].t, a[p].key):
@@ -434,25 +479,18 @@ cdef inline void heap_push(Ctx* x, double t, int64_t key) noexcept nogil:
     a[i].key = key
 
 
-cdef inline void heap_pop(Ctx* x) noexcept nogil:
-    cdef HeapItem* a = x.heap
-    cdef Py_ssize_t n = x.heap_n - 1
-    cdef Py_ssize_t i = 0, l, m
-    cdef HeapItem last = a[n]
-    x.heap_n = n
-    while True:
-        l = 2 * i + 1
-        if l >= n:
-            break
-        m = l
-        if l + 1 < n and _before(a[l + 1].t, a[l + 1].key, a[l].t, a[l].key):
-            m = l + 1
-        if _before(a[m].t, a[m].key, last.t, last.key):
-            a[i] = a[m]
-            i = m
-        else:
-            break
-    a[i] = last
+cdef inline void heap_pop(Heap* h) noexcept nogil:
+    """Remove the top of h (its last item fills the slot)."""
+    h.n -= 1
+    if h.n > 0:
+        heap_sift_down(h, h.a[h.n].t, h.a[h.n].key)
+
+
+cdef inline void heap_end_event(Heap* h) noexcept nogil:
+    """The top's event was handled: remove it unless a push already took its slot."""
+    if h.top_taken:
+        h.top_taken = 0
+        heap_pop(h)
 # ---------------------------------------------------------------------------------------------
 # Queues: growable ring buffers of global contact ids.
 
@@ -581,7 +619,7 @@ cdef inline void start_contact(Ctx* x, int32_t c, int32_t a, double t) noexcept 
     update_fit(x, a)
     if end_s > ag.max_end_s:
         ag.max_end_s = end_s
-    heap_push(x, end_s, (<int64_t> EV_COMPLETION << 32) | c)
+    heap_push(x, &x.heap, end_s, (<int64_t> EV_COMPLETION << 32) | c)
 
 
 cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
@@ -870,7 +908,7 @@ cdef void spawn(Ctx* x, int32_t c, double t, int kind, int32_t k, int32_t q_over
     x.fu[x.fu_n] = row
     ident = <int32_t> (FB + x.fu_base + x.fu_n)
     x.fu_n += 1
-    heap_push(x, arrival, (<int64_t> EV_ARRIVAL << 32) | ident)
+    heap_push(x, &x.fu_heap, arrival, (<int64_t> EV_ARRIVAL << 32) | ident)
 
 
 cdef inline void decide_completion(Ctx* x, int32_t c, double t) noexcept nogil:
@@ -969,9 +1007,10 @@ cdef inline void on_arrival(Ctx* x, int32_t c, double t) noexcept nogil:
     fifo_push(x, q, c)
     ab = c_abandon_at(x, c)
     if isfinite(ab):
-        heap_push(x, ab, (<int64_t> EV_ABANDON << 32) | c)
+        heap_push(x, &x.heap, ab, (<int64_t> EV_ABANDON << 32) | c)
     if isfinite(x.ov_after[q]):
-        heap_push(x, c_arrival(x, c) + x.ov_after[q], (<int64_t> EV_OVERFLOW << 32) | c)
+        heap_push(x, &x.heap, c_arrival(x, c) + x.ov_after[q],
+                  (<int64_t> EV_OVERFLOW << 32) | c)
 
 
 cdef inline void on_overflow(Ctx* x, int32_t c, double t) noexcept nogil:
@@ -1063,7 +1102,7 @@ cdef inline void on_agent_on(Ctx* x, int32_t s, double t) noexcept nogil:
     ag.on_duty = 1
     ag.last_free_s = t
     update_fit(x, a)
-    heap_push(x, x.seg_end_s[s], (<int64_t> EV_AGENT_OFF << 32) | s)
+    heap_push(x, &x.heap, x.seg_end_s[s], (<int64_t> EV_AGENT_OFF << 32) | s)
     pull(x, a, t)
     recheck_reservation(x, t)
 
@@ -1071,18 +1110,28 @@ cdef inline void on_agent_on(Ctx* x, int32_t s, double t) noexcept nogil:
 cdef int run(Ctx* x) noexcept nogil:
     """Process events in key order until the first one at or after ``x.until_s``.
 
-    The stream positions and the heap are left at that event, so a later call with a larger
+    The stream positions and the heaps are left at that event, so a later call with a larger
     ``until_s`` continues exactly where this one stopped.
     """
-    # NOTE: the stream positions live in locals during the loop (written back on return):
-    # the handlers' int8 stores may alias anything, which would force reloads from x.
+    # NOTE: the stream positions and the keys of the streams' next events live in locals
+    # during the loop (written back on return): the handlers' int8 stores may alias
+    # anything, which would force reloads from x, and a stream's next key is computed once
+    # per event of that stream, not once per event.
     cdef Py_ssize_t ia = x.arr_pos, ion = x.ion
     cdef Py_ssize_t n_segments = x.n_segments, base = x.base, arr_end = x.arr_end
     cdef const int32_t* arrival_order = x.arrival_order
-    cdef double bt, t, until_s = x.until_s
-    cdef int64_t bk, k
+    cdef double bt, until_s = x.until_s, on_t = INFINITY, arr_t = INFINITY
+    cdef int64_t bk, k, on_k = INT64_MAX, arr_k = INT64_MAX
     cdef int32_t c, s, event_id
     cdef int src, kind, rc = 0
+    if ion < n_segments:
+        s = x.on_order[ion]
+        on_t = x.seg_start_s[s]
+        on_k = (<int64_t> EV_AGENT_ON << 32) | s
+    if ia < arr_end:
+        c = arrival_order[ia] if arrival_order != NULL else <int32_t> ia
+        arr_t = x.arrival_s[c - base]
+        arr_k = (<int64_t> EV_ARRIVAL << 32) | c
     while True:
         if x.err:
             rc = -1
@@ -1090,48 +1139,56 @@ cdef int run(Ctx* x) noexcept nogil:
         src = SRC_NONE
         bt = INFINITY
         bk = INT64_MAX
-        if x.heap_n > 0:
+        if x.heap.n > 0:
             src = SRC_HEAP
-            bt = x.heap[0].t
-            bk = x.heap[0].key
-        if ion < n_segments:
-            s = x.on_order[ion]
-            t = x.seg_start_s[s]
-            k = (<int64_t> EV_AGENT_ON << 32) | s
-            if _before(t, k, bt, bk):
-                src = SRC_ON
-                bt = t
-                bk = k
-        if ia < arr_end:
-            c = arrival_order[ia] if arrival_order != NULL else <int32_t> ia
-            t = x.arrival_s[c - base]
-            k = (<int64_t> EV_ARRIVAL << 32) | c
-            if _before(t, k, bt, bk):
-                src = SRC_ARRIVAL
-                bt = t
-                bk = k
+            bt = x.heap.a[0].t
+            bk = x.heap.a[0].key
+        if x.fu_heap.n > 0 and _before(x.fu_heap.a[0].t, x.fu_heap.a[0].key, bt, bk):
+            src = SRC_FOLLOWUP
+            bt = x.fu_heap.a[0].t
+            bk = x.fu_heap.a[0].key
+        if ion < n_segments and _before(on_t, on_k, bt, bk):
+            src = SRC_ON
+            bt = on_t
+            bk = on_k
+        if ia < arr_end and _before(arr_t, arr_k, bt, bk):
+            src = SRC_ARRIVAL
+            bt = arr_t
+            bk = arr_k
         if src == SRC_NONE or not (bt < until_s):
             break
         k = bk >> 32  # kind
         event_id = <int32_t> (bk - (k << 32))
         if src == SRC_HEAP:
             kind = <int> k
-            heap_pop(x)
+            # the top is removed lazily: the handler's first push takes its slot
+            x.heap.top_taken = 1
             if kind == EV_COMPLETION:
                 on_completion(x, event_id, bt)
             elif kind == EV_ABANDON:
                 on_abandon(x, event_id, bt)
-            elif kind == EV_ARRIVAL:  # a follow-up (first contacts come from their stream)
-                on_arrival(x, event_id, bt)
             elif kind == EV_OVERFLOW:
                 on_overflow(x, event_id, bt)
             else:
                 on_agent_off(x, event_id)
+            heap_end_event(&x.heap)
+        elif src == SRC_FOLLOWUP:  # first contacts come from their stream
+            x.fu_heap.top_taken = 1
+            on_arrival(x, event_id, bt)
+            heap_end_event(&x.fu_heap)
         elif src == SRC_ARRIVAL:
             ia += 1
+            if ia < arr_end:
+                c = arrival_order[ia] if arrival_order != NULL else <int32_t> ia
+                arr_t = x.arrival_s[c - base]
+                arr_k = (<int64_t> EV_ARRIVAL << 32) | c
             on_arrival(x, event_id, bt)
         else:
             ion += 1
+            if ion < n_segments:
+                s = x.on_order[ion]
+                on_t = x.seg_start_s[s]
+                on_k = (<int64_t> EV_AGENT_ON << 32) | s
             on_agent_on(x, event_id, bt)
     x.arr_pos = ia
     x.ion = ion
@@ -1374,12 +1431,14 @@ cdef class KernelRun:
         x.q_deferred_bits = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
         x.aq_bits = <uint64_t*> _alloc(n_agents * x.q_words, sizeof(uint64_t))
         x.aq_ov = <int8_t*> _alloc(n_pairs, sizeof(int8_t))
-        x.heap_cap = 64 + 2 * n_agents
-        x.heap = <HeapItem*> malloc(x.heap_cap * sizeof(HeapItem))
-        x.heap_n = 0
+        x.heap.cap = 64 + 2 * n_agents
+        x.heap.a = <HeapItem*> malloc(x.heap.cap * sizeof(HeapItem))
+        x.fu_heap.cap = 64
+        x.fu_heap.a = <HeapItem*> malloc(x.fu_heap.cap * sizeof(HeapItem))
         if (x.agents == NULL or x.q_units == NULL or x.level_units == NULL
                 or x.q_level == NULL or x.elig == NULL or x.fit == NULL or x.aq_ptr == NULL
-                or x.aq == NULL or x.aq_class == NULL or x.fifo == NULL or x.heap == NULL
+                or x.aq == NULL or x.aq_class == NULL or x.fifo == NULL or x.heap.a == NULL
+                or x.fu_heap.a == NULL
                 or x.live_cap == NULL or x.q_deferred == NULL or x.q_sla_s == NULL
                 or x.ov_t == NULL or x.ov_id == NULL or x.ov_elig == NULL or x.cand == NULL
                 or x.live_idle_bits == NULL or x.q_waiting == NULL or x.q_live == NULL
@@ -1682,7 +1741,8 @@ cdef class KernelRun:
         free(x.aq_ptr)
         free(x.aq)
         free(x.aq_class)
-        free(x.heap)
+        free(x.heap.a)
+        free(x.fu_heap.a)
         free(x.live_cap)
         free(x.q_deferred)
         free(x.q_sla_s)
@@ -1887,15 +1947,20 @@ cdef class KernelRun:
                     if c < oldest:
                         oldest = c
             fu_oldest = FB + x.fu_base + x.fu_n
-            for i in range(x.heap_n):
-                key = x.heap[i].key
-                if (key >> 32) == EV_COMPLETION or (key >> 32) == EV_ARRIVAL:
-                    # in service, or a follow-up not arrived yet
+            for i in range(x.heap.n):
+                key = x.heap.a[i].key
+                if (key >> 32) == EV_COMPLETION:  # in service
                     c = <Py_ssize_t> (key & 0xFFFFFFFF)
                     if c < oldest:
                         oldest = c
                     if c >= FB and c < fu_oldest:
                         fu_oldest = c
+            for i in range(x.fu_heap.n):  # follow-ups not arrived yet
+                c = <Py_ssize_t> (x.fu_heap.a[i].key & 0xFFFFFFFF)
+                if c < oldest:
+                    oldest = c
+                if c < fu_oldest:
+                    fu_oldest = c
             for i in range(n_queues):
                 f = &x.fifo[i]
                 for h in range(f.head, f.tail):
