@@ -242,6 +242,8 @@ cdef struct Ctx:
     int32_t reserve  # reserve_for_live
     int32_t n_live_idle  # agents with live_idle == 1
     uint64_t* live_idle_bits  # [n_words] bit a: agents[a].live_idle
+    uint64_t* q_pullers  # [Q, n_words] bit a: queue q is in agent a's pull list (aq)
+    uint64_t* recheck_cand  # [n_words] scratch of recheck_reservation
     int8_t* live_cap  # [A] 1 if eligible for some live queue
     int8_t* q_deferred  # [Q]
     double* q_sla_s  # [Q] channel SLA threshold, +inf if none
@@ -1029,10 +1031,11 @@ cdef inline void on_overflow(Ctx* x, int32_t c, double t) noexcept nogil:
 
 cdef inline void recheck_reservation(Ctx* x, double t) noexcept nogil:
     """Spec: "Reservation": every on-duty agent with nothing in hand pulls, in id order."""
-    cdef int32_t b
-    cdef uint64_t deferred_waiting = 0
-    cdef Py_ssize_t w
-    cdef uint64_t bits
+    cdef int32_t b, q
+    cdef Py_ssize_t w, i, nw = x.n_words
+    cdef uint64_t bits, found = 0
+    cdef uint64_t* cand = x.recheck_cand
+    cdef const uint64_t* pullers
     if x.reserve <= 0:
         return
     # NOTE: with fewer than reserve + 1 live-idle agents every live-idle agent fails the
@@ -1042,19 +1045,29 @@ cdef inline void recheck_reservation(Ctx* x, double t) noexcept nogil:
     # agent that could take it). In both cases the pulls would take nothing: skip them.
     if x.n_live_idle < x.reserve + 1:
         return
+    # NOTE: only the live-idle agents that may take from a queue with deferred work waiting
+    # pull (the OR of those queues' puller bitsets, AND the live-idle bitset), read in
+    # increasing id (the spec's order), not every agent. An on-duty idle agent that is not
+    # live-capable is never held back, so (as for the arrival skip in on_arrival) every
+    # queue it may take from is empty, and its pull would take nothing; for the same reason
+    # a live-idle agent finds live work nowhere, so it takes something only from a deferred
+    # queue. A pull only removes waiting contacts and changes only its own agent's bit
+    # (already visited); once fewer than reserve + 1 agents are live-idle every later one
+    # fails the test: stop there. Cost O(A / 64 + candidates), not O(A) pulls per call.
+    memset(cand, 0, nw * sizeof(uint64_t))
     for w in range(x.q_words):
-        deferred_waiting |= x.q_waiting[w] & x.q_deferred_bits[w]
-    if deferred_waiting == 0:
+        bits = x.q_waiting[w] & x.q_deferred_bits[w]
+        while bits:
+            q = <int32_t> (w * 64 + ccsim_ctz64(bits))
+            bits &= bits - 1
+            pullers = x.q_pullers + q * nw
+            for i in range(nw):
+                cand[i] |= pullers[i]
+                found |= pullers[i]
+    if found == 0:
         return
-    # NOTE: only the live-idle agents pull, read from their bitset in increasing id (the
-    # spec's order), not every agent: an on-duty idle agent that is not live-capable is
-    # never held back, so (as for the arrival skip in on_arrival) every queue it may take
-    # from is empty, and its pull would take nothing. A pull changes only its own agent's
-    # bit (already visited), and once fewer than reserve + 1 agents are live-idle every
-    # later live-idle agent fails the test and finds no live work either (same argument):
-    # stop there. Cost O(A / 64 + live-idle agents) instead of O(A) per completion.
-    for w in range(x.n_words):
-        bits = x.live_idle_bits[w]
+    for w in range(nw):
+        bits = x.live_idle_bits[w] & cand[w]
         while bits:
             if x.n_live_idle < x.reserve + 1:
                 return
@@ -1425,6 +1438,8 @@ cdef class KernelRun:
         x.ov_elig = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
         x.cand = <uint64_t*> _alloc(x.n_words, sizeof(uint64_t))
         x.live_idle_bits = <uint64_t*> _alloc(x.n_words, sizeof(uint64_t))
+        x.q_pullers = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
+        x.recheck_cand = <uint64_t*> _alloc(x.n_words, sizeof(uint64_t))
         x.q_words = (n_queues + 63) // 64
         x.q_waiting = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
         x.q_live = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
@@ -1441,7 +1456,8 @@ cdef class KernelRun:
                 or x.fu_heap.a == NULL
                 or x.live_cap == NULL or x.q_deferred == NULL or x.q_sla_s == NULL
                 or x.ov_t == NULL or x.ov_id == NULL or x.ov_elig == NULL or x.cand == NULL
-                or x.live_idle_bits == NULL or x.q_waiting == NULL or x.q_live == NULL
+                or x.live_idle_bits == NULL or x.q_pullers == NULL
+                or x.recheck_cand == NULL or x.q_waiting == NULL or x.q_live == NULL
                 or x.q_deferred_bits == NULL or x.aq_bits == NULL
                 or x.aq_ov == NULL):
             raise MemoryError()
@@ -1511,6 +1527,7 @@ cdef class KernelRun:
                 x.aq_class[j] = cls
                 x.aq[j] = <int32_t> q
                 x.aq_bits[a * x.q_words + (q >> 6)] |= (<uint64_t> 1) << (q & 63)
+                x.q_pullers[q * x.n_words + (a >> 6)] |= (<uint64_t> 1) << (a & 63)
                 x.aq_ov[j] = 1 if agent_queue_rank[a, q] < 0 else 0
                 m += 1
         x.aq_ptr[n_agents] = <int32_t> m
@@ -1751,6 +1768,8 @@ cdef class KernelRun:
         free(x.ov_elig)
         free(x.cand)
         free(x.live_idle_bits)
+        free(x.q_pullers)
+        free(x.recheck_cand)
         free(x.q_waiting)
         free(x.q_live)
         free(x.q_deferred_bits)
