@@ -58,7 +58,12 @@ Data structures
 * Per agent, its eligible queues sorted by the static part of the pull key (pull), with
   the queues it takes only once overflowed (flag ``aq_ov``). Whether a queue's head has
   overflowed is read from the key of the queue's last OVERFLOW event (no per-contact state).
-* The reservation keeps a count of live-idle agents, updated with the "fits" bitsets.
+  The same lists as bitsets over queue ids (``aq_bits``), with a bitset of the queues that
+  have waiting contacts (``q_waiting``), let a pull with nothing to take return at once.
+* The reservation keeps a count and a bitset of the live-idle agents, updated with the
+  "fits" bitsets; its re-check pulls only the live-idle agents in the puller bitsets
+  (``q_pullers``: per queue, the agents with it in their list) of the deferred queues that
+  have waiting contacts.
 """
 
 import numpy as np
