@@ -23,15 +23,20 @@ Data structures
   on how the workload is cut into windows. A call of ``advance`` sees a *window* of the
   workload, global ids ``[base, base + n)``; per-contact arrays are read and written at
   ``id - base``.
-* Events are processed in increasing key ``(time_s, kind, id)``. Three sources are merged
+* Events are processed in increasing key ``(time_s, kind, id)``. Four sources are merged
   at every step, each in key order: the arrival stream (contacts sorted by
   ``(arrival_s, id)``: in id order, or through an explicit order for the one-shot run of an
-  unsorted workload), the AGENT_ON stream (segments in ``(seg_start_s, id)`` order), and a
-  binary min-heap in a flat C array holding the scheduled COMPLETION, ABANDON and AGENT_OFF
-  events. The heap key is ``(time_s, kind << 32 | id)``: time first, then kind, then id.
+  unsorted workload), the AGENT_ON stream (segments in ``(seg_start_s, id)`` order), a
+  binary min-heap in a flat C array holding the scheduled COMPLETION, ABANDON, OVERFLOW and
+  AGENT_OFF events, and a second one holding the ARRIVAL events of the follow-ups. The heap
+  key is ``(time_s, kind << 32 | id)``: time first, then kind, then id. Keys are unique, so
+  the merge order does not depend on which source holds an event.
+  NOTE: the follow-ups (often a day ahead) have their own heap so that the busy heap of
+  near events stays small (fewer levels per push and pop); the event being handled keeps
+  its heap slot until its handler's first push on that heap takes it (one sift, not two).
   A segment's AGENT_OFF is pushed when its AGENT_ON is processed (as the SimPy engine's
   shift process does), so the OFF of a segment can never come before its ON. The positions
-  in both streams and the heap persist between calls; a call stops before the first event
+  in both streams and the heaps persist between calls; a call stops before the first event
   at or after its ``until_s`` (which stays first for the next call).
 * Each queue has a FIFO of waiting contacts (global ids): a growable ring buffer (power-of-
   two capacity, monotonic head/tail counters). Contacts are appended in processing order,
@@ -53,7 +58,12 @@ Data structures
 * Per agent, its eligible queues sorted by the static part of the pull key (pull), with
   the queues it takes only once overflowed (flag ``aq_ov``). Whether a queue's head has
   overflowed is read from the key of the queue's last OVERFLOW event (no per-contact state).
-* The reservation keeps a count of live-idle agents, updated with the "fits" bitsets.
+  The same lists as bitsets over queue ids (``aq_bits``), with a bitset of the queues that
+  have waiting contacts (``q_waiting``), let a pull with nothing to take return at once.
+* The reservation keeps a count and a bitset of the live-idle agents, updated with the
+  "fits" bitsets; its re-check pulls only the live-idle agents in the puller bitsets
+  (``q_pullers``: per queue, the agents with it in their list) of the deferred queues that
+  have waiting contacts.
 """
 
 import numpy as np
@@ -180,6 +190,14 @@ cdef struct HeapItem:
     int64_t key  # kind << 32 | id
 
 
+cdef struct Heap:
+    # Binary min-heap on (t, key) in a flat growable array.
+    HeapItem* a
+    Py_ssize_t n
+    Py_ssize_t cap
+    int top_taken  # 1 while the top's event is handled: the next push replaces it
+
+
 cdef struct Fifo:
     # Ring buffer of global contact ids: entries head .. tail - 1 at buf[i & mask].
     int32_t* buf
@@ -228,6 +246,9 @@ cdef struct Ctx:
     # routing-policy library (spec: "Pull", "Reservation", "Overflow")
     int32_t reserve  # reserve_for_live
     int32_t n_live_idle  # agents with live_idle == 1
+    uint64_t* live_idle_bits  # [n_words] bit a: agents[a].live_idle
+    uint64_t* q_pullers  # [Q, n_words] bit a: queue q is in agent a's pull list (aq)
+    uint64_t* recheck_cand  # [n_words] scratch of recheck_reservation
     int8_t* live_cap  # [A] 1 if eligible for some live queue
     int8_t* q_deferred  # [Q]
     double* q_sla_s  # [Q] channel SLA threshold, +inf if none
@@ -281,9 +302,13 @@ cdef struct Ctx:
     int32_t* aq
     int64_t* aq_class  # static part of the pull key of (agent, queue)
     Fifo* fifo  # [Q] waiting contacts of each queue
-    HeapItem* heap
-    Py_ssize_t heap_n
-    Py_ssize_t heap_cap
+    Py_ssize_t q_words  # words of one queue bitset: ceil(Q / 64)
+    uint64_t* q_waiting  # [q_words] bit q: fifo[q].wait > 0
+    uint64_t* q_live  # [q_words] bit q: queue q is live (not deferred)
+    uint64_t* q_deferred_bits  # [q_words] bit q: queue q is deferred
+    uint64_t* aq_bits  # [A, q_words] bit q: queue q is in agent a's pull list (aq)
+    Heap heap  # scheduled COMPLETION, ABANDON, AGENT_OFF and OVERFLOW events
+    Heap fu_heap  # ARRIVAL events of the follow-ups (not arrived yet)
     int err  # nonzero: out of memory (1) or a pool block could not be sampled (2)
     # journeys (spec: "Journeys"); journeys == 0: every fate RESOLVED / GAVE_UP, no follow-up
     int journeys
@@ -333,6 +358,7 @@ cdef enum:
     SRC_HEAP = 1
     SRC_ON = 2
     SRC_ARRIVAL = 3
+    SRC_FOLLOWUP = 4
     FIFO_MIN_CAPACITY = 64
 
 # ---------------------------------------------------------------------------------------------
@@ -402,20 +428,53 @@ cdef inline bint _before(double t1, int64_t k1, double t2, int64_t k2) noexcept 
     return t1 < t2 or (t1 == t2 and k1 < k2)
 
 
-cdef inline void heap_push(Ctx* x, double t, int64_t key) noexcept nogil:
+cdef inline int _before_nb(double t1, int64_t k1, double t2, int64_t k2) noexcept nogil:
+    """_before without short-circuit evaluation (bitwise & and |): 1 or 0."""
+    return (t1 < t2) | ((t1 == t2) & (k1 < k2))
+
+
+cdef inline void heap_sift_down(Heap* h, double t, int64_t key) noexcept nogil:
+    """Put (t, key) into the empty root slot of heap h (h.n counts that slot)."""
+    cdef HeapItem* a = h.a
+    cdef Py_ssize_t n = h.n, i = 0, m
+    while True:
+        m = 2 * i + 1
+        if m >= n:
+            break
+        if m + 1 < n:
+            # NOTE: the smaller child is selected without a branch (which child wins is
+            # unpredictable); same result as _before.
+            m += _before_nb(a[m + 1].t, a[m + 1].key, a[m].t, a[m].key)
+        if _before(a[m].t, a[m].key, t, key):
+            a[i] = a[m]
+            i = m
+        else:
+            break
+    a[i].t = t
+    a[i].key = key
+
+
+cdef inline void heap_push(Ctx* x, Heap* h, double t, int64_t key) noexcept nogil:
     cdef HeapItem* a
     cdef Py_ssize_t i, p, cap
-    if x.heap_n == x.heap_cap:
-        cap = 2 * x.heap_cap
-        a = <HeapItem*> realloc(x.heap, cap * sizeof(HeapItem))
+    if h.top_taken:
+        # NOTE: the event being handled was h's top; the first event its handler schedules
+        # on h takes its slot (one sift instead of a pop and a push). The heap holds the
+        # same unique keys either way, so the order of the events is unchanged.
+        h.top_taken = 0
+        heap_sift_down(h, t, key)
+        return
+    if h.n == h.cap:
+        cap = 2 * h.cap
+        a = <HeapItem*> realloc(h.a, cap * sizeof(HeapItem))
         if a == NULL:
             x.err = 1
             return
-        x.heap = a
-        x.heap_cap = cap
-    a = x.heap
-    i = x.heap_n
-    x.heap_n += 1
+        h.a = a
+        h.cap = cap
+    a = h.a
+    i = h.n
+    h.n += 1
     while i > 0:
         p = (i - 1) >> 1
         if _before(t, key, a[p].t, a[p].key):
@@ -427,25 +486,18 @@ cdef inline void heap_push(Ctx* x, double t, int64_t key) noexcept nogil:
     a[i].key = key
 
 
-cdef inline void heap_pop(Ctx* x) noexcept nogil:
-    cdef HeapItem* a = x.heap
-    cdef Py_ssize_t n = x.heap_n - 1
-    cdef Py_ssize_t i = 0, l, m
-    cdef HeapItem last = a[n]
-    x.heap_n = n
-    while True:
-        l = 2 * i + 1
-        if l >= n:
-            break
-        m = l
-        if l + 1 < n and _before(a[l + 1].t, a[l + 1].key, a[l].t, a[l].key):
-            m = l + 1
-        if _before(a[m].t, a[m].key, last.t, last.key):
-            a[i] = a[m]
-            i = m
-        else:
-            break
-    a[i] = last
+cdef inline void heap_pop(Heap* h) noexcept nogil:
+    """Remove the top of h (its last item fills the slot)."""
+    h.n -= 1
+    if h.n > 0:
+        heap_sift_down(h, h.a[h.n].t, h.a[h.n].key)
+
+
+cdef inline void heap_end_event(Heap* h) noexcept nogil:
+    """The top's event was handled: remove it unless a push already took its slot."""
+    if h.top_taken:
+        h.top_taken = 0
+        heap_pop(h)
 # ---------------------------------------------------------------------------------------------
 # Queues: growable ring buffers of global contact ids.
 
@@ -474,7 +526,8 @@ cdef inline bint fifo_rebuild(Ctx* x, Fifo* f, int64_t cap) noexcept nogil:
     return 1
 
 
-cdef inline void fifo_push(Ctx* x, Fifo* f, int32_t c) noexcept nogil:
+cdef inline void fifo_push(Ctx* x, int32_t q, int32_t c) noexcept nogil:
+    cdef Fifo* f = &x.fifo[q]
     cdef int64_t cap
     if f.tail - f.head > f.mask:  # full
         # NOTE: a full buffer is rebuilt with its waiting entries only (abandoned ones are
@@ -489,6 +542,15 @@ cdef inline void fifo_push(Ctx* x, Fifo* f, int32_t c) noexcept nogil:
     f.buf[f.tail & f.mask] = c
     f.tail += 1
     f.wait += 1
+    x.q_waiting[q >> 6] |= (<uint64_t> 1) << (q & 63)
+
+
+cdef inline void fifo_leave(Ctx* x, int32_t q) noexcept nogil:
+    """One waiting contact of queue q left it (taken or abandoned)."""
+    cdef Fifo* f = &x.fifo[q]
+    f.wait -= 1
+    if f.wait == 0:
+        x.q_waiting[q >> 6] &= ~((<uint64_t> 1) << (q & 63))
 
 # ---------------------------------------------------------------------------------------------
 # Event handlers. Contact ids are global; window rows are ``id - x.base``.
@@ -509,6 +571,10 @@ cdef inline void update_fit(Ctx* x, int32_t a) noexcept nogil:
     idle = 1 if (x.live_cap[a] and ag.on_duty and ag.used == 0) else 0
     x.n_live_idle += idle - ag.live_idle
     ag.live_idle = idle
+    if idle:
+        x.live_idle_bits[a >> 6] |= bit
+    else:
+        x.live_idle_bits[a >> 6] &= ~bit
 
 
 cdef inline bint may_take_deferred(Ctx* x, int32_t a) noexcept nogil:
@@ -560,7 +626,7 @@ cdef inline void start_contact(Ctx* x, int32_t c, int32_t a, double t) noexcept 
     update_fit(x, a)
     if end_s > ag.max_end_s:
         ag.max_end_s = end_s
-    heap_push(x, end_s, (<int64_t> EV_COMPLETION << 32) | c)
+    heap_push(x, &x.heap, end_s, (<int64_t> EV_COMPLETION << 32) | c)
 
 
 cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
@@ -572,11 +638,22 @@ cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
     cdef Fifo* f
     cdef int policy = x.pull_policy
     cdef bint may_defer
+    cdef Py_ssize_t w, qw = x.q_words
+    cdef const uint64_t* mine = x.aq_bits + a * qw
+    cdef uint64_t any_waiting
     while True:
         free_units = _CAPACITY_UNITS - ag.used
         if free_units <= 0:
             return
         may_defer = may_take_deferred(x, a)
+        # NOTE: most pulls find all of the agent's queues empty (or only deferred work it
+        # may not take): one test on the queue bitsets instead of the scan of its list.
+        any_waiting = 0
+        for w in range(qw):
+            any_waiting |= x.q_waiting[w] & mine[w] & (
+                ~(<uint64_t> 0) if may_defer else x.q_live[w])
+        if any_waiting == 0:
+            return
         bq = -1
         bc = -1
         bcls = 0
@@ -621,9 +698,8 @@ cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
                 barr = arr
         if bq < 0:
             return
-        f = &x.fifo[bq]
-        f.head += 1
-        f.wait -= 1
+        x.fifo[bq].head += 1
+        fifo_leave(x, bq)
         start_contact(x, bc, a, t)
 
 
@@ -839,7 +915,7 @@ cdef void spawn(Ctx* x, int32_t c, double t, int kind, int32_t k, int32_t q_over
     x.fu[x.fu_n] = row
     ident = <int32_t> (FB + x.fu_base + x.fu_n)
     x.fu_n += 1
-    heap_push(x, arrival, (<int64_t> EV_ARRIVAL << 32) | ident)
+    heap_push(x, &x.fu_heap, arrival, (<int64_t> EV_ARRIVAL << 32) | ident)
 
 
 cdef inline void decide_completion(Ctx* x, int32_t c, double t) noexcept nogil:
@@ -935,12 +1011,13 @@ cdef inline void on_arrival(Ctx* x, int32_t c, double t) noexcept nogil:
     if a != _NO_AGENT:
         start_contact(x, c, a, t)
         return
-    fifo_push(x, &x.fifo[q], c)
+    fifo_push(x, q, c)
     ab = c_abandon_at(x, c)
     if isfinite(ab):
-        heap_push(x, ab, (<int64_t> EV_ABANDON << 32) | c)
+        heap_push(x, &x.heap, ab, (<int64_t> EV_ABANDON << 32) | c)
     if isfinite(x.ov_after[q]):
-        heap_push(x, c_arrival(x, c) + x.ov_after[q], (<int64_t> EV_OVERFLOW << 32) | c)
+        heap_push(x, &x.heap, c_arrival(x, c) + x.ov_after[q],
+                  (<int64_t> EV_OVERFLOW << 32) | c)
 
 
 cdef inline void on_overflow(Ctx* x, int32_t c, double t) noexcept nogil:
@@ -953,14 +1030,17 @@ cdef inline void on_overflow(Ctx* x, int32_t c, double t) noexcept nogil:
     x.ov_id[q] = c
     a = choose_agent(x, c, q, x.ov_elig + q * x.n_words)
     if a != _NO_AGENT:
-        x.fifo[q].wait -= 1  # it leaves the queue; its entry is skipped lazily
+        fifo_leave(x, q)  # it leaves the queue; its entry is skipped lazily
         start_contact(x, c, a, t)
 
 
 cdef inline void recheck_reservation(Ctx* x, double t) noexcept nogil:
     """Spec: "Reservation": every on-duty agent with nothing in hand pulls, in id order."""
     cdef int32_t b, q
-    cdef int64_t deferred_waiting = 0
+    cdef Py_ssize_t w, i, nw = x.n_words
+    cdef uint64_t bits, found = 0
+    cdef uint64_t* cand = x.recheck_cand
+    cdef const uint64_t* pullers
     if x.reserve <= 0:
         return
     # NOTE: with fewer than reserve + 1 live-idle agents every live-idle agent fails the
@@ -970,13 +1050,34 @@ cdef inline void recheck_reservation(Ctx* x, double t) noexcept nogil:
     # agent that could take it). In both cases the pulls would take nothing: skip them.
     if x.n_live_idle < x.reserve + 1:
         return
-    for q in range(x.n_queues):
-        if x.q_deferred[q]:
-            deferred_waiting += x.fifo[q].wait
-    if deferred_waiting == 0:
+    # NOTE: only the live-idle agents that may take from a queue with deferred work waiting
+    # pull (the OR of those queues' puller bitsets, AND the live-idle bitset), read in
+    # increasing id (the spec's order), not every agent. An on-duty idle agent that is not
+    # live-capable is never held back, so (as for the arrival skip in on_arrival) every
+    # queue it may take from is empty, and its pull would take nothing; for the same reason
+    # a live-idle agent finds live work nowhere, so it takes something only from a deferred
+    # queue. A pull only removes waiting contacts and changes only its own agent's bit
+    # (already visited); once fewer than reserve + 1 agents are live-idle every later one
+    # fails the test: stop there. Cost O(A / 64 + candidates), not O(A) pulls per call.
+    memset(cand, 0, nw * sizeof(uint64_t))
+    for w in range(x.q_words):
+        bits = x.q_waiting[w] & x.q_deferred_bits[w]
+        while bits:
+            q = <int32_t> (w * 64 + ccsim_ctz64(bits))
+            bits &= bits - 1
+            pullers = x.q_pullers + q * nw
+            for i in range(nw):
+                cand[i] |= pullers[i]
+                found |= pullers[i]
+    if found == 0:
         return
-    for b in range(x.n_agents):
-        if x.agents[b].on_duty and x.agents[b].used == 0:
+    for w in range(nw):
+        bits = x.live_idle_bits[w] & cand[w]
+        while bits:
+            if x.n_live_idle < x.reserve + 1:
+                return
+            b = <int32_t> (w * 64 + ccsim_ctz64(bits))
+            bits &= bits - 1
             pull(x, b, t)
 
 
@@ -998,7 +1099,7 @@ cdef inline void on_abandon(Ctx* x, int32_t c, double t) noexcept nogil:
     # contact before the window was finalized (answered, then dropped): nothing to do.
     if not is_final_gone(x, c) and c_outcome(x, c) == OUT_WAITING:
         set_outcome(x, c, OUT_ABANDONED)
-        x.fifo[c_queue(x, c)].wait -= 1
+        fifo_leave(x, c_queue(x, c))
         decide_abandon(x, c, t)
 
 
@@ -1019,7 +1120,7 @@ cdef inline void on_agent_on(Ctx* x, int32_t s, double t) noexcept nogil:
     ag.on_duty = 1
     ag.last_free_s = t
     update_fit(x, a)
-    heap_push(x, x.seg_end_s[s], (<int64_t> EV_AGENT_OFF << 32) | s)
+    heap_push(x, &x.heap, x.seg_end_s[s], (<int64_t> EV_AGENT_OFF << 32) | s)
     pull(x, a, t)
     recheck_reservation(x, t)
 
@@ -1027,18 +1128,28 @@ cdef inline void on_agent_on(Ctx* x, int32_t s, double t) noexcept nogil:
 cdef int run(Ctx* x) noexcept nogil:
     """Process events in key order until the first one at or after ``x.until_s``.
 
-    The stream positions and the heap are left at that event, so a later call with a larger
+    The stream positions and the heaps are left at that event, so a later call with a larger
     ``until_s`` continues exactly where this one stopped.
     """
-    # NOTE: the stream positions live in locals during the loop (written back on return):
-    # the handlers' int8 stores may alias anything, which would force reloads from x.
+    # NOTE: the stream positions and the keys of the streams' next events live in locals
+    # during the loop (written back on return): the handlers' int8 stores may alias
+    # anything, which would force reloads from x, and a stream's next key is computed once
+    # per event of that stream, not once per event.
     cdef Py_ssize_t ia = x.arr_pos, ion = x.ion
     cdef Py_ssize_t n_segments = x.n_segments, base = x.base, arr_end = x.arr_end
     cdef const int32_t* arrival_order = x.arrival_order
-    cdef double bt, t, until_s = x.until_s
-    cdef int64_t bk, k
+    cdef double bt, until_s = x.until_s, on_t = INFINITY, arr_t = INFINITY
+    cdef int64_t bk, k, on_k = INT64_MAX, arr_k = INT64_MAX
     cdef int32_t c, s, event_id
     cdef int src, kind, rc = 0
+    if ion < n_segments:
+        s = x.on_order[ion]
+        on_t = x.seg_start_s[s]
+        on_k = (<int64_t> EV_AGENT_ON << 32) | s
+    if ia < arr_end:
+        c = arrival_order[ia] if arrival_order != NULL else <int32_t> ia
+        arr_t = x.arrival_s[c - base]
+        arr_k = (<int64_t> EV_ARRIVAL << 32) | c
     while True:
         if x.err:
             rc = -1
@@ -1046,48 +1157,56 @@ cdef int run(Ctx* x) noexcept nogil:
         src = SRC_NONE
         bt = INFINITY
         bk = INT64_MAX
-        if x.heap_n > 0:
+        if x.heap.n > 0:
             src = SRC_HEAP
-            bt = x.heap[0].t
-            bk = x.heap[0].key
-        if ion < n_segments:
-            s = x.on_order[ion]
-            t = x.seg_start_s[s]
-            k = (<int64_t> EV_AGENT_ON << 32) | s
-            if _before(t, k, bt, bk):
-                src = SRC_ON
-                bt = t
-                bk = k
-        if ia < arr_end:
-            c = arrival_order[ia] if arrival_order != NULL else <int32_t> ia
-            t = x.arrival_s[c - base]
-            k = (<int64_t> EV_ARRIVAL << 32) | c
-            if _before(t, k, bt, bk):
-                src = SRC_ARRIVAL
-                bt = t
-                bk = k
+            bt = x.heap.a[0].t
+            bk = x.heap.a[0].key
+        if x.fu_heap.n > 0 and _before(x.fu_heap.a[0].t, x.fu_heap.a[0].key, bt, bk):
+            src = SRC_FOLLOWUP
+            bt = x.fu_heap.a[0].t
+            bk = x.fu_heap.a[0].key
+        if ion < n_segments and _before(on_t, on_k, bt, bk):
+            src = SRC_ON
+            bt = on_t
+            bk = on_k
+        if ia < arr_end and _before(arr_t, arr_k, bt, bk):
+            src = SRC_ARRIVAL
+            bt = arr_t
+            bk = arr_k
         if src == SRC_NONE or not (bt < until_s):
             break
         k = bk >> 32  # kind
         event_id = <int32_t> (bk - (k << 32))
         if src == SRC_HEAP:
             kind = <int> k
-            heap_pop(x)
+            # the top is removed lazily: the handler's first push takes its slot
+            x.heap.top_taken = 1
             if kind == EV_COMPLETION:
                 on_completion(x, event_id, bt)
             elif kind == EV_ABANDON:
                 on_abandon(x, event_id, bt)
-            elif kind == EV_ARRIVAL:  # a follow-up (first contacts come from their stream)
-                on_arrival(x, event_id, bt)
             elif kind == EV_OVERFLOW:
                 on_overflow(x, event_id, bt)
             else:
                 on_agent_off(x, event_id)
+            heap_end_event(&x.heap)
+        elif src == SRC_FOLLOWUP:  # first contacts come from their stream
+            x.fu_heap.top_taken = 1
+            on_arrival(x, event_id, bt)
+            heap_end_event(&x.fu_heap)
         elif src == SRC_ARRIVAL:
             ia += 1
+            if ia < arr_end:
+                c = arrival_order[ia] if arrival_order != NULL else <int32_t> ia
+                arr_t = x.arrival_s[c - base]
+                arr_k = (<int64_t> EV_ARRIVAL << 32) | c
             on_arrival(x, event_id, bt)
         else:
             ion += 1
+            if ion < n_segments:
+                s = x.on_order[ion]
+                on_t = x.seg_start_s[s]
+                on_k = (<int64_t> EV_AGENT_ON << 32) | s
             on_agent_on(x, event_id, bt)
     x.arr_pos = ia
     x.ion = ion
@@ -1323,15 +1442,28 @@ cdef class KernelRun:
         x.ov_id = <int32_t*> _alloc(n_queues, sizeof(int32_t))
         x.ov_elig = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
         x.cand = <uint64_t*> _alloc(x.n_words, sizeof(uint64_t))
+        x.live_idle_bits = <uint64_t*> _alloc(x.n_words, sizeof(uint64_t))
+        x.q_pullers = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
+        x.recheck_cand = <uint64_t*> _alloc(x.n_words, sizeof(uint64_t))
+        x.q_words = (n_queues + 63) // 64
+        x.q_waiting = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
+        x.q_live = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
+        x.q_deferred_bits = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
+        x.aq_bits = <uint64_t*> _alloc(n_agents * x.q_words, sizeof(uint64_t))
         x.aq_ov = <int8_t*> _alloc(n_pairs, sizeof(int8_t))
-        x.heap_cap = 64 + 2 * n_agents
-        x.heap = <HeapItem*> malloc(x.heap_cap * sizeof(HeapItem))
-        x.heap_n = 0
+        x.heap.cap = 64 + 2 * n_agents
+        x.heap.a = <HeapItem*> malloc(x.heap.cap * sizeof(HeapItem))
+        x.fu_heap.cap = 64
+        x.fu_heap.a = <HeapItem*> malloc(x.fu_heap.cap * sizeof(HeapItem))
         if (x.agents == NULL or x.q_units == NULL or x.level_units == NULL
                 or x.q_level == NULL or x.elig == NULL or x.fit == NULL or x.aq_ptr == NULL
-                or x.aq == NULL or x.aq_class == NULL or x.fifo == NULL or x.heap == NULL
+                or x.aq == NULL or x.aq_class == NULL or x.fifo == NULL or x.heap.a == NULL
+                or x.fu_heap.a == NULL
                 or x.live_cap == NULL or x.q_deferred == NULL or x.q_sla_s == NULL
                 or x.ov_t == NULL or x.ov_id == NULL or x.ov_elig == NULL or x.cand == NULL
+                or x.live_idle_bits == NULL or x.q_pullers == NULL
+                or x.recheck_cand == NULL or x.q_waiting == NULL or x.q_live == NULL
+                or x.q_deferred_bits == NULL or x.aq_bits == NULL
                 or x.aq_ov == NULL):
             raise MemoryError()
         for q in range(n_queues):
@@ -1362,6 +1494,10 @@ cdef class KernelRun:
                 x.n_levels += 1
             x.q_level[q] = <int32_t> j
             x.q_deferred[q] = 1 if channel_live[queue_channel[q]] == 0 else 0
+            if x.q_deferred[q]:
+                x.q_deferred_bits[q >> 6] |= (<uint64_t> 1) << (q & 63)
+            else:
+                x.q_live[q >> 6] |= (<uint64_t> 1) << (q & 63)
             x.q_sla_s[q] = channel_sla_s[queue_channel[q]]
             if not isfinite(x.q_sla_s[q]):  # no threshold (NaN): last
                 x.q_sla_s[q] = INFINITY
@@ -1395,6 +1531,8 @@ cdef class KernelRun:
                     j -= 1
                 x.aq_class[j] = cls
                 x.aq[j] = <int32_t> q
+                x.aq_bits[a * x.q_words + (q >> 6)] |= (<uint64_t> 1) << (q & 63)
+                x.q_pullers[q * x.n_words + (a >> 6)] |= (<uint64_t> 1) << (a & 63)
                 x.aq_ov[j] = 1 if agent_queue_rank[a, q] < 0 else 0
                 m += 1
         x.aq_ptr[n_agents] = <int32_t> m
@@ -1498,6 +1636,7 @@ cdef class KernelRun:
         cdef Ctx* x = &self.x
         cdef const double[::1] f8
         cdef const int32_t[::1] i4
+        cdef Py_ssize_t i
         block = self._pools.block(k, b)
         arrays = {}
         for name in ("delay_s", "work_s", "patience_s", "u_route", "u_outcome"):
@@ -1508,9 +1647,12 @@ cdef class KernelRun:
         arrays["queue"] = np.ascontiguousarray(block["queue"], dtype=np.int32)
         if arrays["queue"].shape[0] != _POOL_BLOCK:
             raise ValueError("pool block queue has the wrong length")
-        for q in arrays["queue"]:
-            if not -1 <= q < self.x.n_queues:
-                raise ValueError(f"pool block queue {q} is not a queue")
+        i4 = arrays["queue"]
+        # NOTE: a typed loop (not one over numpy scalars): a block is loaded every
+        # POOL_BLOCK follow-ups of a class, ~1000 times per CareConnect year.
+        for i in range(_POOL_BLOCK):
+            if not -1 <= i4[i] < x.n_queues:
+                raise ValueError(f"pool block queue {i4[i]} is not a queue")
         self._blocks[k] = arrays
         f8 = arrays["delay_s"]
         x.pool_delay_s[k] = &f8[0]
@@ -1522,7 +1664,6 @@ cdef class KernelRun:
         x.pool_u_route[k] = &f8[0]
         f8 = arrays["u_outcome"]
         x.pool_u_outcome[k] = &f8[0]
-        i4 = arrays["queue"]
         x.pool_queue[k] = &i4[0]
         x.pool_block[k] = b
         return 0
@@ -1622,7 +1763,8 @@ cdef class KernelRun:
         free(x.aq_ptr)
         free(x.aq)
         free(x.aq_class)
-        free(x.heap)
+        free(x.heap.a)
+        free(x.fu_heap.a)
         free(x.live_cap)
         free(x.q_deferred)
         free(x.q_sla_s)
@@ -1630,6 +1772,13 @@ cdef class KernelRun:
         free(x.ov_id)
         free(x.ov_elig)
         free(x.cand)
+        free(x.live_idle_bits)
+        free(x.q_pullers)
+        free(x.recheck_cand)
+        free(x.q_waiting)
+        free(x.q_live)
+        free(x.q_deferred_bits)
+        free(x.aq_bits)
         free(x.aq_ov)
         free(x.fu)
         free(x.pool_used)
@@ -1701,6 +1850,7 @@ cdef class KernelRun:
         cdef int64_t key
         cdef int rc
         cdef bint ordered = arrival_order is not None
+        cdef Py_ssize_t n_ctypes
         if x.agents == NULL:
             raise RuntimeError("KernelRun is not initialised")
         if x.err:
@@ -1725,8 +1875,11 @@ cdef class KernelRun:
                               ("severity", severity), ("auth_tier", auth_tier)):
                 if arr is None or arr.shape[0] != n:
                     raise ValueError(f"{name} of length {n} is required with journeys")
+            # NOTE: the number of types is read once, not per row (a dict lookup per row
+            # cost ~0.1 s per CareConnect year).
+            n_ctypes = self._journey_keep["thr_escalate"].shape[0]
             for i in range(n):
-                if not 0 <= ctype[i] < self._journey_keep["thr_escalate"].shape[0]:
+                if not 0 <= ctype[i] < n_ctypes:
                     raise ValueError(f"ctype[{i}] = {ctype[i]} is not a contact type")
                 if not 0 <= severity[i] < 3 or auth_tier[i] not in (0, 2, 3):
                     raise ValueError(f"severity or auth_tier out of range at row {i}")
@@ -1818,15 +1971,20 @@ cdef class KernelRun:
                     if c < oldest:
                         oldest = c
             fu_oldest = FB + x.fu_base + x.fu_n
-            for i in range(x.heap_n):
-                key = x.heap[i].key
-                if (key >> 32) == EV_COMPLETION or (key >> 32) == EV_ARRIVAL:
-                    # in service, or a follow-up not arrived yet
+            for i in range(x.heap.n):
+                key = x.heap.a[i].key
+                if (key >> 32) == EV_COMPLETION:  # in service
                     c = <Py_ssize_t> (key & 0xFFFFFFFF)
                     if c < oldest:
                         oldest = c
                     if c >= FB and c < fu_oldest:
                         fu_oldest = c
+            for i in range(x.fu_heap.n):  # follow-ups not arrived yet
+                c = <Py_ssize_t> (x.fu_heap.a[i].key & 0xFFFFFFFF)
+                if c < oldest:
+                    oldest = c
+                if c < fu_oldest:
+                    fu_oldest = c
             for i in range(n_queues):
                 f = &x.fifo[i]
                 for h in range(f.head, f.tail):
