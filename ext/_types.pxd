@@ -18,9 +18,9 @@ cdef enum:
 
 # EventKind: processing order at one instant (lower first).
 cdef enum EventKind:
-    EV_COMPLETION = 0
-    EV_ABANDON = 1
-    EV_AGENT_OFF = 2
+    EV_AGENT_OFF = 0
+    EV_COMPLETION = 1
+    EV_ABANDON = 2
     EV_AGENT_ON = 3
     EV_ARRIVAL = 4
     EV_OVERFLOW = 5

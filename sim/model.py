@@ -21,15 +21,18 @@ in increasing key ``(time_s, kind, id)`` and stops before the first event with
 =============  ===========================  ==================================================
 kind           id                           effect
 =============  ===========================  ==================================================
+AGENT_OFF      roster segment id            the agent stops taking new work (breaks, end of
+                                            shift); contacts in hand are finished.
+                                            ``release_s[seg] = max(seg_end_s, max end of any
+                                            contact the agent started so far)``. First at its
+                                            instant: a segment is ``[start, end)``, so an
+                                            agent whose contact ends at the very end of its
+                                            segment does not take another one then.
 COMPLETION     contact id                   the agent's used capacity drops by the contact's
                                             units; ``last_free_s[agent] = t``; if the agent
                                             is on duty it *pulls* work (below).
 ABANDON        contact id                   if the contact is still waiting it abandons
                                             (outcome ABANDONED); otherwise nothing.
-AGENT_OFF      roster segment id            the agent stops taking new work (breaks, end of
-                                            shift); contacts in hand are finished.
-                                            ``release_s[seg] = max(seg_end_s, max end of any
-                                            contact the agent started so far)``.
 AGENT_ON       roster segment id            the agent is on duty; ``last_free_s = t``; pulls.
 ARRIVAL        contact id                   see below.
 OVERFLOW       contact id                   see "Overflow" below. Last at its instant: the
@@ -187,9 +190,9 @@ NO_AGENT = -1
 class EventKind(IntEnum):
     """Event kinds, in their processing order at one instant."""
 
-    COMPLETION = 0
-    ABANDON = 1
-    AGENT_OFF = 2
+    AGENT_OFF = 0  # first: an agent is never on duty at its segment's end (see the table)
+    COMPLETION = 1
+    ABANDON = 2
     AGENT_ON = 3
     ARRIVAL = 4
     OVERFLOW = 5

@@ -307,6 +307,23 @@ def test_agent_off_mid_contact_finishes_it_and_roster_on_pulls(run):
     assert out.release_s.tolist() == [70.0, 200.0]
 
 
+def test_no_new_contact_at_the_very_end_of_a_segment(run):
+    # Agent 0 on duty [0, 20) and [50, 100). c0 arrives at 0: 0 -> 20, ending exactly when the
+    # segment ends. c1 arrives at 5 and waits. At 20 the AGENT_OFF comes before the
+    # COMPLETION (kind 0 < 1): the agent is off when c0 completes, so it does not start c1
+    # at 20 (a segment is [start, end)). AGENT_ON at 50 pulls c1: 50 -> 60.
+    # release_s[0] = max(20, 20) = 20.
+    m, w, r = build(
+        channels=[PHONE], queues=[(0, 0)], agents=[(0, [0])],
+        contacts=[dict(t=0.0, q=0, work=20.0), dict(t=5.0, q=0, work=10.0)],
+        segments=[(0, 0.0, 20.0), (0, 50.0, 100.0)],
+    )
+    out = run(m, w, r)
+    assert row(out, 0) == (ANSWERED, 0, 0.0, 20.0)
+    assert row(out, 1) == (ANSWERED, 0, 50.0, 60.0)
+    assert out.release_s.tolist() == [20.0, 100.0]
+
+
 def test_roster_on_pulls_waiting_work_in_fifo_order(run):
     # Nobody on duty before 100: c0 (t=0) and c1 (t=5) wait. Agents 0 and 1 come on at 100
     # and 120. AGENT_ON(agent 0) at 100 pulls the oldest, c0: 100 -> 130. AGENT_ON(agent 1)
@@ -336,7 +353,7 @@ def test_lost_closed(run):
 
 def test_same_instant_roster_changes_come_before_arrivals(run):
     # Agent 0 on [0, 10), agent 1 on [20, 30).
-    # c0 arrives at 10: AGENT_OFF(seg 0) at 10 comes first (kind 2 < 4): no agent; it waits.
+    # c0 arrives at 10: AGENT_OFF(seg 0) at 10 comes first (kind 0 < 4): no agent; it waits.
     # c1 arrives at 20: AGENT_ON(seg 1) at 20 comes first (3 < 4) and pulls c0 (20 -> 25);
     # then c1 finds no free agent and waits; at 25 COMPLETION(c0) pulls c1: 25 -> 30.
     m, w, r = build(
