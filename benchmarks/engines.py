@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.model import ArrivalPolicy, Model, PullPolicy, Roster, Workload
+from sim.model import WORKLOAD_ARRAYS, ArrivalPolicy, Model, PullPolicy, Roster, Workload
 
 RATE_PER_S = 9.0 / 60.0
 MEAN_WORK_S = 300.0
@@ -72,7 +72,8 @@ def build(n_contacts: int, patience: bool, seed: int = 2024):
 def prefix(model: Model, workload: Workload, n: int):
     """The first ``n`` contacts, with the horizon and roster cut just after the last one."""
     horizon_s = float(workload.arrival_s[n - 1]) + 1.0
-    fields = {k: getattr(workload, k)[:n].copy() for k in workload.__dataclass_fields__}
+    cut = workload.rows(slice(0, n))
+    fields = {k: getattr(cut, k).copy() for k in WORKLOAD_ARRAYS}
     return _model(horizon_s), Workload(**fields), _roster(horizon_s)
 
 
