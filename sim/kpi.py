@@ -421,9 +421,9 @@ class Accumulator:
         n_q, n_k = model.n_queues, grid.n_intervals
         self._deferred = model.channel_live[model.queue_channel] == 0
         self._threshold_s = model.channel_sla_s[model.queue_channel]  # per queue
-        # per (interval, queue, category code) counts; wait sums by (interval, queue,
-        # answered); handle-time sums by (interval, queue)
-        self._counts = np.zeros(n_k * n_q * _N_CODES, dtype=np.int64)
+        # per (category code, queue) x interval counts (see _add_cells); wait sums by
+        # (interval, queue, answered); handle-time sums by (interval, queue)
+        self._counts = np.zeros((_N_CODES * n_q, n_k), dtype=_COUNT_DTYPE)
         self._wait_s = np.zeros(n_k * n_q * 2)
         self._handle_s = np.zeros(n_k * n_q)
         self._queue_time = _Integral(grid, n_q)
@@ -437,16 +437,17 @@ class Accumulator:
         self._outage = _Integral(grid, model.n_channels)
         self._has_outages = np.zeros(model.n_channels, dtype=bool)
         self.n_contacts = 0
-        # Journeys. Counts per (interval, queue, code): by the contact's own arrival and
+        # Journeys. Counts per (code, queue) x interval: by the contact's own arrival and
         # queue (_C_*), or by its journey's first arrival and queue (_J_*); resolved
-        # journeys and the sum of their times to resolve per (interval, queue, severity);
-        # the sum of times to the supervisor per (interval, queue).
+        # journeys per (severity, queue) x interval and the sum of their times to resolve
+        # per (interval, queue, severity); the sum of times to the supervisor per
+        # (interval, queue).
         self._journeys = model.journeys is not None
         self._queue_tier = (model.journeys.queue_tier if self._journeys
                             else np.ones(n_q, dtype=np.int32))
-        self._ccounts = np.zeros(n_k * n_q * _N_C, dtype=np.int64)
-        self._jcounts = np.zeros(n_k * n_q * _N_J, dtype=np.int64)
-        self._resolved = np.zeros(n_k * n_q * _N_SEV, dtype=np.int64)
+        self._ccounts = np.zeros((_N_C * n_q, n_k), dtype=_COUNT_DTYPE)
+        self._jcounts = np.zeros((_N_J * n_q, n_k), dtype=_COUNT_DTYPE)
+        self._resolved = np.zeros((_N_SEV * n_q, n_k), dtype=_COUNT_DTYPE)
         self._resolve_s = np.zeros(n_k * n_q * _N_SEV)
         self._supervisor_s = np.zeros(n_k * n_q)
         self._followups: Accumulator | None = None  # the follow-ups' sums
@@ -575,15 +576,18 @@ class Accumulator:
         wait_s = stop_s[sel] - arrival_s
         threshold_s = self._threshold_s[queue]
 
-        # NOTE: one bincount over (interval, queue, category) counts every count KPI at once.
-        cell = grid.local_interval(arrival_s) * n_q + queue
+        # NOTE: one bincount over (category, queue, interval) counts every count KPI at once.
+        interval = grid.local_interval(arrival_s)
+        cell = interval * n_q + queue
         code = outcome.astype(np.intp) * 4
         code += ((wait_s > 0) | ~answered) * 2
         code += wait_s <= threshold_s  # False where the threshold is NaN
         code[workload.closed[sel] != 0] = _LOST
         if code.max() > _LOST:
             raise ValueError("outcomes: a contact that is not closed has outcome LOST_CLOSED")
-        _add_counts(self._counts, cell * _N_CODES + code)
+        code *= n_q
+        code += queue
+        _add_cells(self._counts, interval, code)
         # Float sums item by item in contact order (see the class docstring).
         np.add.at(self._wait_s, cell * 2 + answered, wait_s)
         handle_s = np.where(answered, outcomes.end_s[sel] - outcomes.start_s[sel], 0.0)
@@ -642,19 +646,19 @@ class Accumulator:
         arrival_s = workload.arrival_s[sel]
         if arrival_s.shape[0] == 0:
             return
-        cell = grid.local_interval(arrival_s) * n_q + workload.queue[sel]
+        interval, queue = grid.local_interval(arrival_s), workload.queue[sel]
         outcome, fate = outcomes.outcome[sel], outcomes.fate[sel]
         flags = _fate_flags(outcome, fate)
-        _add_codes(self._ccounts, cell, _N_C, flags)
+        _add_codes(self._ccounts, interval, queue, n_q, flags)
         handled = flags[_C_HANDLED]
         resolved = fate == Fate.RESOLVED
-        _add_codes(self._jcounts, cell, _N_J, {
+        _add_codes(self._jcounts, interval, queue, n_q, {
             _J_JOURNEYS: None,
             _J_FIRST_HANDLED: handled,
             _J_FIRST_RESOLVED: handled & resolved,
             _J_DECIDED: np.isin(fate, _TERMINAL),
         })
-        self._add_resolutions(cell, workload.severity[sel], resolved,
+        self._add_resolutions(interval, queue, workload.severity[sel], resolved,
                               outcomes.end_s[sel] - arrival_s)
 
     def _add_followup_journeys(self, f: Followups) -> None:
@@ -665,7 +669,7 @@ class Accumulator:
         arrival_s = f.arrival_s[own]
         if arrival_s.shape[0]:
             queue = f.queue[own]
-            cell = grid.local_interval(arrival_s) * n_q + queue
+            interval = grid.local_interval(arrival_s)
             outcome, fate = f.outcome[own], f.fate[own]
             flags = _fate_flags(outcome, fate)
             # Task windows by (tier of the queue, severity); NaN: no window (or not a task).
@@ -681,7 +685,7 @@ class Accumulator:
             flags[_C_ACK_WITHIN] = ack & (f.start_s[own] - arrival_s <= ack_s)
             flags[_C_RESOLVE] = res
             flags[_C_RESOLVE_WITHIN] = res & (f.end_s[own] - arrival_s <= res_s)
-            _add_codes(self._ccounts, cell, _N_C, flags)
+            _add_codes(self._ccounts, interval, queue, n_q, flags)
 
         # Per journey: its first arrival interval and queue.
         is_task = f.kind == ContactKind.TASK
@@ -694,7 +698,8 @@ class Accumulator:
         j_arrival_s = f.j_arrival_s[sel]
         if j_arrival_s.shape[0] == 0:
             return
-        cell = grid.local_interval(j_arrival_s) * n_q + f.j_queue[sel]
+        interval, queue = grid.local_interval(j_arrival_s), f.j_queue[sel]
+        cell = interval * n_q + queue
         fate, severity = f.fate[sel], f.severity[sel]
         first_task = is_task[sel].copy()
         if self._escalated_tasks.shape[0]:
@@ -706,7 +711,7 @@ class Accumulator:
         # parent), not the journey's first arrival: a concern raised on a repeat contact a
         # day later starts its own 30-minute clock then.
         to_supervisor_s = f.start_s[sel] - f.p_arrival_s[sel]
-        _add_codes(self._jcounts, cell, _N_J, {
+        _add_codes(self._jcounts, interval, queue, n_q, {
             _J_DECIDED: np.isin(fate, _TERMINAL),
             _J_FOLLOWUPS: f.arrival_s[sel] < grid.horizon_s,
             _J_SUPERVISED: supervised,
@@ -715,13 +720,17 @@ class Accumulator:
         })
         # Float sums item by item in id order (see the class docstring).
         np.add.at(self._supervisor_s, cell[supervised], to_supervisor_s[supervised])
-        self._add_resolutions(cell, severity, fate == Fate.RESOLVED,
+        self._add_resolutions(interval, queue, severity, fate == Fate.RESOLVED,
                               f.end_s[sel] - j_arrival_s)
 
-    def _add_resolutions(self, cell, severity, resolved, time_s) -> None:
-        """Count resolved journeys and sum their times to resolve per (cell, severity)."""
-        key = cell[resolved] * _N_SEV + severity[resolved].astype(np.intp)
-        _add_counts(self._resolved, key)
+    def _add_resolutions(self, interval, queue, severity, resolved, time_s) -> None:
+        """Count resolved journeys and sum their times to resolve per (interval, queue,
+        severity)."""
+        n_q = self.model.n_queues
+        interval, queue = interval[resolved], queue[resolved]
+        severity = severity[resolved].astype(np.intp)
+        _add_cells(self._resolved, interval, severity * n_q + queue)
+        key = (interval * n_q + queue) * _N_SEV + severity
         np.add.at(self._resolve_s, key, time_s[resolved])
 
     # ----------------------------------------------------------------------------------------
@@ -791,15 +800,16 @@ class Accumulator:
     def _contact_kpis(self, per_contact: dict, groups: _Groups) -> tuple[dict, np.ndarray]:
         """The KPIs that are ratios of per-contact sums, float64[K + 1, G] each, on
         ``groups``; and the answered counts (float64[K + 1, G])."""
-        has_sla = np.isfinite(self._threshold_s)
-        deferred = self._deferred
-        agg = {key: groups.aggregate(value, integer=key not in _FLOAT_SUMS)
+        has_sla = np.isfinite(self._threshold_s)[:, None]
+        deferred = self._deferred[:, None]
+        agg = {key: (groups.aggregate(value) if key in _FLOAT_SUMS
+                     else groups.aggregate_counts(value))
                for key, value in per_contact.items()}
-        thr = {k: groups.aggregate(per_contact[k] * has_sla, integer=True)
+        thr = {k: groups.aggregate_counts(per_contact[k] * has_sla)
                for k in ("offered", "answered")}
-        deferred_answered = groups.aggregate(per_contact["answered"] * (has_sla & deferred),
-                                             integer=True)
-        deferred_within = groups.aggregate(per_contact["within"] * deferred, integer=True)
+        deferred_answered = groups.aggregate_counts(per_contact["answered"]
+                                                    * (has_sla & deferred))
+        deferred_within = groups.aggregate_counts(per_contact["within"] * deferred)
 
         kpi = {k: agg[k] for k in _COUNT_KEYS}
         kpi["asa_s"] = _ratio(agg["wait_answered_s"], agg["answered"])
@@ -848,51 +858,54 @@ class Accumulator:
         n_q, n_k = self.model.n_queues, self._grid.n_intervals
 
         def per_queue(sums, n_codes) -> np.ndarray:
-            """float64[K + 1, Q, n_codes]: the intervals, then the window."""
+            """float64[K + 1, Q, n_codes] of float sums: the intervals, then the window."""
             v = sums.reshape(n_k, n_q, n_codes)
             out = np.empty((n_k + 1, n_q, n_codes))
             out[:n_k] = v
-            # NOTE: integer counts are summed as integers (exact: the same floats).
-            out[n_k] = v.sum(axis=0) if v.dtype.kind == "i" else out[:n_k].sum(axis=0)
+            out[n_k] = out[:n_k].sum(axis=0)
             return out
 
-        def agg(per_q, tier=None, integer=True) -> np.ndarray:
+        def agg(by_queue, tier=None) -> np.ndarray:
+            """Counts int64[Q, K] -> float64[K + 1, G] (of the queues of ``tier`` only)."""
             if tier is not None:
-                per_q = per_q * (self._queue_tier == tier)
-            return groups.aggregate(per_q, integer=integer)
+                by_queue = by_queue * (self._queue_tier == tier)[:, None]
+            return groups.aggregate_counts(by_queue)
 
-        cc, jc = per_queue(st.ccounts, _N_C), per_queue(st.jcounts, _N_J)
-        resolved, resolve_s = per_queue(st.resolved, _N_SEV), per_queue(st.resolve_s, _N_SEV)
+        # Counts by (code, queue, interval) (see _add_cells).
+        cc = st.ccounts.reshape(_N_C, n_q, n_k)
+        jc = st.jcounts.reshape(_N_J, n_q, n_k)
+        resolved = st.resolved.reshape(_N_SEV, n_q, n_k)
+        resolve_s = per_queue(st.resolve_s, _N_SEV)
         supervisor_s = per_queue(st.supervisor_s, 1)[:, :, 0]
-        handled = agg(cc[:, :, _C_HANDLED])
-        n_resolved = agg(resolved.sum(axis=2))
-        journeys = agg(jc[:, :, _J_JOURNEYS])
-        supervised = agg(jc[:, :, _J_SUPERVISED])
+        handled = agg(cc[_C_HANDLED])
+        n_resolved = agg(resolved.sum(axis=0))
+        journeys = agg(jc[_J_JOURNEYS])
+        supervised = agg(jc[_J_SUPERVISED])
         windows = self.windows
         kpi = {
-            "fcr": _ratio(agg(jc[:, :, _J_FIRST_RESOLVED]), agg(jc[:, :, _J_FIRST_HANDLED])),
-            "repeat_rate": _ratio(agg(cc[:, :, _C_REPEAT]), handled),
-            "escalation_rate": _ratio(agg(cc[:, :, _C_ESCALATED]), handled),
-            "transfer_rate": _ratio(agg(cc[:, :, _C_TRANSFERRED]), handled),
-            "retrial_rate": _ratio(agg(cc[:, :, _C_RETRIED]), agg(cc[:, :, _C_ABANDONED])),
-            "journey_resolution_rate": _ratio(n_resolved, agg(jc[:, :, _J_DECIDED])),
-            "contacts_per_journey": _ratio(journeys + agg(jc[:, :, _J_FOLLOWUPS]), journeys),
-            "mttr_h": _ratio(agg(resolve_s.sum(axis=2), integer=False), n_resolved) / 3600.0,
-            "time_to_supervisor_h": _ratio(agg(supervisor_s, integer=False),
+            "fcr": _ratio(agg(jc[_J_FIRST_RESOLVED]), agg(jc[_J_FIRST_HANDLED])),
+            "repeat_rate": _ratio(agg(cc[_C_REPEAT]), handled),
+            "escalation_rate": _ratio(agg(cc[_C_ESCALATED]), handled),
+            "transfer_rate": _ratio(agg(cc[_C_TRANSFERRED]), handled),
+            "retrial_rate": _ratio(agg(cc[_C_RETRIED]), agg(cc[_C_ABANDONED])),
+            "journey_resolution_rate": _ratio(n_resolved, agg(jc[_J_DECIDED])),
+            "contacts_per_journey": _ratio(journeys + agg(jc[_J_FOLLOWUPS]), journeys),
+            "mttr_h": _ratio(groups.aggregate(resolve_s.sum(axis=2)), n_resolved) / 3600.0,
+            "time_to_supervisor_h": _ratio(groups.aggregate(supervisor_s),
                                            supervised) / 3600.0,
             "supervisor_compliance": (
-                _ratio(agg(jc[:, :, _J_SUPERVISED_WITHIN]), supervised)
+                _ratio(agg(jc[_J_SUPERVISED_WITHIN]), supervised)
                 if np.isfinite(windows.supervisor_within_s)
                 else np.full((rows, groups.n), np.nan)),
         }
         for v, severity in enumerate(SEVERITY_NAMES):
-            kpi[f"mttr_h_{severity}"] = _ratio(agg(resolve_s[:, :, v], integer=False),
-                                               agg(resolved[:, :, v])) / 3600.0
+            kpi[f"mttr_h_{severity}"] = _ratio(groups.aggregate(resolve_s[:, :, v]),
+                                               agg(resolved[v])) / 3600.0
         for tier in (2, 3):
             kpi[f"tier{tier}_ack_compliance"] = _ratio(
-                agg(cc[:, :, _C_ACK_WITHIN], tier), agg(cc[:, :, _C_ACK], tier))
+                agg(cc[_C_ACK_WITHIN], tier), agg(cc[_C_ACK], tier))
             kpi[f"tier{tier}_resolve_compliance"] = _ratio(
-                agg(cc[:, :, _C_RESOLVE_WITHIN], tier), agg(cc[:, :, _C_RESOLVE], tier))
+                agg(cc[_C_RESOLVE_WITHIN], tier), agg(cc[_C_RESOLVE], tier))
         return kpi
 
     def _contact_sums(self, st: SimpleNamespace) -> dict:
@@ -900,19 +913,20 @@ class Accumulator:
 
         Returns
         -------
-        dict of str -> float64[K + 1, Q]
+        dict of str -> float64[K + 1, Q] (:data:`_FLOAT_SUMS`) or int64[Q, K] (counts, with
+        no window row: :meth:`_Groups.aggregate_counts` adds it)
         """
         n_q, n_k = self.model.n_queues, self._grid.n_intervals
-        # NOTE: counts by code as rows (one transposed copy), summed as integers and then
-        # converted: exact, so the same floats as converting first and summing, but fast.
-        by_code = np.ascontiguousarray(st.counts.reshape(n_k * n_q, _N_CODES).T)
+        # NOTE: counts are summed as integers (exact: the same floats as converting first),
+        # over category planes (code, queue, interval) that are contiguous: no transposing.
+        by_code = st.counts.reshape(_N_CODES, n_q, n_k)
 
         def category(codes) -> np.ndarray:
             codes = np.asarray(codes)
             total = by_code[codes[0]].copy()
             for code in codes[1:]:
                 total += by_code[code]
-            return total.reshape(n_k, n_q).astype(np.float64)
+            return total
 
         wait_by_answered = st.wait_s.reshape(n_k, n_q, 2)
         sums = {
@@ -927,7 +941,8 @@ class Accumulator:
             "short_abandoned": category(_codes(outcome=Outcome.ABANDONED, within=True)),
             "handle_s": st.handle_s.reshape(n_k, n_q),
         }
-        return {k: np.vstack([v, v.sum(axis=0)]) for k, v in sums.items()}
+        return {k: np.vstack([v, v.sum(axis=0)]) if k in _FLOAT_SUMS else v
+                for k, v in sums.items()}
 
     def _backlog_kpis(self, st: SimpleNamespace):
         """Backlog and age of its oldest contact just before each interval end and the horizon.
@@ -1097,6 +1112,23 @@ class _Groups:
                 out[g] = per_queue[:, m].sum(axis=1)
         return out.T
 
+    def aggregate_counts(self, by_queue: np.ndarray) -> np.ndarray:
+        """Sum integer per-interval counts ``(Q, K)`` (by queue) into ``(K + 1, G)`` group
+        values (float64), the last row being the sum over the intervals.
+
+        Integer sums are exact in any order: the same floats as :meth:`aggregate` of the
+        converted counts with their window row.
+        """
+        n_k = by_queue.shape[1]
+        out = np.empty((self.n, n_k + 1))
+        for g, m in enumerate(self.members):
+            row = by_queue[m[0]].copy()
+            for q in m[1:]:
+                row += by_queue[q]
+            out[g, :n_k] = row
+            out[g, n_k] = row.sum(dtype=np.int64)
+        return out.T
+
     def only_all(self, values: np.ndarray) -> np.ndarray:
         """``(rows,)`` values on the ``("all", "all")`` group, NaN on the others."""
         out = np.full((values.shape[0], self.n), np.nan)
@@ -1125,6 +1157,10 @@ def _wait_end(workload: Workload, outcomes: Outcomes, horizon_s: float) -> np.nd
 # + waited * 2 + within threshold; closed contacts are _LOST.
 _LOST = 12
 _N_CODES = 13
+#: Per-cell counts (a cell: one interval x queue x code) stay far below 2**31.
+# NOTE: half the memory (and memory traffic) of int64; the window totals are summed in
+# int64.
+_COUNT_DTYPE = np.int32
 
 
 def _codes(*, outcome=None, waited=None, within=None) -> np.ndarray:
@@ -1138,6 +1174,24 @@ def _codes(*, outcome=None, waited=None, within=None) -> np.ndarray:
     if within is not None:
         keep &= codes % 2 == int(within)
     return codes[keep]
+
+
+def _add_cells(counts: np.ndarray, interval: np.ndarray, row: np.ndarray) -> None:
+    """``counts[row, interval] += 1`` for each item (``counts``: int64[R, K]), binning only
+    the intervals present.
+
+    NOTE: counts are kept row (category x queue) by interval, so that :meth:`Accumulator.result`
+    sums categories and groups of queues with contiguous row adds, without transposing the
+    whole table; a batch spans few intervals, binned locally then added as a block.
+    """
+    if interval.shape[0] == 0:
+        return
+    lo, hi = int(interval.min()), int(interval.max()) + 1
+    n = hi - lo
+    key = np.multiply(row, n, dtype=np.intp)
+    key += interval
+    key -= lo
+    counts[:, lo:hi] += np.bincount(key, minlength=counts.shape[0] * n).reshape(-1, n)
 
 
 def _add_counts(counts: np.ndarray, key: np.ndarray) -> None:
@@ -1177,16 +1231,18 @@ def _fate_flags(outcome: np.ndarray, fate: np.ndarray) -> dict:
     }
 
 
-def _add_codes(counts: np.ndarray, cell: np.ndarray, n_codes: int, flags: dict) -> None:
-    """``counts[cell * n_codes + code] += 1`` for each contact whose flag of ``code`` is set
-    (None: every contact)."""
+def _add_codes(counts: np.ndarray, interval: np.ndarray, queue: np.ndarray, n_q: int,
+               flags: dict) -> None:
+    """``counts[code * n_q + queue, interval] += 1`` for each contact whose flag of ``code``
+    is set (None: every contact)."""
     # NOTE: one bincount over the keys of every code (integer counts: the order of the
     # additions does not matter), instead of one per code over the same range of cells.
-    base = cell * n_codes
-    keys = [base + code if flag is None else base[flag] + code
-            for code, flag in flags.items()]
-    if keys:
-        _add_counts(counts, np.concatenate(keys))
+    rows, intervals = [], []
+    for code, flag in flags.items():
+        rows.append(queue + code * n_q if flag is None else queue[flag] + code * n_q)
+        intervals.append(interval if flag is None else interval[flag])
+    if rows:
+        _add_cells(counts, np.concatenate(intervals), np.concatenate(rows))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1303,9 +1359,14 @@ def _segment_work(roster: Roster, release_s: np.ndarray, grid: _Grid):
 
 def _ratio(num, den) -> np.ndarray:
     """``num / den`` with NaN where ``den == 0`` (or either is NaN)."""
-    num, den = np.broadcast_arrays(np.asarray(num, np.float64), np.asarray(den, np.float64))
-    out = np.full(num.shape, np.nan)
-    np.divide(num, den, out=out, where=den != 0)
+    # NOTE: one division and a masked fill, not a masked division into a new array: the
+    # output takes the inputs' memory order (column-major (K + 1, G) tables), so no
+    # strided copy; the quotients are the same floats.
+    den = np.asarray(den, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(np.divide(np.asarray(num, np.float64), den))
+    out = out.copy() if not out.flags.writeable else out
+    np.copyto(out, np.nan, where=den == 0)
     return out
 
 
