@@ -607,34 +607,40 @@ class Accumulator:
         idx = np.flatnonzero(mine)
         if idx.shape[0] == 0:
             return
-        queue = workload.queue[idx]
-        if np.count_nonzero(deferred) > 1:
-            # Stable: keeps id order within a queue. NOTE: int16 keys sort by radix.
-            small = queue.astype(np.int16) if n_q <= np.iinfo(np.int16).max else queue
-            order = np.argsort(small, kind="stable")
-            idx, queue = idx[order], queue[order]
-        cuts = np.searchsorted(queue, np.arange(n_q + 1), side="left")
-        for q in np.flatnonzero(deferred):
-            part = idx[cuts[q]:cuts[q + 1]]
-            if part.shape[0] == 0:
-                continue
-            a = workload.arrival_s[part]
-            s = stop_s[part]
-            if not _is_sorted(a):
-                order = np.argsort(a, kind="stable")
-                a, s = a[order], s[order]
-            # NOTE: only the interval ends this batch can reach are searched.
-            lo, hi = np.searchsorted(ends_s, [a[0], s.max()], side="right")
-            ends = ends_s[lo:hi]
-            arrived = np.searchsorted(a, ends, side="left")  # #(a < t)
-            stopped = np.searchsorted(np.sort(s), ends, side="left")  # #(s < t)
-            self._backlog[lo:hi, q] += arrived - stopped
-            # The oldest waiting contact at t is the first (in arrival order) with s >= t,
-            # provided it arrived before t; the running max of s finds it by bisection.
-            first = np.searchsorted(np.maximum.accumulate(s), ends, side="left")
-            found = first < arrived
-            rows = np.flatnonzero(found) + lo
-            np.minimum.at(self._oldest_s[:, q], rows, a[first[found]])
+        # NOTE: every deferred queue at once, on end rows instead of times: a contact is
+        # waiting at end ``r`` when ``first_r <= r < stop_r``, with ``first_r`` = #(ends <=
+        # arrival) and ``stop_r`` = #(ends <= stop). Integer counts and a minimum: exact.
+        queue = workload.queue[idx].astype(np.intp)
+        a = workload.arrival_s[idx]
+        first_r = np.searchsorted(ends_s, a, side="right")
+        stop_r = np.searchsorted(ends_s, stop_s[idx], side="right")
+        lo, hi = int(first_r.min()), int(stop_r.max())
+        if hi <= lo:
+            return
+        # Backlog: +1 from the first row, -1 from the stop row, cumulated down the rows.
+        n_rows = hi - lo + 1
+        steps = np.bincount((first_r - lo) * n_q + queue, minlength=n_rows * n_q)
+        steps -= np.bincount((stop_r - lo) * n_q + queue, minlength=n_rows * n_q)
+        self._backlog[lo:hi] += np.cumsum(steps.reshape(n_rows, n_q), axis=0)[:-1]
+        # Oldest: in (queue, arrival) order, the first contact whose running maximum stop
+        # row passes r is the oldest waiting at r, if it arrived before (first row <= r).
+        # Offsetting rows by queue * span keeps the queues apart in one sorted array.
+        span = ends_s.shape[0] + 2
+        order = np.lexsort((a, queue))
+        base = queue[order] * span
+        first_key = base + first_r[order]
+        stop_key = np.maximum.accumulate(base + stop_r[order])
+        queues = np.flatnonzero(np.bincount(queue, minlength=n_q))
+        rows = np.arange(lo, hi)
+        query = (queues[:, None] * span + rows).ravel()
+        first = np.searchsorted(stop_key, query, side="right")
+        found = first < first_key.shape[0]
+        found[found] = first_key[first[found]] <= query[found]
+        q_found = np.repeat(queues, rows.shape[0])[found]
+        r_found = np.tile(rows, queues.shape[0])[found]
+        oldest = self._oldest_s
+        oldest[r_found, q_found] = np.minimum(oldest[r_found, q_found],
+                                              a[order][first[found]])
 
     # ----------------------------------------------------------------------------------------
     # journey sums
@@ -1007,12 +1013,31 @@ class _Grid:
     def local_interval(self, arrival_s: np.ndarray) -> np.ndarray:
         """Row (0..K-1) of the interval of window arrivals: ``i`` with
         ``bounds[i] <= arrival_s < bounds[i + 1]`` (exact comparisons, whatever the order)."""
-        if _is_sorted(arrival_s):
-            # NOTE: sorted arrivals: the interval is a run length, no per-contact search.
-            cuts = np.searchsorted(arrival_s, self.bounds[1:-1], side="left")
+        inner = self.bounds[1:-1]
+        if arrival_s.shape[0] and _is_sorted(arrival_s):
+            # NOTE: sorted arrivals: the interval is a run length, no per-contact search;
+            # only the bounds between the first and the last arrival are searched.
+            lo, hi = np.searchsorted(inner, arrival_s[[0, -1]], side="right")
+            cuts = np.searchsorted(arrival_s, inner[lo:hi], side="left")
             sizes = np.diff(np.concatenate([[0], cuts, [arrival_s.shape[0]]]))
-            return np.repeat(np.arange(self.n_intervals, dtype=np.intp), sizes)
-        return np.searchsorted(self.bounds[1:-1], arrival_s, side="right").astype(np.intp)
+            return np.repeat(np.arange(lo, hi + 1, dtype=np.intp), sizes)
+        # NOTE: unsorted: the regular grid's floor as a guess, moved by one where a bound
+        # says so, and checked against the bounds exactly (a binary search over a year of
+        # bounds costs cache misses per contact); any guess still off is searched.
+        last = self.n_intervals - 1
+        guess = arrival_s - self.k0 * self.interval_s
+        guess *= 1.0 / self.interval_s
+        np.clip(guess, 0, last, out=guess)
+        row = guess.astype(np.intp)
+        if last == 0:
+            return row
+        padded = np.concatenate([[-np.inf], inner, [np.inf]])  # padded[i]: start of row i
+        row -= arrival_s < padded[row]
+        row += arrival_s >= padded[row + 1]
+        off = (arrival_s < padded[row]) | (arrival_s >= padded[row + 1])
+        if off.any():
+            row[off] = np.searchsorted(inner, arrival_s[off], side="right")
+        return row
 
     def bin_at_or_above(self, x0: np.ndarray) -> np.ndarray:
         """For ``x = x0 + warmup_s`` in the window: a ``j`` with ``bounds[j-1] <= x <= bounds[j]``.
