@@ -407,7 +407,9 @@ class Accumulator:
     """
 
     def __init__(self, model: Model, windows: JourneyWindows | None = None,
-                 queue_intervals: bool = True, queue_columns: tuple = ()):
+                 queue_intervals: bool = True, queue_columns: tuple = (), *,
+                 _counts_of: Accumulator | None = None):
+        # ``_counts_of``: the first contacts' accumulator, when this is its follow-ups' one.
         self.model = model
         self.windows = windows if windows is not None else JourneyWindows()
         self._grid = grid = _Grid(model)
@@ -421,17 +423,28 @@ class Accumulator:
         n_q, n_k = model.n_queues, grid.n_intervals
         self._deferred = model.channel_live[model.queue_channel] == 0
         self._threshold_s = model.channel_sla_s[model.queue_channel]  # per queue
+        shared = _counts_of
+
+        def counts(name, shape, dtype=_COUNT_DTYPE, fill=0):
+            """New integer sums, or the first contacts' (:attr:`_SHARED`)."""
+            # NOTE: integer counts (and the oldest arrival, a minimum) are exact in any
+            # order, so the follow-ups add into the same arrays; only float sums are apart.
+            if shared is not None:
+                return getattr(shared, name)
+            return np.full(shape, fill, dtype=dtype) if fill else np.zeros(shape, dtype)
+
         # per (category code, queue) x interval counts (see _add_cells); wait sums by
         # (interval, queue, answered); handle-time sums by (interval, queue)
-        self._counts = np.zeros((_N_CODES * n_q, n_k), dtype=_COUNT_DTYPE)
+        self._counts = counts("_counts", (_N_CODES * n_q, n_k))
         self._wait_s = np.zeros(n_k * n_q * 2)
         self._handle_s = np.zeros(n_k * n_q)
-        self._queue_time = _Integral(grid, n_q)
-        self._busy = _Integral(grid, model.n_channels)
+        self._queue_time = _Integral(grid, n_q, shared and shared._queue_time)
+        self._busy = _Integral(grid, model.n_channels, shared and shared._busy)
         # backlog just before each interval end (and at the horizon): count, oldest arrival
         self._ends_s = np.append(grid.bounds[1:], grid.horizon_s)
-        self._backlog = np.zeros((self._ends_s.shape[0], n_q), dtype=np.int64)
-        self._oldest_s = np.full((self._ends_s.shape[0], n_q), np.inf)
+        n_ends = self._ends_s.shape[0]
+        self._backlog = counts("_backlog", (n_ends, n_q), np.int64)
+        self._oldest_s = counts("_oldest_s", (n_ends, n_q), np.float64, np.inf)
         self._roster: dict | None = None
         # outage time per channel (channels with outages only; the others' availability NaN)
         self._outage = _Integral(grid, model.n_channels)
@@ -445,9 +458,9 @@ class Accumulator:
         self._journeys = model.journeys is not None
         self._queue_tier = (model.journeys.queue_tier if self._journeys
                             else np.ones(n_q, dtype=np.int32))
-        self._ccounts = np.zeros((_N_C * n_q, n_k), dtype=_COUNT_DTYPE)
-        self._jcounts = np.zeros((_N_J * n_q, n_k), dtype=_COUNT_DTYPE)
-        self._resolved = np.zeros((_N_SEV * n_q, n_k), dtype=_COUNT_DTYPE)
+        self._ccounts = counts("_ccounts", (_N_C * n_q, n_k))
+        self._jcounts = counts("_jcounts", (_N_J * n_q, n_k))
+        self._resolved = counts("_resolved", (_N_SEV * n_q, n_k))
         self._resolve_s = np.zeros(n_k * n_q * _N_SEV)
         self._supervisor_s = np.zeros(n_k * n_q)
         self._followups: Accumulator | None = None  # the follow-ups' sums
@@ -505,11 +518,7 @@ class Accumulator:
             return
         inner = self._followups
         if inner is None:
-            inner = self._followups = Accumulator(self.model, self.windows)
-            # NOTE: integer counts (and the oldest arrival, a minimum) are exact in any
-            # order, so the follow-ups add into the same arrays; only float sums are apart.
-            for name in self._SHARED:
-                setattr(inner, name, getattr(self, name))
+            inner = self._followups = Accumulator(self.model, self.windows, _counts_of=self)
         f = followups
         contacts = SimpleNamespace(
             n_contacts=n, arrival_s=f.arrival_s, queue=f.queue,
@@ -794,7 +803,7 @@ class Accumulator:
             # NOTE: only the per-contact KPIs asked for, on the queue groups alone (the same
             # arithmetic as on the queue rows of a full table, so the same values).
             q_groups = _Groups(model, only_queues=True)
-            q_kpi, _ = self._contact_kpis(per_contact, q_groups)
+            q_kpi, _ = self._contact_kpis(per_contact, q_groups, self._queue_columns)
             queue_rows = _intervals_frame(q_kpi, q_groups, grid, self._queue_columns)
         return Measured(
             totals=_totals_frame(kpi, groups),
@@ -803,33 +812,42 @@ class Accumulator:
             queue_rows=queue_rows,
         )
 
-    def _contact_kpis(self, per_contact: dict, groups: _Groups) -> tuple[dict, np.ndarray]:
-        """The KPIs that are ratios of per-contact sums, float64[K + 1, G] each, on
-        ``groups``; and the answered counts (float64[K + 1, G])."""
+    def _contact_kpis(self, per_contact: dict, groups: _Groups, keys=_QUEUE_COLUMN_KEYS
+                      ) -> tuple[dict, np.ndarray]:
+        """The KPIs ``keys`` (of :data:`_QUEUE_COLUMN_KEYS`: ratios of per-contact sums),
+        float64[K + 1, G] each, on ``groups``; and the answered counts (float64[K + 1, G])."""
         has_sla = np.isfinite(self._threshold_s)[:, None]
         deferred = self._deferred[:, None]
-        agg = {key: (groups.aggregate(value) if key in _FLOAT_SUMS
-                     else groups.aggregate_counts(value))
-               for key, value in per_contact.items()}
-        thr = {k: groups.aggregate_counts(per_contact[k] * has_sla)
-               for k in ("offered", "answered")}
-        deferred_answered = groups.aggregate_counts(per_contact["answered"]
-                                                    * (has_sla & deferred))
-        deferred_within = groups.aggregate_counts(per_contact["within"] * deferred)
+        masks = {"sla": has_sla, "deferred": deferred, "sla_deferred": has_sla & deferred}
+        sums = {}
 
-        kpi = {k: agg[k] for k in _COUNT_KEYS}
-        kpi["asa_s"] = _ratio(agg["wait_answered_s"], agg["answered"])
-        kpi["mean_wait_s"] = _ratio(agg["wait_s"], agg["offered"])
-        kpi["p_wait"] = _ratio(agg["waited"], agg["offered"])
-        kpi["service_level"] = _ratio(agg["within"], thr["offered"])
-        kpi["service_level_answered"] = _ratio(agg["within"], thr["answered"])
-        kpi["service_level_excl_short_abandons"] = _ratio(
-            agg["within"], thr["offered"] - agg["short_abandoned"]
-        )
-        kpi["abandon_rate"] = _ratio(agg["abandoned"], agg["offered"])
-        kpi["aht_s"] = _ratio(agg["handle_s"], agg["answered"])
-        kpi["sla_compliance"] = _ratio(deferred_within, deferred_answered)
-        return kpi, agg["answered"]
+        def agg(key, mask=None) -> np.ndarray:
+            """Group sums of ``per_contact[key]`` (of the queues in ``masks[mask]``), once."""
+            # NOTE: computed on demand: the per-queue rows ask for a few KPIs only.
+            if (key, mask) not in sums:
+                value = per_contact[key]
+                if key in _FLOAT_SUMS:
+                    sums[key, mask] = groups.aggregate(value)
+                else:
+                    sums[key, mask] = groups.aggregate_counts(
+                        value if mask is None else value * masks[mask])
+            return sums[key, mask]
+
+        formulas = {
+            "asa_s": lambda: _ratio(agg("wait_answered_s"), agg("answered")),
+            "mean_wait_s": lambda: _ratio(agg("wait_s"), agg("offered")),
+            "p_wait": lambda: _ratio(agg("waited"), agg("offered")),
+            "service_level": lambda: _ratio(agg("within"), agg("offered", "sla")),
+            "service_level_answered": lambda: _ratio(agg("within"), agg("answered", "sla")),
+            "service_level_excl_short_abandons": lambda: _ratio(
+                agg("within"), agg("offered", "sla") - agg("short_abandoned")),
+            "abandon_rate": lambda: _ratio(agg("abandoned"), agg("offered")),
+            "aht_s": lambda: _ratio(agg("handle_s"), agg("answered")),
+            "sla_compliance": lambda: _ratio(agg("within", "deferred"),
+                                             agg("answered", "sla_deferred")),
+        }
+        kpi = {k: agg(k) if k in _COUNT_KEYS else formulas[k]() for k in keys}
+        return kpi, agg("answered")
 
     _SUMS = ("_counts", "_wait_s", "_handle_s", "_backlog", "_ccounts", "_jcounts",
              "_resolved", "_resolve_s", "_supervisor_s")
@@ -1281,12 +1299,18 @@ class _Integral:
     counts as empty.
     """
 
-    def __init__(self, grid: _Grid, n_groups: int):
+    def __init__(self, grid: _Grid, n_groups: int, counts_of: _Integral | None = None):
+        """``counts_of``: an integral whose item counts this one adds into (exact in any
+        order) while keeping its own float sums (see :meth:`merged`)."""
         self.grid = grid
         self.n_groups = n_groups
         size = (grid.bounds.shape[0] + 1) * n_groups
-        self._hi = (np.zeros(size), np.zeros(size, dtype=np.int64))  # sum of x, count
-        self._lo = (np.zeros(size), np.zeros(size, dtype=np.int64))
+        if counts_of is None:
+            counts_hi, counts_lo = np.zeros(size, np.int64), np.zeros(size, np.int64)
+        else:
+            counts_hi, counts_lo = counts_of._hi[1], counts_of._lo[1]
+        self._hi = (np.zeros(size), counts_hi)  # sum of x, count
+        self._lo = (np.zeros(size), counts_lo)
 
     def add(self, lo, hi, group) -> None:
         """Add items ``[lo_i, hi_i)`` of groups ``group`` (None: all in group 0)."""
@@ -1315,10 +1339,16 @@ class _Integral:
         _add_counts(sums[1], key)
 
     def merged(self, other: _Integral) -> _Integral:
-        """The sums of this integral's items and of ``other``'s (added elementwise)."""
-        out = _Integral(self.grid, self.n_groups)
-        out._hi = (self._hi[0] + other._hi[0], self._hi[1] + other._hi[1])
-        out._lo = (self._lo[0] + other._lo[0], self._lo[1] + other._lo[1])
+        """The sums of this integral's items and of ``other``'s (added elementwise; counts
+        shared through ``counts_of`` are already both's)."""
+        def add(a, b):
+            return a if a is b else a + b
+
+        # NOTE: no zero-filled arrays for the result (a year x groups, four of them).
+        out = object.__new__(_Integral)
+        out.grid, out.n_groups = self.grid, self.n_groups
+        out._hi = (self._hi[0] + other._hi[0], add(self._hi[1], other._hi[1]))
+        out._lo = (self._lo[0] + other._lo[0], add(self._lo[1], other._lo[1]))
         return out
 
     def value(self) -> np.ndarray:
