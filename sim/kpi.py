@@ -620,9 +620,11 @@ class Accumulator:
         # waiting at end ``r`` when ``first_r <= r < stop_r``, with ``first_r`` = #(ends <=
         # arrival) and ``stop_r`` = #(ends <= stop). Integer counts and a minimum: exact.
         queue = workload.queue[idx].astype(np.intp)
-        a = workload.arrival_s[idx]
-        first_r = np.searchsorted(ends_s, a, side="right")
-        stop_r = np.searchsorted(ends_s, stop_s[idx], side="right")
+        a, s = workload.arrival_s[idx], stop_s[idx]
+        # ends_s: the inner bounds, then the horizon twice (and a < horizon)
+        first_r = self._grid.count_le(a)
+        stop_r = self._grid.count_le(s)
+        stop_r += 2 * (s >= self._grid.horizon_s)
         lo, hi = int(first_r.min()), int(stop_r.max())
         if hi <= lo:
             return
@@ -635,7 +637,12 @@ class Accumulator:
         # row passes r is the oldest waiting at r, if it arrived before (first row <= r).
         # Offsetting rows by queue * span keeps the queues apart in one sorted array.
         span = ends_s.shape[0] + 2
-        order = np.lexsort((a, queue))
+        if _is_sorted(a):
+            # Stable: keeps arrival order within a queue. NOTE: int16 keys sort by radix.
+            small = queue.astype(np.int16) if n_q <= np.iinfo(np.int16).max else queue
+            order = np.argsort(small, kind="stable")
+        else:
+            order = np.lexsort((a, queue))
         base = queue[order] * span
         first_key = base + first_r[order]
         stop_key = np.maximum.accumulate(base + stop_r[order])
@@ -1039,22 +1046,28 @@ class _Grid:
             cuts = np.searchsorted(arrival_s, inner[lo:hi], side="left")
             sizes = np.diff(np.concatenate([[0], cuts, [arrival_s.shape[0]]]))
             return np.repeat(np.arange(lo, hi + 1, dtype=np.intp), sizes)
-        # NOTE: unsorted: the regular grid's floor as a guess, moved by one where a bound
-        # says so, and checked against the bounds exactly (a binary search over a year of
-        # bounds costs cache misses per contact); any guess still off is searched.
+        return self.count_le(arrival_s)
+
+    def count_le(self, x: np.ndarray) -> np.ndarray:
+        """``#(bounds[1:-1] <= x)`` (intp), exactly, for any x but NaN (in the window: the
+        row of ``x``)."""
+        # NOTE: the regular grid's floor as a guess, moved by one where a bound says so,
+        # and checked against the bounds exactly (a binary search over a year of bounds
+        # costs cache misses per item); any guess still off is searched.
+        inner = self.bounds[1:-1]
         last = self.n_intervals - 1
-        guess = arrival_s - self.k0 * self.interval_s
+        guess = x - self.k0 * self.interval_s
         guess *= 1.0 / self.interval_s
         np.clip(guess, 0, last, out=guess)
         row = guess.astype(np.intp)
         if last == 0:
             return row
         padded = np.concatenate([[-np.inf], inner, [np.inf]])  # padded[i]: start of row i
-        row -= arrival_s < padded[row]
-        row += arrival_s >= padded[row + 1]
-        off = (arrival_s < padded[row]) | (arrival_s >= padded[row + 1])
+        row -= x < padded[row]
+        row += x >= padded[row + 1]
+        off = (x < padded[row]) | (x >= padded[row + 1])
         if off.any():
-            row[off] = np.searchsorted(inner, arrival_s[off], side="right")
+            row[off] = np.searchsorted(inner, x[off], side="right")
         return row
 
     def bin_at_or_above(self, x0: np.ndarray) -> np.ndarray:
