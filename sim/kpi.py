@@ -986,7 +986,7 @@ class Accumulator:
         backlog, backlog_age_h : float64[K + 1, G]
         """
         groups, deferred, ends_s = self._groups, self._deferred, self._ends_s
-        backlog = groups.aggregate(st.backlog.astype(np.float64), integer=True)
+        backlog = groups.aggregate(st.backlog.astype(np.float64))
         age_h = np.full((ends_s.shape[0], groups.n), np.nan)
         for g, members in enumerate(groups.members):
             members = members[deferred[members]]
@@ -1142,30 +1142,24 @@ class _Groups:
         self.all_index = self.n - 1 if not only_queues else -1
         self.members = [np.array(m, dtype=np.intp) for m in members]
 
-    def aggregate(self, per_queue: np.ndarray, integer: bool = False) -> np.ndarray:
-        """Sum ``(rows, Q)`` per-queue values into ``(rows, G)`` group values.
-
-        ``integer``: the values are whole numbers (counts, below 2**53), whose float sums are
-        exact in any order, so every group is summed column by column.
-        """
+    def aggregate(self, per_queue: np.ndarray) -> np.ndarray:
+        """Sum ``(rows, Q)`` per-queue values into ``(rows, G)`` group values (the floats of
+        ``per_queue[:, members].sum(axis=1)``)."""
         # NOTE: the groups are rows of a (G, rows) array filled from the queues' rows of a
-        # transposed copy: contiguous vector adds instead of strided column reads.
+        # transposed copy: contiguous vector adds instead of strided column reads. The
+        # queues are added in order onto the first, then 0.0 (-0.0 -> +0.0): the floats of
+        # ``per_queue[:, m].sum(axis=1)``, which numpy sums left to right for fewer than 8
+        # values (its pairwise sum's base case, onto +0.0) and, for more, column after
+        # column, since the fancy-indexed copy is laid out queue-major (checked by the
+        # tests' reference hashes); whole numbers are exact in any order anyway.
         out = np.empty((self.n, per_queue.shape[0]))
-        by_queue = None
+        by_queue = np.ascontiguousarray(per_queue.T)
         for g, m in enumerate(self.members):
-            if m.shape[0] < 8 or integer:
-                # NOTE: numpy sums fewer than 8 values left to right (its pairwise sum's
-                # base case) onto +0.0, and whole numbers are exact in any order: adding the
-                # queues in order, then 0.0, gives the same floats as ``.sum(axis=1)``.
-                if by_queue is None:
-                    by_queue = np.ascontiguousarray(per_queue.T)
-                row = out[g]
-                np.copyto(row, by_queue[m[0]])
-                for q in m[1:]:
-                    row += by_queue[q]
-                row += 0.0
-            else:
-                out[g] = per_queue[:, m].sum(axis=1)
+            row = out[g]
+            np.copyto(row, by_queue[m[0]])
+            for q in m[1:]:
+                row += by_queue[q]
+            row += 0.0
         return out.T
 
     def aggregate_counts(self, by_queue: np.ndarray) -> np.ndarray:
@@ -1290,15 +1284,21 @@ def _fate_flags(outcome: np.ndarray, fate: np.ndarray) -> dict:
 def _add_codes(counts: np.ndarray, interval: np.ndarray, queue: np.ndarray, n_q: int,
                flags: dict) -> None:
     """``counts[code * n_q + queue, interval] += 1`` for each contact whose flag of ``code``
-    is set (None: every contact)."""
+    is set (None: every contact); as :func:`_add_cells`."""
     # NOTE: one bincount over the keys of every code (integer counts: the order of the
-    # additions does not matter), instead of one per code over the same range of cells.
-    rows, intervals = [], []
-    for code, flag in flags.items():
-        rows.append(queue + code * n_q if flag is None else queue[flag] + code * n_q)
-        intervals.append(interval if flag is None else interval[flag])
-    if rows:
-        _add_cells(counts, np.concatenate(intervals), np.concatenate(rows))
+    # additions does not matter), instead of one per code over the same range of cells;
+    # each contact's key in the block is computed once, then offset by the code's rows.
+    if interval.shape[0] == 0 or not flags:
+        return
+    lo, hi = int(interval.min()), int(interval.max()) + 1
+    n = hi - lo
+    base = np.multiply(queue, n, dtype=np.intp)
+    base += interval
+    base -= lo
+    keys = [base + code * n_q * n if flag is None else base[flag] + code * n_q * n
+            for code, flag in flags.items()]
+    counts[:, lo:hi] += np.bincount(np.concatenate(keys),
+                                    minlength=counts.shape[0] * n).reshape(-1, n)
 
 
 # --------------------------------------------------------------------------------------------
