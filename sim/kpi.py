@@ -540,10 +540,12 @@ class Accumulator:
         stop_s = _wait_end(workload, outcomes, grid.horizon_s)
         self._add_contact_sums(workload, outcomes, stop_s)
         self._queue_time.add(workload.arrival_s, stop_s, workload.queue)
-        answered = outcomes.outcome == Outcome.ANSWERED
-        lo = np.where(answered, outcomes.start_s, grid.warmup_s)
-        hi = np.where(answered, outcomes.end_s, grid.warmup_s)
-        self._busy.add(lo, hi, workload.channel)
+        # NOTE: only answered contacts are busy. Giving the others as [warm-up, warm-up)
+        # (as this did) adds exactly nothing: x0 = 0 adds +0.0 to a float sum (never -0.0)
+        # and counts in bin 1, which only changes S[0] by 0 * count (see _Integral).
+        answered = np.flatnonzero(outcomes.outcome == Outcome.ANSWERED)
+        self._busy.add(outcomes.start_s[answered], outcomes.end_s[answered],
+                       workload.channel[answered])
         if self._deferred.any():
             self._add_backlog(workload, stop_s)
 
@@ -1373,11 +1375,13 @@ class _Integral:
         bounds = self.grid.bounds
         n_b = bounds.shape[0]
         sum_x = sums[0].reshape(n_b + 1, self.n_groups)
-        count = sums[1].reshape(n_b + 1, self.n_groups).astype(np.float64)
+        count = sums[1].reshape(n_b + 1, self.n_groups)
         below_x = np.cumsum(sum_x, axis=0)[:n_b]
-        below_n = np.cumsum(count, axis=0)[:n_b]
+        # NOTE: counts cumulated as integers: exact, the same floats as converting first.
+        above_n = np.cumsum(count, axis=0)[:n_b]
+        np.subtract(count.sum(axis=0), above_n, out=above_n)
         b0 = bounds - bounds[0]
-        return below_x + b0[:, None] * (count.sum(axis=0) - below_n)
+        return below_x + b0[:, None] * above_n.astype(np.float64)
 
 
 def _segment_work(roster: Roster, release_s: np.ndarray, grid: _Grid):
