@@ -899,7 +899,7 @@ class Accumulator:
             return out
 
         def agg(by_queue, tier=None) -> np.ndarray:
-            """Counts int64[Q, K] -> float64[K + 1, G] (of the queues of ``tier`` only)."""
+            """Integer counts [Q, K] -> float64[K + 1, G] (of the queues of ``tier`` only)."""
             if tier is not None:
                 by_queue = by_queue * (self._queue_tier == tier)[:, None]
             return groups.aggregate_counts(by_queue)
@@ -946,7 +946,7 @@ class Accumulator:
 
         Returns
         -------
-        dict of str -> float64[K + 1, Q] (:data:`_FLOAT_SUMS`) or int64[Q, K] (counts, with
+        dict of str -> float64[K + 1, Q] (:data:`_FLOAT_SUMS`) or integers [Q, K] (counts, with
         no window row: :meth:`_Groups.aggregate_counts` adds it)
         """
         n_q, n_k = self.model.n_queues, self._grid.n_intervals
