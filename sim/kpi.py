@@ -407,7 +407,9 @@ class Accumulator:
     """
 
     def __init__(self, model: Model, windows: JourneyWindows | None = None,
-                 queue_intervals: bool = True, queue_columns: tuple = ()):
+                 queue_intervals: bool = True, queue_columns: tuple = (), *,
+                 _counts_of: Accumulator | None = None):
+        # ``_counts_of``: the first contacts' accumulator, when this is its follow-ups' one.
         self.model = model
         self.windows = windows if windows is not None else JourneyWindows()
         self._grid = grid = _Grid(model)
@@ -421,32 +423,44 @@ class Accumulator:
         n_q, n_k = model.n_queues, grid.n_intervals
         self._deferred = model.channel_live[model.queue_channel] == 0
         self._threshold_s = model.channel_sla_s[model.queue_channel]  # per queue
-        # per (interval, queue, category code) counts; wait sums by (interval, queue,
-        # answered); handle-time sums by (interval, queue)
-        self._counts = np.zeros(n_k * n_q * _N_CODES, dtype=np.int64)
+        shared = _counts_of
+
+        def counts(name, shape, dtype=_COUNT_DTYPE, fill=0):
+            """New integer sums, or the first contacts' (:attr:`_SHARED`)."""
+            # NOTE: integer counts (and the oldest arrival, a minimum) are exact in any
+            # order, so the follow-ups add into the same arrays; only float sums are apart.
+            if shared is not None:
+                return getattr(shared, name)
+            return np.full(shape, fill, dtype=dtype) if fill else np.zeros(shape, dtype)
+
+        # per (category code, queue) x interval counts (see _add_cells); wait sums by
+        # (interval, queue, answered); handle-time sums by (interval, queue)
+        self._counts = counts("_counts", (_N_CODES * n_q, n_k))
         self._wait_s = np.zeros(n_k * n_q * 2)
         self._handle_s = np.zeros(n_k * n_q)
-        self._queue_time = _Integral(grid, n_q)
-        self._busy = _Integral(grid, model.n_channels)
+        self._queue_time = _Integral(grid, n_q, shared and shared._queue_time)
+        self._busy = _Integral(grid, model.n_channels, shared and shared._busy)
         # backlog just before each interval end (and at the horizon): count, oldest arrival
         self._ends_s = np.append(grid.bounds[1:], grid.horizon_s)
-        self._backlog = np.zeros((self._ends_s.shape[0], n_q), dtype=np.int64)
-        self._oldest_s = np.full((self._ends_s.shape[0], n_q), np.inf)
+        n_ends = self._ends_s.shape[0]
+        self._backlog = counts("_backlog", (n_ends, n_q), np.int64)
+        self._oldest_s = counts("_oldest_s", (n_ends, n_q), np.float64, np.inf)
         self._roster: dict | None = None
         # outage time per channel (channels with outages only; the others' availability NaN)
         self._outage = _Integral(grid, model.n_channels)
         self._has_outages = np.zeros(model.n_channels, dtype=bool)
         self.n_contacts = 0
-        # Journeys. Counts per (interval, queue, code): by the contact's own arrival and
+        # Journeys. Counts per (code, queue) x interval: by the contact's own arrival and
         # queue (_C_*), or by its journey's first arrival and queue (_J_*); resolved
-        # journeys and the sum of their times to resolve per (interval, queue, severity);
-        # the sum of times to the supervisor per (interval, queue).
+        # journeys per (severity, queue) x interval and the sum of their times to resolve
+        # per (interval, queue, severity); the sum of times to the supervisor per
+        # (interval, queue).
         self._journeys = model.journeys is not None
         self._queue_tier = (model.journeys.queue_tier if self._journeys
                             else np.ones(n_q, dtype=np.int32))
-        self._ccounts = np.zeros(n_k * n_q * _N_C, dtype=np.int64)
-        self._jcounts = np.zeros(n_k * n_q * _N_J, dtype=np.int64)
-        self._resolved = np.zeros(n_k * n_q * _N_SEV, dtype=np.int64)
+        self._ccounts = counts("_ccounts", (_N_C * n_q, n_k))
+        self._jcounts = counts("_jcounts", (_N_J * n_q, n_k))
+        self._resolved = counts("_resolved", (_N_SEV * n_q, n_k))
         self._resolve_s = np.zeros(n_k * n_q * _N_SEV)
         self._supervisor_s = np.zeros(n_k * n_q)
         self._followups: Accumulator | None = None  # the follow-ups' sums
@@ -504,11 +518,7 @@ class Accumulator:
             return
         inner = self._followups
         if inner is None:
-            inner = self._followups = Accumulator(self.model, self.windows)
-            # NOTE: integer counts (and the oldest arrival, a minimum) are exact in any
-            # order, so the follow-ups add into the same arrays; only float sums are apart.
-            for name in self._SHARED:
-                setattr(inner, name, getattr(self, name))
+            inner = self._followups = Accumulator(self.model, self.windows, _counts_of=self)
         f = followups
         contacts = SimpleNamespace(
             n_contacts=n, arrival_s=f.arrival_s, queue=f.queue,
@@ -530,10 +540,12 @@ class Accumulator:
         stop_s = _wait_end(workload, outcomes, grid.horizon_s)
         self._add_contact_sums(workload, outcomes, stop_s)
         self._queue_time.add(workload.arrival_s, stop_s, workload.queue)
-        answered = outcomes.outcome == Outcome.ANSWERED
-        lo = np.where(answered, outcomes.start_s, grid.warmup_s)
-        hi = np.where(answered, outcomes.end_s, grid.warmup_s)
-        self._busy.add(lo, hi, workload.channel)
+        # NOTE: only answered contacts are busy. Giving the others as [warm-up, warm-up)
+        # (as this did) adds exactly nothing: x0 = 0 adds +0.0 to a float sum (never -0.0)
+        # and counts in bin 1, which only changes S[0] by 0 * count (see _Integral).
+        answered = np.flatnonzero(outcomes.outcome == Outcome.ANSWERED)
+        self._busy.add(outcomes.start_s[answered], outcomes.end_s[answered],
+                       workload.channel[answered])
         if self._deferred.any():
             self._add_backlog(workload, stop_s)
 
@@ -575,15 +587,18 @@ class Accumulator:
         wait_s = stop_s[sel] - arrival_s
         threshold_s = self._threshold_s[queue]
 
-        # NOTE: one bincount over (interval, queue, category) counts every count KPI at once.
-        cell = grid.local_interval(arrival_s) * n_q + queue
+        # NOTE: one bincount over (category, queue, interval) counts every count KPI at once.
+        interval = grid.local_interval(arrival_s)
+        cell = interval * n_q + queue
         code = outcome.astype(np.intp) * 4
         code += ((wait_s > 0) | ~answered) * 2
         code += wait_s <= threshold_s  # False where the threshold is NaN
         code[workload.closed[sel] != 0] = _LOST
         if code.max() > _LOST:
             raise ValueError("outcomes: a contact that is not closed has outcome LOST_CLOSED")
-        _add_counts(self._counts, cell * _N_CODES + code)
+        code *= n_q
+        code += queue
+        _add_cells(self._counts, interval, code)
         # Float sums item by item in contact order (see the class docstring).
         np.add.at(self._wait_s, cell * 2 + answered, wait_s)
         handle_s = np.where(answered, outcomes.end_s[sel] - outcomes.start_s[sel], 0.0)
@@ -603,34 +618,47 @@ class Accumulator:
         idx = np.flatnonzero(mine)
         if idx.shape[0] == 0:
             return
-        queue = workload.queue[idx]
-        if np.count_nonzero(deferred) > 1:
-            # Stable: keeps id order within a queue. NOTE: int16 keys sort by radix.
+        # NOTE: every deferred queue at once, on end rows instead of times: a contact is
+        # waiting at end ``r`` when ``first_r <= r < stop_r``, with ``first_r`` = #(ends <=
+        # arrival) and ``stop_r`` = #(ends <= stop). Integer counts and a minimum: exact.
+        queue = workload.queue[idx].astype(np.intp)
+        a, s = workload.arrival_s[idx], stop_s[idx]
+        # ends_s: the inner bounds, then the horizon twice (and a < horizon)
+        first_r = self._grid.count_le(a)
+        stop_r = self._grid.count_le(s)
+        stop_r += 2 * (s >= self._grid.horizon_s)
+        lo, hi = int(first_r.min()), int(stop_r.max())
+        if hi <= lo:
+            return
+        # Backlog: +1 from the first row, -1 from the stop row, cumulated down the rows.
+        n_rows = hi - lo + 1
+        steps = np.bincount((first_r - lo) * n_q + queue, minlength=n_rows * n_q)
+        steps -= np.bincount((stop_r - lo) * n_q + queue, minlength=n_rows * n_q)
+        self._backlog[lo:hi] += np.cumsum(steps.reshape(n_rows, n_q), axis=0)[:-1]
+        # Oldest: in (queue, arrival) order, the first contact whose running maximum stop
+        # row passes r is the oldest waiting at r, if it arrived before (first row <= r).
+        # Offsetting rows by queue * span keeps the queues apart in one sorted array.
+        span = ends_s.shape[0] + 2
+        if _is_sorted(a):
+            # Stable: keeps arrival order within a queue. NOTE: int16 keys sort by radix.
             small = queue.astype(np.int16) if n_q <= np.iinfo(np.int16).max else queue
             order = np.argsort(small, kind="stable")
-            idx, queue = idx[order], queue[order]
-        cuts = np.searchsorted(queue, np.arange(n_q + 1), side="left")
-        for q in np.flatnonzero(deferred):
-            part = idx[cuts[q]:cuts[q + 1]]
-            if part.shape[0] == 0:
-                continue
-            a = workload.arrival_s[part]
-            s = stop_s[part]
-            if not _is_sorted(a):
-                order = np.argsort(a, kind="stable")
-                a, s = a[order], s[order]
-            # NOTE: only the interval ends this batch can reach are searched.
-            lo, hi = np.searchsorted(ends_s, [a[0], s.max()], side="right")
-            ends = ends_s[lo:hi]
-            arrived = np.searchsorted(a, ends, side="left")  # #(a < t)
-            stopped = np.searchsorted(np.sort(s), ends, side="left")  # #(s < t)
-            self._backlog[lo:hi, q] += arrived - stopped
-            # The oldest waiting contact at t is the first (in arrival order) with s >= t,
-            # provided it arrived before t; the running max of s finds it by bisection.
-            first = np.searchsorted(np.maximum.accumulate(s), ends, side="left")
-            found = first < arrived
-            rows = np.flatnonzero(found) + lo
-            np.minimum.at(self._oldest_s[:, q], rows, a[first[found]])
+        else:
+            order = np.lexsort((a, queue))
+        base = queue[order] * span
+        first_key = base + first_r[order]
+        stop_key = np.maximum.accumulate(base + stop_r[order])
+        queues = np.flatnonzero(np.bincount(queue, minlength=n_q))
+        rows = np.arange(lo, hi)
+        query = (queues[:, None] * span + rows).ravel()
+        first = np.searchsorted(stop_key, query, side="right")
+        found = first < first_key.shape[0]
+        found[found] = first_key[first[found]] <= query[found]
+        q_found = np.repeat(queues, rows.shape[0])[found]
+        r_found = np.tile(rows, queues.shape[0])[found]
+        oldest = self._oldest_s
+        oldest[r_found, q_found] = np.minimum(oldest[r_found, q_found],
+                                              a[order][first[found]])
 
     # ----------------------------------------------------------------------------------------
     # journey sums
@@ -642,19 +670,19 @@ class Accumulator:
         arrival_s = workload.arrival_s[sel]
         if arrival_s.shape[0] == 0:
             return
-        cell = grid.local_interval(arrival_s) * n_q + workload.queue[sel]
+        interval, queue = grid.local_interval(arrival_s), workload.queue[sel]
         outcome, fate = outcomes.outcome[sel], outcomes.fate[sel]
         flags = _fate_flags(outcome, fate)
-        _add_codes(self._ccounts, cell, _N_C, flags)
+        _add_codes(self._ccounts, interval, queue, n_q, flags)
         handled = flags[_C_HANDLED]
         resolved = fate == Fate.RESOLVED
-        _add_codes(self._jcounts, cell, _N_J, {
+        _add_codes(self._jcounts, interval, queue, n_q, {
             _J_JOURNEYS: None,
             _J_FIRST_HANDLED: handled,
             _J_FIRST_RESOLVED: handled & resolved,
             _J_DECIDED: np.isin(fate, _TERMINAL),
         })
-        self._add_resolutions(cell, workload.severity[sel], resolved,
+        self._add_resolutions(interval, queue, workload.severity[sel], resolved,
                               outcomes.end_s[sel] - arrival_s)
 
     def _add_followup_journeys(self, f: Followups) -> None:
@@ -665,7 +693,7 @@ class Accumulator:
         arrival_s = f.arrival_s[own]
         if arrival_s.shape[0]:
             queue = f.queue[own]
-            cell = grid.local_interval(arrival_s) * n_q + queue
+            interval = grid.local_interval(arrival_s)
             outcome, fate = f.outcome[own], f.fate[own]
             flags = _fate_flags(outcome, fate)
             # Task windows by (tier of the queue, severity); NaN: no window (or not a task).
@@ -681,7 +709,7 @@ class Accumulator:
             flags[_C_ACK_WITHIN] = ack & (f.start_s[own] - arrival_s <= ack_s)
             flags[_C_RESOLVE] = res
             flags[_C_RESOLVE_WITHIN] = res & (f.end_s[own] - arrival_s <= res_s)
-            _add_codes(self._ccounts, cell, _N_C, flags)
+            _add_codes(self._ccounts, interval, queue, n_q, flags)
 
         # Per journey: its first arrival interval and queue.
         is_task = f.kind == ContactKind.TASK
@@ -694,7 +722,8 @@ class Accumulator:
         j_arrival_s = f.j_arrival_s[sel]
         if j_arrival_s.shape[0] == 0:
             return
-        cell = grid.local_interval(j_arrival_s) * n_q + f.j_queue[sel]
+        interval, queue = grid.local_interval(j_arrival_s), f.j_queue[sel]
+        cell = interval * n_q + queue
         fate, severity = f.fate[sel], f.severity[sel]
         first_task = is_task[sel].copy()
         if self._escalated_tasks.shape[0]:
@@ -706,7 +735,7 @@ class Accumulator:
         # parent), not the journey's first arrival: a concern raised on a repeat contact a
         # day later starts its own 30-minute clock then.
         to_supervisor_s = f.start_s[sel] - f.p_arrival_s[sel]
-        _add_codes(self._jcounts, cell, _N_J, {
+        _add_codes(self._jcounts, interval, queue, n_q, {
             _J_DECIDED: np.isin(fate, _TERMINAL),
             _J_FOLLOWUPS: f.arrival_s[sel] < grid.horizon_s,
             _J_SUPERVISED: supervised,
@@ -715,13 +744,17 @@ class Accumulator:
         })
         # Float sums item by item in id order (see the class docstring).
         np.add.at(self._supervisor_s, cell[supervised], to_supervisor_s[supervised])
-        self._add_resolutions(cell, severity, fate == Fate.RESOLVED,
+        self._add_resolutions(interval, queue, severity, fate == Fate.RESOLVED,
                               f.end_s[sel] - j_arrival_s)
 
-    def _add_resolutions(self, cell, severity, resolved, time_s) -> None:
-        """Count resolved journeys and sum their times to resolve per (cell, severity)."""
-        key = cell[resolved] * _N_SEV + severity[resolved].astype(np.intp)
-        _add_counts(self._resolved, key)
+    def _add_resolutions(self, interval, queue, severity, resolved, time_s) -> None:
+        """Count resolved journeys and sum their times to resolve per (interval, queue,
+        severity)."""
+        n_q = self.model.n_queues
+        interval, queue = interval[resolved], queue[resolved]
+        severity = severity[resolved].astype(np.intp)
+        _add_cells(self._resolved, interval, severity * n_q + queue)
+        key = (interval * n_q + queue) * _N_SEV + severity
         np.add.at(self._resolve_s, key, time_s[resolved])
 
     # ----------------------------------------------------------------------------------------
@@ -779,7 +812,7 @@ class Accumulator:
             # NOTE: only the per-contact KPIs asked for, on the queue groups alone (the same
             # arithmetic as on the queue rows of a full table, so the same values).
             q_groups = _Groups(model, only_queues=True)
-            q_kpi, _ = self._contact_kpis(per_contact, q_groups)
+            q_kpi, _ = self._contact_kpis(per_contact, q_groups, self._queue_columns)
             queue_rows = _intervals_frame(q_kpi, q_groups, grid, self._queue_columns)
         return Measured(
             totals=_totals_frame(kpi, groups),
@@ -788,32 +821,42 @@ class Accumulator:
             queue_rows=queue_rows,
         )
 
-    def _contact_kpis(self, per_contact: dict, groups: _Groups) -> tuple[dict, np.ndarray]:
-        """The KPIs that are ratios of per-contact sums, float64[K + 1, G] each, on
-        ``groups``; and the answered counts (float64[K + 1, G])."""
-        has_sla = np.isfinite(self._threshold_s)
-        deferred = self._deferred
-        agg = {key: groups.aggregate(value, integer=key not in _FLOAT_SUMS)
-               for key, value in per_contact.items()}
-        thr = {k: groups.aggregate(per_contact[k] * has_sla, integer=True)
-               for k in ("offered", "answered")}
-        deferred_answered = groups.aggregate(per_contact["answered"] * (has_sla & deferred),
-                                             integer=True)
-        deferred_within = groups.aggregate(per_contact["within"] * deferred, integer=True)
+    def _contact_kpis(self, per_contact: dict, groups: _Groups, keys=_QUEUE_COLUMN_KEYS
+                      ) -> tuple[dict, np.ndarray]:
+        """The KPIs ``keys`` (of :data:`_QUEUE_COLUMN_KEYS`: ratios of per-contact sums),
+        float64[K + 1, G] each, on ``groups``; and the answered counts (float64[K + 1, G])."""
+        has_sla = np.isfinite(self._threshold_s)[:, None]
+        deferred = self._deferred[:, None]
+        masks = {"sla": has_sla, "deferred": deferred, "sla_deferred": has_sla & deferred}
+        sums = {}
 
-        kpi = {k: agg[k] for k in _COUNT_KEYS}
-        kpi["asa_s"] = _ratio(agg["wait_answered_s"], agg["answered"])
-        kpi["mean_wait_s"] = _ratio(agg["wait_s"], agg["offered"])
-        kpi["p_wait"] = _ratio(agg["waited"], agg["offered"])
-        kpi["service_level"] = _ratio(agg["within"], thr["offered"])
-        kpi["service_level_answered"] = _ratio(agg["within"], thr["answered"])
-        kpi["service_level_excl_short_abandons"] = _ratio(
-            agg["within"], thr["offered"] - agg["short_abandoned"]
-        )
-        kpi["abandon_rate"] = _ratio(agg["abandoned"], agg["offered"])
-        kpi["aht_s"] = _ratio(agg["handle_s"], agg["answered"])
-        kpi["sla_compliance"] = _ratio(deferred_within, deferred_answered)
-        return kpi, agg["answered"]
+        def agg(key, mask=None) -> np.ndarray:
+            """Group sums of ``per_contact[key]`` (of the queues in ``masks[mask]``), once."""
+            # NOTE: computed on demand: the per-queue rows ask for a few KPIs only.
+            if (key, mask) not in sums:
+                value = per_contact[key]
+                if key in _FLOAT_SUMS:
+                    sums[key, mask] = groups.aggregate(value)
+                else:
+                    sums[key, mask] = groups.aggregate_counts(
+                        value if mask is None else value * masks[mask])
+            return sums[key, mask]
+
+        formulas = {
+            "asa_s": lambda: _ratio(agg("wait_answered_s"), agg("answered")),
+            "mean_wait_s": lambda: _ratio(agg("wait_s"), agg("offered")),
+            "p_wait": lambda: _ratio(agg("waited"), agg("offered")),
+            "service_level": lambda: _ratio(agg("within"), agg("offered", "sla")),
+            "service_level_answered": lambda: _ratio(agg("within"), agg("answered", "sla")),
+            "service_level_excl_short_abandons": lambda: _ratio(
+                agg("within"), agg("offered", "sla") - agg("short_abandoned")),
+            "abandon_rate": lambda: _ratio(agg("abandoned"), agg("offered")),
+            "aht_s": lambda: _ratio(agg("handle_s"), agg("answered")),
+            "sla_compliance": lambda: _ratio(agg("within", "deferred"),
+                                             agg("answered", "sla_deferred")),
+        }
+        kpi = {k: agg(k) if k in _COUNT_KEYS else formulas[k]() for k in keys}
+        return kpi, agg("answered")
 
     _SUMS = ("_counts", "_wait_s", "_handle_s", "_backlog", "_ccounts", "_jcounts",
              "_resolved", "_resolve_s", "_supervisor_s")
@@ -848,51 +891,54 @@ class Accumulator:
         n_q, n_k = self.model.n_queues, self._grid.n_intervals
 
         def per_queue(sums, n_codes) -> np.ndarray:
-            """float64[K + 1, Q, n_codes]: the intervals, then the window."""
+            """float64[K + 1, Q, n_codes] of float sums: the intervals, then the window."""
             v = sums.reshape(n_k, n_q, n_codes)
             out = np.empty((n_k + 1, n_q, n_codes))
             out[:n_k] = v
-            # NOTE: integer counts are summed as integers (exact: the same floats).
-            out[n_k] = v.sum(axis=0) if v.dtype.kind == "i" else out[:n_k].sum(axis=0)
+            out[n_k] = out[:n_k].sum(axis=0)
             return out
 
-        def agg(per_q, tier=None, integer=True) -> np.ndarray:
+        def agg(by_queue, tier=None) -> np.ndarray:
+            """Integer counts [Q, K] -> float64[K + 1, G] (of the queues of ``tier`` only)."""
             if tier is not None:
-                per_q = per_q * (self._queue_tier == tier)
-            return groups.aggregate(per_q, integer=integer)
+                by_queue = by_queue * (self._queue_tier == tier)[:, None]
+            return groups.aggregate_counts(by_queue)
 
-        cc, jc = per_queue(st.ccounts, _N_C), per_queue(st.jcounts, _N_J)
-        resolved, resolve_s = per_queue(st.resolved, _N_SEV), per_queue(st.resolve_s, _N_SEV)
+        # Counts by (code, queue, interval) (see _add_cells).
+        cc = st.ccounts.reshape(_N_C, n_q, n_k)
+        jc = st.jcounts.reshape(_N_J, n_q, n_k)
+        resolved = st.resolved.reshape(_N_SEV, n_q, n_k)
+        resolve_s = per_queue(st.resolve_s, _N_SEV)
         supervisor_s = per_queue(st.supervisor_s, 1)[:, :, 0]
-        handled = agg(cc[:, :, _C_HANDLED])
-        n_resolved = agg(resolved.sum(axis=2))
-        journeys = agg(jc[:, :, _J_JOURNEYS])
-        supervised = agg(jc[:, :, _J_SUPERVISED])
+        handled = agg(cc[_C_HANDLED])
+        n_resolved = agg(resolved.sum(axis=0))
+        journeys = agg(jc[_J_JOURNEYS])
+        supervised = agg(jc[_J_SUPERVISED])
         windows = self.windows
         kpi = {
-            "fcr": _ratio(agg(jc[:, :, _J_FIRST_RESOLVED]), agg(jc[:, :, _J_FIRST_HANDLED])),
-            "repeat_rate": _ratio(agg(cc[:, :, _C_REPEAT]), handled),
-            "escalation_rate": _ratio(agg(cc[:, :, _C_ESCALATED]), handled),
-            "transfer_rate": _ratio(agg(cc[:, :, _C_TRANSFERRED]), handled),
-            "retrial_rate": _ratio(agg(cc[:, :, _C_RETRIED]), agg(cc[:, :, _C_ABANDONED])),
-            "journey_resolution_rate": _ratio(n_resolved, agg(jc[:, :, _J_DECIDED])),
-            "contacts_per_journey": _ratio(journeys + agg(jc[:, :, _J_FOLLOWUPS]), journeys),
-            "mttr_h": _ratio(agg(resolve_s.sum(axis=2), integer=False), n_resolved) / 3600.0,
-            "time_to_supervisor_h": _ratio(agg(supervisor_s, integer=False),
+            "fcr": _ratio(agg(jc[_J_FIRST_RESOLVED]), agg(jc[_J_FIRST_HANDLED])),
+            "repeat_rate": _ratio(agg(cc[_C_REPEAT]), handled),
+            "escalation_rate": _ratio(agg(cc[_C_ESCALATED]), handled),
+            "transfer_rate": _ratio(agg(cc[_C_TRANSFERRED]), handled),
+            "retrial_rate": _ratio(agg(cc[_C_RETRIED]), agg(cc[_C_ABANDONED])),
+            "journey_resolution_rate": _ratio(n_resolved, agg(jc[_J_DECIDED])),
+            "contacts_per_journey": _ratio(journeys + agg(jc[_J_FOLLOWUPS]), journeys),
+            "mttr_h": _ratio(groups.aggregate(resolve_s.sum(axis=2)), n_resolved) / 3600.0,
+            "time_to_supervisor_h": _ratio(groups.aggregate(supervisor_s),
                                            supervised) / 3600.0,
             "supervisor_compliance": (
-                _ratio(agg(jc[:, :, _J_SUPERVISED_WITHIN]), supervised)
+                _ratio(agg(jc[_J_SUPERVISED_WITHIN]), supervised)
                 if np.isfinite(windows.supervisor_within_s)
                 else np.full((rows, groups.n), np.nan)),
         }
         for v, severity in enumerate(SEVERITY_NAMES):
-            kpi[f"mttr_h_{severity}"] = _ratio(agg(resolve_s[:, :, v], integer=False),
-                                               agg(resolved[:, :, v])) / 3600.0
+            kpi[f"mttr_h_{severity}"] = _ratio(groups.aggregate(resolve_s[:, :, v]),
+                                               agg(resolved[v])) / 3600.0
         for tier in (2, 3):
             kpi[f"tier{tier}_ack_compliance"] = _ratio(
-                agg(cc[:, :, _C_ACK_WITHIN], tier), agg(cc[:, :, _C_ACK], tier))
+                agg(cc[_C_ACK_WITHIN], tier), agg(cc[_C_ACK], tier))
             kpi[f"tier{tier}_resolve_compliance"] = _ratio(
-                agg(cc[:, :, _C_RESOLVE_WITHIN], tier), agg(cc[:, :, _C_RESOLVE], tier))
+                agg(cc[_C_RESOLVE_WITHIN], tier), agg(cc[_C_RESOLVE], tier))
         return kpi
 
     def _contact_sums(self, st: SimpleNamespace) -> dict:
@@ -900,19 +946,20 @@ class Accumulator:
 
         Returns
         -------
-        dict of str -> float64[K + 1, Q]
+        dict of str -> float64[K + 1, Q] (:data:`_FLOAT_SUMS`) or integers [Q, K] (counts, with
+        no window row: :meth:`_Groups.aggregate_counts` adds it)
         """
         n_q, n_k = self.model.n_queues, self._grid.n_intervals
-        # NOTE: counts by code as rows (one transposed copy), summed as integers and then
-        # converted: exact, so the same floats as converting first and summing, but fast.
-        by_code = np.ascontiguousarray(st.counts.reshape(n_k * n_q, _N_CODES).T)
+        # NOTE: counts are summed as integers (exact: the same floats as converting first),
+        # over category planes (code, queue, interval) that are contiguous: no transposing.
+        by_code = st.counts.reshape(_N_CODES, n_q, n_k)
 
         def category(codes) -> np.ndarray:
             codes = np.asarray(codes)
             total = by_code[codes[0]].copy()
             for code in codes[1:]:
                 total += by_code[code]
-            return total.reshape(n_k, n_q).astype(np.float64)
+            return total
 
         wait_by_answered = st.wait_s.reshape(n_k, n_q, 2)
         sums = {
@@ -927,7 +974,8 @@ class Accumulator:
             "short_abandoned": category(_codes(outcome=Outcome.ABANDONED, within=True)),
             "handle_s": st.handle_s.reshape(n_k, n_q),
         }
-        return {k: np.vstack([v, v.sum(axis=0)]) for k, v in sums.items()}
+        return {k: np.vstack([v, v.sum(axis=0)]) if k in _FLOAT_SUMS else v
+                for k, v in sums.items()}
 
     def _backlog_kpis(self, st: SimpleNamespace):
         """Backlog and age of its oldest contact just before each interval end and the horizon.
@@ -940,7 +988,7 @@ class Accumulator:
         backlog, backlog_age_h : float64[K + 1, G]
         """
         groups, deferred, ends_s = self._groups, self._deferred, self._ends_s
-        backlog = groups.aggregate(st.backlog.astype(np.float64), integer=True)
+        backlog = groups.aggregate(st.backlog.astype(np.float64))
         age_h = np.full((ends_s.shape[0], groups.n), np.nan)
         for g, members in enumerate(groups.members):
             members = members[deferred[members]]
@@ -992,12 +1040,37 @@ class _Grid:
     def local_interval(self, arrival_s: np.ndarray) -> np.ndarray:
         """Row (0..K-1) of the interval of window arrivals: ``i`` with
         ``bounds[i] <= arrival_s < bounds[i + 1]`` (exact comparisons, whatever the order)."""
-        if _is_sorted(arrival_s):
-            # NOTE: sorted arrivals: the interval is a run length, no per-contact search.
-            cuts = np.searchsorted(arrival_s, self.bounds[1:-1], side="left")
+        inner = self.bounds[1:-1]
+        if arrival_s.shape[0] and _is_sorted(arrival_s):
+            # NOTE: sorted arrivals: the interval is a run length, no per-contact search;
+            # only the bounds between the first and the last arrival are searched.
+            lo, hi = np.searchsorted(inner, arrival_s[[0, -1]], side="right")
+            cuts = np.searchsorted(arrival_s, inner[lo:hi], side="left")
             sizes = np.diff(np.concatenate([[0], cuts, [arrival_s.shape[0]]]))
-            return np.repeat(np.arange(self.n_intervals, dtype=np.intp), sizes)
-        return np.searchsorted(self.bounds[1:-1], arrival_s, side="right").astype(np.intp)
+            return np.repeat(np.arange(lo, hi + 1, dtype=np.intp), sizes)
+        return self.count_le(arrival_s)
+
+    def count_le(self, x: np.ndarray) -> np.ndarray:
+        """``#(bounds[1:-1] <= x)`` (intp), exactly, for any x but NaN (in the window: the
+        row of ``x``)."""
+        # NOTE: the regular grid's floor as a guess, moved by one where a bound says so,
+        # and checked against the bounds exactly (a binary search over a year of bounds
+        # costs cache misses per item); any guess still off is searched.
+        inner = self.bounds[1:-1]
+        last = self.n_intervals - 1
+        guess = x - self.k0 * self.interval_s
+        guess *= 1.0 / self.interval_s
+        np.clip(guess, 0, last, out=guess)
+        row = guess.astype(np.intp)
+        if last == 0:
+            return row
+        padded = np.concatenate([[-np.inf], inner, [np.inf]])  # padded[i]: start of row i
+        row -= x < padded[row]
+        row += x >= padded[row + 1]
+        off = (x < padded[row]) | (x >= padded[row + 1])
+        if off.any():
+            row[off] = np.searchsorted(inner, x[off], side="right")
+        return row
 
     def bin_at_or_above(self, x0: np.ndarray) -> np.ndarray:
         """For ``x = x0 + warmup_s`` in the window: a ``j`` with ``bounds[j-1] <= x <= bounds[j]``.
@@ -1071,30 +1144,41 @@ class _Groups:
         self.all_index = self.n - 1 if not only_queues else -1
         self.members = [np.array(m, dtype=np.intp) for m in members]
 
-    def aggregate(self, per_queue: np.ndarray, integer: bool = False) -> np.ndarray:
-        """Sum ``(rows, Q)`` per-queue values into ``(rows, G)`` group values.
-
-        ``integer``: the values are whole numbers (counts, below 2**53), whose float sums are
-        exact in any order, so every group is summed column by column.
-        """
+    def aggregate(self, per_queue: np.ndarray) -> np.ndarray:
+        """Sum ``(rows, Q)`` per-queue values into ``(rows, G)`` group values (the floats of
+        ``per_queue[:, members].sum(axis=1)``)."""
         # NOTE: the groups are rows of a (G, rows) array filled from the queues' rows of a
-        # transposed copy: contiguous vector adds instead of strided column reads.
+        # transposed copy: contiguous vector adds instead of strided column reads. The
+        # queues are added in order onto the first, then 0.0 (-0.0 -> +0.0): the floats of
+        # ``per_queue[:, m].sum(axis=1)``, which numpy sums left to right for fewer than 8
+        # values (its pairwise sum's base case, onto +0.0) and, for more, column after
+        # column, since the fancy-indexed copy is laid out queue-major (checked by the
+        # tests' reference hashes); whole numbers are exact in any order anyway.
         out = np.empty((self.n, per_queue.shape[0]))
-        by_queue = None
+        by_queue = np.ascontiguousarray(per_queue.T)
         for g, m in enumerate(self.members):
-            if m.shape[0] < 8 or integer:
-                # NOTE: numpy sums fewer than 8 values left to right (its pairwise sum's
-                # base case) onto +0.0, and whole numbers are exact in any order: adding the
-                # queues in order, then 0.0, gives the same floats as ``.sum(axis=1)``.
-                if by_queue is None:
-                    by_queue = np.ascontiguousarray(per_queue.T)
-                row = out[g]
-                np.copyto(row, by_queue[m[0]])
-                for q in m[1:]:
-                    row += by_queue[q]
-                row += 0.0
-            else:
-                out[g] = per_queue[:, m].sum(axis=1)
+            row = out[g]
+            np.copyto(row, by_queue[m[0]])
+            for q in m[1:]:
+                row += by_queue[q]
+            row += 0.0
+        return out.T
+
+    def aggregate_counts(self, by_queue: np.ndarray) -> np.ndarray:
+        """Sum integer per-interval counts ``(Q, K)`` (by queue) into ``(K + 1, G)`` group
+        values (float64), the last row being the sum over the intervals.
+
+        Integer sums are exact in any order: the same floats as :meth:`aggregate` of the
+        converted counts with their window row.
+        """
+        n_k = by_queue.shape[1]
+        out = np.empty((self.n, n_k + 1))
+        for g, m in enumerate(self.members):
+            row = by_queue[m[0]].copy()
+            for q in m[1:]:
+                row += by_queue[q]
+            out[g, :n_k] = row
+            out[g, n_k] = row.sum(dtype=np.int64)
         return out.T
 
     def only_all(self, values: np.ndarray) -> np.ndarray:
@@ -1125,6 +1209,10 @@ def _wait_end(workload: Workload, outcomes: Outcomes, horizon_s: float) -> np.nd
 # + waited * 2 + within threshold; closed contacts are _LOST.
 _LOST = 12
 _N_CODES = 13
+#: Per-cell counts (a cell: one interval x queue x code) stay far below 2**31.
+# NOTE: half the memory (and memory traffic) of int64; the window totals are summed in
+# int64.
+_COUNT_DTYPE = np.int32
 
 
 def _codes(*, outcome=None, waited=None, within=None) -> np.ndarray:
@@ -1138,6 +1226,24 @@ def _codes(*, outcome=None, waited=None, within=None) -> np.ndarray:
     if within is not None:
         keep &= codes % 2 == int(within)
     return codes[keep]
+
+
+def _add_cells(counts: np.ndarray, interval: np.ndarray, row: np.ndarray) -> None:
+    """``counts[row, interval] += 1`` for each item (``counts``: int64[R, K]), binning only
+    the intervals present.
+
+    NOTE: counts are kept row (category x queue) by interval, so that :meth:`Accumulator.result`
+    sums categories and groups of queues with contiguous row adds, without transposing the
+    whole table; a batch spans few intervals, binned locally then added as a block.
+    """
+    if interval.shape[0] == 0:
+        return
+    lo, hi = int(interval.min()), int(interval.max()) + 1
+    n = hi - lo
+    key = np.multiply(row, n, dtype=np.intp)
+    key += interval
+    key -= lo
+    counts[:, lo:hi] += np.bincount(key, minlength=counts.shape[0] * n).reshape(-1, n)
 
 
 def _add_counts(counts: np.ndarray, key: np.ndarray) -> None:
@@ -1177,16 +1283,24 @@ def _fate_flags(outcome: np.ndarray, fate: np.ndarray) -> dict:
     }
 
 
-def _add_codes(counts: np.ndarray, cell: np.ndarray, n_codes: int, flags: dict) -> None:
-    """``counts[cell * n_codes + code] += 1`` for each contact whose flag of ``code`` is set
-    (None: every contact)."""
+def _add_codes(counts: np.ndarray, interval: np.ndarray, queue: np.ndarray, n_q: int,
+               flags: dict) -> None:
+    """``counts[code * n_q + queue, interval] += 1`` for each contact whose flag of ``code``
+    is set (None: every contact); as :func:`_add_cells`."""
     # NOTE: one bincount over the keys of every code (integer counts: the order of the
-    # additions does not matter), instead of one per code over the same range of cells.
-    base = cell * n_codes
-    keys = [base + code if flag is None else base[flag] + code
+    # additions does not matter), instead of one per code over the same range of cells;
+    # each contact's key in the block is computed once, then offset by the code's rows.
+    if interval.shape[0] == 0 or not flags:
+        return
+    lo, hi = int(interval.min()), int(interval.max()) + 1
+    n = hi - lo
+    base = np.multiply(queue, n, dtype=np.intp)
+    base += interval
+    base -= lo
+    keys = [base + code * n_q * n if flag is None else base[flag] + code * n_q * n
             for code, flag in flags.items()]
-    if keys:
-        _add_counts(counts, np.concatenate(keys))
+    counts[:, lo:hi] += np.bincount(np.concatenate(keys),
+                                    minlength=counts.shape[0] * n).reshape(-1, n)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1200,12 +1314,18 @@ class _Integral:
     counts as empty.
     """
 
-    def __init__(self, grid: _Grid, n_groups: int):
+    def __init__(self, grid: _Grid, n_groups: int, counts_of: _Integral | None = None):
+        """``counts_of``: an integral whose item counts this one adds into (exact in any
+        order) while keeping its own float sums (see :meth:`merged`)."""
         self.grid = grid
         self.n_groups = n_groups
         size = (grid.bounds.shape[0] + 1) * n_groups
-        self._hi = (np.zeros(size), np.zeros(size, dtype=np.int64))  # sum of x, count
-        self._lo = (np.zeros(size), np.zeros(size, dtype=np.int64))
+        if counts_of is None:
+            counts_hi, counts_lo = np.zeros(size, np.int64), np.zeros(size, np.int64)
+        else:
+            counts_hi, counts_lo = counts_of._hi[1], counts_of._lo[1]
+        self._hi = (np.zeros(size), counts_hi)  # sum of x, count
+        self._lo = (np.zeros(size), counts_lo)
 
     def add(self, lo, hi, group) -> None:
         """Add items ``[lo_i, hi_i)`` of groups ``group`` (None: all in group 0)."""
@@ -1234,10 +1354,16 @@ class _Integral:
         _add_counts(sums[1], key)
 
     def merged(self, other: _Integral) -> _Integral:
-        """The sums of this integral's items and of ``other``'s (added elementwise)."""
-        out = _Integral(self.grid, self.n_groups)
-        out._hi = (self._hi[0] + other._hi[0], self._hi[1] + other._hi[1])
-        out._lo = (self._lo[0] + other._lo[0], self._lo[1] + other._lo[1])
+        """The sums of this integral's items and of ``other``'s (added elementwise; counts
+        shared through ``counts_of`` are already both's)."""
+        def add(a, b):
+            return a if a is b else a + b
+
+        # NOTE: no zero-filled arrays for the result (a year x groups, four of them).
+        out = object.__new__(_Integral)
+        out.grid, out.n_groups = self.grid, self.n_groups
+        out._hi = (self._hi[0] + other._hi[0], add(self._hi[1], other._hi[1]))
+        out._lo = (self._lo[0] + other._lo[0], add(self._lo[1], other._lo[1]))
         return out
 
     def value(self) -> np.ndarray:
@@ -1249,11 +1375,13 @@ class _Integral:
         bounds = self.grid.bounds
         n_b = bounds.shape[0]
         sum_x = sums[0].reshape(n_b + 1, self.n_groups)
-        count = sums[1].reshape(n_b + 1, self.n_groups).astype(np.float64)
+        count = sums[1].reshape(n_b + 1, self.n_groups)
         below_x = np.cumsum(sum_x, axis=0)[:n_b]
-        below_n = np.cumsum(count, axis=0)[:n_b]
+        # NOTE: counts cumulated as integers: exact, the same floats as converting first.
+        above_n = np.cumsum(count, axis=0)[:n_b]
+        np.subtract(count.sum(axis=0), above_n, out=above_n)
         b0 = bounds - bounds[0]
-        return below_x + b0[:, None] * (count.sum(axis=0) - below_n)
+        return below_x + b0[:, None] * above_n.astype(np.float64)
 
 
 def _segment_work(roster: Roster, release_s: np.ndarray, grid: _Grid):
@@ -1303,9 +1431,14 @@ def _segment_work(roster: Roster, release_s: np.ndarray, grid: _Grid):
 
 def _ratio(num, den) -> np.ndarray:
     """``num / den`` with NaN where ``den == 0`` (or either is NaN)."""
-    num, den = np.broadcast_arrays(np.asarray(num, np.float64), np.asarray(den, np.float64))
-    out = np.full(num.shape, np.nan)
-    np.divide(num, den, out=out, where=den != 0)
+    # NOTE: one division and a masked fill, not a masked division into a new array: the
+    # output takes the inputs' memory order (column-major (K + 1, G) tables), so no
+    # strided copy; the quotients are the same floats.
+    den = np.asarray(den, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(np.divide(np.asarray(num, np.float64), den))
+    out = out.copy() if not out.flags.writeable else out
+    np.copyto(out, np.nan, where=den == 0)
     return out
 
 
