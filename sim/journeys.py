@@ -28,9 +28,19 @@ from sim.scenario import Scenario, scenario_base_dir
 
 def _from_mix(mix: dict, u: np.ndarray) -> np.ndarray:
     """Position in ``list(mix)`` of the option each uniform ``u`` picks (by the shares)."""
+    return _pick(_mix_cum(mix), u)
+
+
+def _mix_cum(mix: dict) -> np.ndarray:
+    """Cumulative shares of ``mix``, normalised to end at 1."""
     cum = np.cumsum(np.array(list(mix.values()), dtype=np.float64))
     cum /= cum[-1]
-    return np.minimum(np.searchsorted(cum, u, side="right"), len(mix) - 1)
+    return cum
+
+
+def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Position of the option each uniform ``u`` picks, by cumulative shares ``cum``."""
+    return np.minimum(np.searchsorted(cum, u, side="right"), cum.shape[0] - 1)
 
 
 def _channel_index(model: Model, choice, default: int, u: np.ndarray) -> np.ndarray:
@@ -136,37 +146,97 @@ class FollowupPools:
                     u_route=rng.random(n), u_outcome=rng.random(n))
 
 
-def first_contact_draws(s: Scenario, model: Model, rng: np.random.Generator,
-                        ctype: np.ndarray) -> dict:
-    """``u_outcome``, ``severity`` and ``auth_tier`` of a day's first contacts.
+class FirstContactDraws:
+    """``u_outcome``, ``severity`` and ``auth_tier`` of first contacts, days at a time.
 
-    Draw order (fixed): ``u_outcome`` for all, then per contact type in type order the
-    severity uniforms and the refund uniforms and amounts of its contacts.
+    Draw order within a day's ``journey`` stream (fixed): ``u_outcome`` for all the day's
+    contacts, then per contact type in type order the severity uniforms and the refund
+    uniforms and amounts of its contacts that day.
+
+    Parameters
+    ----------
+    s : Scenario
+    model : Model
+        ``compile_scenario(s)``, with ``model.journeys`` set.
     """
-    from sim.workload import draw
 
-    n = ctype.shape[0]
-    u_outcome = rng.random(n)
-    severity = np.full(n, SEVERITY_NAMES.index("routine"), dtype=np.int8)
-    auth_tier = np.zeros(n, dtype=np.int8)
-    base = scenario_base_dir(s)
-    authority = s.escalation.refund_authority if s.escalation is not None else None
-    for k, ct in enumerate(s.contact_types.values()):
-        mask = ctype == k
-        m = int(np.count_nonzero(mask))
-        if m == 0:
-            continue
-        if ct.escalation is not None:
-            sev = ct.escalation.severity
-            if isinstance(sev, str):
-                severity[mask] = SEVERITY_NAMES.index(sev)
-            else:
-                codes = np.array([SEVERITY_NAMES.index(x) for x in sev], dtype=np.int8)
-                severity[mask] = codes[_from_mix(sev, rng.random(m))]
-        if ct.refund is not None and authority is not None:
-            asks = rng.random(m) < ct.refund.probability
-            amount = draw(ct.refund.amount, rng, m, base)
-            tier = np.where(amount > authority.team_lead, 3,
-                            np.where(amount > authority.agent, 2, 0))
-            auth_tier[mask] = np.where(asks, tier, 0).astype(np.int8)
-    return dict(u_outcome=u_outcome, severity=severity, auth_tier=auth_tier)
+    def __init__(self, s: Scenario, model: Model):
+        from sim.workload import drawer
+
+        base = scenario_base_dir(s)
+        self.authority = s.escalation.refund_authority if s.escalation is not None else None
+        # NOTE: per contact type, worked out once (days() runs per chunk of days):
+        # the fixed severity code (or None), the severity mix as (codes, cumulative shares)
+        # (or None), and the refund as (probability, amount sampler) (or None).
+        self.types: list[tuple] = []
+        for ct in s.contact_types.values():
+            code = mix = refund = None
+            if ct.escalation is not None:
+                sev = ct.escalation.severity
+                if isinstance(sev, str):
+                    code = SEVERITY_NAMES.index(sev)
+                else:
+                    mix = (np.array([SEVERITY_NAMES.index(x) for x in sev], dtype=np.int8),
+                           _mix_cum(sev))
+            if ct.refund is not None and self.authority is not None:
+                refund = (ct.refund.probability, drawer(ct.refund.amount, base))
+            self.types.append((code, mix, refund))
+
+    def days(self, rngs: list[np.random.Generator], n_day: list[int],
+             per_type: list[list[int]], by_type: np.ndarray, type_lo: list[int]) -> dict:
+        """The draws of consecutive days' first contacts.
+
+        Parameters
+        ----------
+        rngs : list of numpy.random.Generator
+            Each day's ``journey`` stream.
+        n_day : list of int
+            Contacts per day.
+        per_type : list of list of int
+            Contacts per day and contact type.
+        by_type : intp[N]
+            The rows of the days' contacts (in day order) sorted by contact type, stably:
+            contact type ``k``'s rows in order are ``by_type[type_lo[k]:type_lo[k + 1]]``.
+        type_lo : list of int
+
+        Returns
+        -------
+        dict
+            ``u_outcome`` (float64[N]), ``severity`` and ``auth_tier`` (int8[N]).
+        """
+        u_outcome = [r.random(n) for r, n in zip(rngs, n_day, strict=True)]
+        u_outcome = u_outcome[0] if len(u_outcome) == 1 else np.concatenate(u_outcome)
+        n = by_type.shape[0]
+        # per contact type, its draws over the days (for its rows in order)
+        u_severity = [[] for _ in self.types]
+        u_asks = [[] for _ in self.types]
+        amount = [[] for _ in self.types]
+        for rng, m_day in zip(rngs, per_type, strict=True):
+            for k, m in enumerate(m_day):
+                if not m:
+                    continue
+                _, mix, refund = self.types[k]
+                if mix is not None:
+                    u_severity[k].append(rng.random(m))
+                if refund is not None:
+                    u_asks[k].append(rng.random(m))
+                    amount[k].append(refund[1](rng, m))
+        severity = np.full(n, SEVERITY_NAMES.index("routine"), dtype=np.int8)
+        auth_tier = np.zeros(n, dtype=np.int8)
+        authority = self.authority
+        for k, (code, mix, refund) in enumerate(self.types):
+            rows = by_type[type_lo[k]:type_lo[k + 1]]
+            if rows.shape[0] == 0:
+                continue
+            if code is not None:
+                severity[rows] = code
+            if mix is not None:
+                codes, cum = mix
+                severity[rows] = codes[_pick(cum, np.concatenate(u_severity[k]))]
+            if refund is not None:
+                asks = np.concatenate(u_asks[k]) < refund[0]
+                amt = np.concatenate(amount[k])
+                tier = np.where(amt > authority.team_lead, 3,
+                                np.where(amt > authority.agent, 2, 0))
+                auth_tier[rows] = np.where(asks, tier, 0).astype(np.int8)
+        return dict(u_outcome=u_outcome, severity=severity, auth_tier=auth_tier)

@@ -13,6 +13,7 @@ horizon (:func:`sample_workload`) is exactly the concatenation of its days.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from sim.scenario import (
     Scenario,
     Triangular,
     Uniform,
+    parse_opening_hours,
     scenario_base_dir,
 )
 
@@ -51,27 +53,50 @@ def streams(seed) -> dict[str, np.random.Generator]:
 
 def draw(dist, rng: np.random.Generator, n: int, base_dir: Path | None = None) -> np.ndarray:
     """``n`` draws (seconds) from a scenario distribution."""
+    return drawer(dist, base_dir)(rng, n)
+
+
+def drawer(dist, base_dir: Path | None = None
+           ) -> Callable[[np.random.Generator, int], np.ndarray]:
+    """``f(rng, n)``, the same as ``draw(dist, rng, n, base_dir)``.
+
+    NOTE: the samplers call a distribution once per day and contact type (or per pool
+    block); working out its parameters once here, not at every call, saves that Python
+    overhead. The parameters are the same float64 expressions, so the draws are too.
+    """
     if isinstance(dist, Exponential):
-        return rng.exponential(dist.mean, n)
+        mean = dist.mean
+        return lambda rng, n: rng.exponential(mean, n)
     if isinstance(dist, LogNormal):
         sigma2 = np.log1p(dist.cv ** 2)
-        return rng.lognormal(np.log(dist.mean) - sigma2 / 2, np.sqrt(sigma2), n)
+        mu, sigma = np.log(dist.mean) - sigma2 / 2, np.sqrt(sigma2)
+        return lambda rng, n: rng.lognormal(mu, sigma, n)
     if isinstance(dist, Gamma):
         shape = 1.0 / dist.cv ** 2
-        return rng.gamma(shape, dist.mean / shape, n)
+        scale = dist.mean / shape
+        return lambda rng, n: rng.gamma(shape, scale, n)
     if isinstance(dist, Erlang):
-        return rng.gamma(dist.k, dist.mean / dist.k, n)
+        k, scale = dist.k, dist.mean / dist.k
+        return lambda rng, n: rng.gamma(k, scale, n)
     if isinstance(dist, Deterministic):
-        return np.full(n, dist.value)
+        value = dist.value
+        return lambda rng, n: np.full(n, value)
     if isinstance(dist, Uniform):
-        return rng.uniform(dist.low, dist.high, n)
+        low, high = dist.low, dist.high
+        return lambda rng, n: rng.uniform(low, high, n)
     if isinstance(dist, Triangular):
-        return rng.triangular(dist.low, dist.mode, dist.high, n)
+        low, mode, high = dist.low, dist.mode, dist.high
+        return lambda rng, n: rng.triangular(low, mode, high, n)
     if isinstance(dist, Empirical):
-        values = np.asarray(dist.values if dist.values is not None
-                            else _csv_column(str((base_dir or Path.cwd()) / dist.csv),
-                                             dist.column))
-        return values[rng.integers(0, len(values), n)]
+        table = []  # read on the first draw (a CSV that cannot be read fails there)
+
+        def empirical(rng, n):
+            if not table:
+                table.append(np.asarray(
+                    dist.values if dist.values is not None
+                    else _csv_column(str((base_dir or Path.cwd()) / dist.csv), dist.column)))
+            return table[0][rng.integers(0, len(table[0]), n)]
+        return empirical
     raise TypeError(f"unknown distribution {dist!r}")
 
 
@@ -165,6 +190,12 @@ class WorkloadSampler:
             shares = np.array([ct.share.get(ch, 0.0) for ct in types])
             total = shares.sum()
             self.cum_shares.append(np.cumsum(shares) / total if total > 0 else None)
+        # the same as a table: cum_table[k, c] is cum_shares[c][k] (2.0: no shares)
+        self.has_shares = np.array([cum is not None for cum in self.cum_shares], dtype=bool)
+        self.cum_table = np.array([cum if cum is not None else np.full(len(types), 2.0)
+                                   for cum in self.cum_shares]).reshape(-1, len(types)).T.copy()
+        # NOTE: contact types sort by a radix sort (stable argsort of a <= 16-bit integer)
+        self.type_dtype = np.int8 if len(types) < 127 else np.int32
         qindex = {name: q for q, name in enumerate(model.queue_names)}
         self.type_queue = np.array(
             [[qindex.get(queue_key(ch, ct.queue), -1) for ch in model.channel_names]
@@ -174,21 +205,44 @@ class WorkloadSampler:
              for c_i, c in enumerate(self.chans)], dtype=np.intp)
         self.redirect_when_closed = np.array([c.when_closed == "voicemail" for c in self.chans])
         self.outage_channels = [c for c, spec in enumerate(self.chans) if spec.outages is not None]
+        # per channel with outages, its scheduled outage windows per weekday
+        self.scheduled_outages = {c: parse_opening_hours(self.chans[c].outages.scheduled)
+                                  for c in self.outage_channels
+                                  if self.chans[c].outages.scheduled}
         # closed code of a contact arriving on a closed channel: 1 lost, 2 called back
         self.closed_code = np.array([{"lost": 1, "callback": 2}.get(c.when_closed, 0)
                                      for c in self.chans], dtype=np.int8)
-        self.pools = None
+        # NOTE: days() works a chunk of days at a time and runs once per chunk of the
+        # streaming path; the per-type and per-channel samplers are worked out once here.
+        # per ctype, its handle time and wrap-up (None: no wrap-up) samplers
+        self.work_draws = [(drawer(ct.handle_time, self.base),
+                            None if ct.wrap_up is None else drawer(ct.wrap_up, self.base))
+                           for ct in types]
+        # (channel, patience sampler) of the live channels with a patience, in channel order
+        self.patience_draws = [(c, drawer(ch.patience, self.base))
+                               for c, ch in enumerate(self.chans)
+                               if ch.kind == "live" and ch.patience is not None]
+        self.has_patience = np.zeros(model.n_channels, dtype=bool)
+        self.has_patience[[c for c, _ in self.patience_draws]] = True
+        # NOTE: a stream is only seeded when something draws from it (seeding costs ~10 us).
+        self.day_streams = tuple(
+            name for name in self.DAY_STREAMS
+            if not (name == "journey" and model.journeys is None
+                    or name == "outage" and not self.outage_channels
+                    or name == "patience" and not self.patience_draws))
+        self.pools = self.first_contacts = None
         if model.journeys is not None:
-            from sim.journeys import FollowupPools
+            from sim.journeys import FirstContactDraws, FollowupPools
 
             self.pools = FollowupPools(s, model, self.ss, STREAMS.index("followup"))
+            self.first_contacts = FirstContactDraws(s, model)
 
-    def _rngs(self, day: int) -> dict[str, np.random.Generator]:
+    def _rngs(self, day: int, names=DAY_STREAMS) -> dict[str, np.random.Generator]:
         ss = self.ss
         return {name: np.random.default_rng(np.random.SeedSequence(
                     ss.entropy, spawn_key=(*ss.spawn_key, STREAMS.index(name), day),
                     pool_size=ss.pool_size))
-                for name in self.DAY_STREAMS}
+                for name in names}
 
     def outages_of_day(self, d: int, rng: np.random.Generator | None = None) -> dict:
         """Outage periods of day ``d``, per channel with outages: ``{c: (lo_s, hi_s)}``,
@@ -201,9 +255,15 @@ class WorkloadSampler:
         if not self.outage_channels:
             return {}
         if rng is None:
-            rng = self._rngs(d)["outage"]
-        from sim.scenario import parse_opening_hours
+            rng = self._rngs(d, ("outage",))["outage"]
+        out = {}
+        for c, merged in self._outage_periods(d, rng).items():
+            arr = np.array(merged, dtype=np.float64).reshape(-1, 2)
+            out[c] = (arr[:, 0].copy(), arr[:, 1].copy())
+        return out
 
+    def _outage_periods(self, d: int, rng: np.random.Generator) -> dict[int, list]:
+        """:meth:`outages_of_day` as lists of ``[lo_s, hi_s]``, from the stream ``rng``."""
         day0, day1 = d * 86400.0, (d + 1) * 86400.0
         weekday = (self.scenario.horizon.start.weekday() + d) % 7
         out = {}
@@ -223,7 +283,7 @@ class WorkloadSampler:
                     t += length
                     down = not down
             if spec.scheduled:
-                for o, cl in parse_opening_hours(spec.scheduled)[weekday]:
+                for o, cl in self.scheduled_outages[c][weekday]:
                     periods.append((day0 + o, day0 + cl))
             periods.sort()
             merged: list[list[float]] = []
@@ -232,8 +292,7 @@ class WorkloadSampler:
                     merged[-1][1] = max(merged[-1][1], hi)
                 else:
                     merged.append([lo, hi])
-            arr = np.array(merged, dtype=np.float64).reshape(-1, 2)
-            out[c] = (arr[:, 0].copy(), arr[:, 1].copy())
+            out[c] = merged
         return out
 
     def outages(self, day_lo: int, day_hi: int) -> dict:
@@ -249,19 +308,12 @@ class WorkloadSampler:
     def days(self, day_lo: int, day_hi: int) -> Workload:
         """The contacts arriving in days ``[day_lo, day_hi)`` (clipped to the horizon)."""
         day_lo, day_hi = max(int(day_lo), 0), min(int(day_hi), self.n_days)
-        parts = [self._day(d) for d in range(day_lo, day_hi)]
-        outages = None
-        if self.outage_channels:
-            per_day = [p.pop("_outages") for p in parts]
-            outages = {c: (np.concatenate([o[c][0] for o in per_day] or [np.zeros(0)]),
-                           np.concatenate([o[c][1] for o in per_day] or [np.zeros(0)]))
-                       for c in self.outage_channels}
-        if not parts:
-            parts = [self._empty()]
-        # One field at a time, each day's copy released once joined: the peak is the days'
-        # arrays plus one joined field, not twice the workload.
-        arrays = {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
-        return Workload(**arrays, pools=self.pools, outages=outages)
+        if day_hi <= day_lo:
+            outages = None
+            if self.outage_channels:
+                outages = {c: (np.zeros(0), np.zeros(0)) for c in self.outage_channels}
+            return Workload(**self._empty(), pools=self.pools, outages=outages)
+        return Workload(**self._days(day_lo, day_hi), pools=self.pools)
 
     def _empty(self) -> dict:
         f8, i4 = np.float64, np.int32
@@ -273,82 +325,113 @@ class WorkloadSampler:
                        auth_tier=np.zeros(0, np.int8))
         return out
 
-    def _day(self, d: int) -> dict:
-        """Every draw of the contacts arriving in day ``d``."""
-        model, grid = self.model, self.grid
-        rng = self._rngs(d)
-        lo, hi = d * self.per_day, (d + 1) * self.per_day
-        lam = self.lam[lo:hi]
-        counts = rng["arrivals"].poisson(lam)
+    def _days(self, day_lo: int, day_hi: int) -> dict:
+        """Every draw of the contacts arriving in days ``[day_lo, day_hi)``, and the outages.
+
+        NOTE: each day draws from its own streams, in the same order as when it is sampled
+        alone, but everything that draws nothing (sorting, contact types, closed channels,
+        outages, queues, putting the draws on their contacts) is done once for the whole
+        chunk, not per day, and without a pass over the contacts per channel or contact type
+        (~20 numpy calls per day and most boolean masks saved). The chunk's contacts are the
+        days' contacts in day order: a day's arrivals lie in [d, d + 1] days, so a stable
+        sort of the chunk by arrival is the days' sorts one after the other.
+        """
+        grid, per_day, n_types = self.grid, self.per_day, len(self.types)
+        n_days = day_hi - day_lo
+        rngs = [self._rngs(d, self.day_streams) for d in range(day_lo, day_hi)]
+
+        # arrivals: per day, the counts per cell and channel, then the offsets in the cell
+        counts = [r["arrivals"].poisson(self.lam[d * per_day:(d + 1) * per_day])
+                  for d, r in enumerate(rngs, start=day_lo)]
+        n_day = [int(c.sum()) for c in counts]
+        counts = np.concatenate(counts)
         flat = np.repeat(np.arange(counts.size), counts.ravel())
-        cell, channel = np.divmod(flat, lam.shape[1])
-        cell += lo
-        arrival_s = (cell * grid.step_s + rng["arrivals"].random(flat.size) * grid.step_s)
+        cell, channel = np.divmod(flat, counts.shape[1])
+        cell += day_lo * per_day
+        offset = _joined([r["arrivals"].random(n) for r, n in zip(rngs, n_day, strict=True)])
+        arrival_s = cell * grid.step_s + offset * grid.step_s
         order = np.argsort(arrival_s, kind="stable")
         arrival_s, cell, channel = arrival_s[order], cell[order], channel[order]
         n = arrival_s.size
+        day = np.repeat(np.arange(n_days), n_day)  # of each contact, from day_lo
 
-        # contact type by the channel's shares
-        ctype = np.full(n, -1, dtype=np.int32)
-        u = rng["contact_type"].random(n)
-        n_types = len(self.types)
-        for c in range(model.n_channels):
-            mask = channel == c
-            cum = self.cum_shares[c]
-            if cum is not None and mask.any():
-                ctype[mask] = np.minimum(np.searchsorted(cum, u[mask], side="right"),
-                                         n_types - 1)
+        # contact type by the channel's shares: the number of cumulative shares <= u, which
+        # is searchsorted(cum, u, side="right") (NOTE: one pass per type over all contacts
+        # beats a mask and a searchsorted per channel, ~10x)
+        u = _joined([r["contact_type"].random(n) for r, n in zip(rngs, n_day, strict=True)])
+        ctype = (u >= self.cum_table[0][channel]).astype(np.int32)
+        for k in range(1, n_types):
+            ctype += u >= self.cum_table[k][channel]
+        np.minimum(ctype, n_types - 1, out=ctype)
+        ctype[~self.has_shares[channel]] = -1
+        # the contacts by contact type (no type first), each type's in row order, so in day
+        # order: a type's draws over the days land on by_type[type_lo[k]:type_lo[k + 1]]
+        by_type = np.argsort(ctype.astype(self.type_dtype), kind="stable")  # NOTE: radix
+        per_type = np.bincount(day * (n_types + 1) + (ctype + 1),
+                               minlength=n_days * (n_types + 1)).reshape(n_days, n_types + 1)
+        type_lo = np.cumsum(per_type.sum(axis=0)).tolist()  # type k: [type_lo[k], [k + 1])
+        per_type = per_type[:, 1:].tolist()
 
         # closed live channels: lost, or redirected to a deferred channel as voicemail
         is_open = grid.open_[cell, channel]
         shut = ~is_open
         closed = np.where(shut, self.closed_code[channel], 0).astype(np.int8)
         redirect = shut & self.redirect_when_closed[channel]
-        # outages (on open channels): lost, or voicemail
-        day_outages = self.outages_of_day(d, rng["outage"])
-        for c, (lo_s, hi_s) in day_outages.items():
-            mask = (channel == c) & is_open
-            if not mask.any() or lo_s.shape[0] == 0:
-                continue
-            k = np.searchsorted(hi_s, arrival_s[mask], side="right")
-            hit = (k < lo_s.shape[0]) & (lo_s[np.minimum(k, lo_s.shape[0] - 1)]
-                                         <= arrival_s[mask])
-            idx = np.flatnonzero(mask)[hit]
-            if self.chans[c].outages.during == "lost":
-                closed[idx] = 1
-            else:
-                redirect[idx] = True
+        outages = None
+        if self.outage_channels:
+            outages = self._apply_outages(rngs, day_lo, arrival_s, day, channel, is_open,
+                                          closed, redirect)
         serve_channel = np.where(redirect, self.voicemail_to[channel], channel)
+        queue = self.type_queue[np.maximum(ctype, 0), serve_channel]
+        queue[ctype < 0] = -1
 
-        queue = np.full(n, -1, dtype=np.int32)
+        # handle (and wrap-up) times: per day, per contact type in type order
+        handle = [[] for _ in self.types]
+        wrap = [[] for _ in self.types]
+        for r, m_day in zip(rngs, per_type, strict=True):
+            rng = r["work"]
+            for k, m in enumerate(m_day):
+                if m:
+                    draw_handle, draw_wrap = self.work_draws[k]
+                    handle[k].append(draw_handle(rng, m))
+                    if draw_wrap is not None:
+                        wrap[k].append(draw_wrap(rng, m))
+        work = np.concatenate([x for parts in handle for x in parts] or [np.zeros(0)])
+        for k in range(n_types):
+            if wrap[k]:
+                lo = type_lo[k] - type_lo[0]
+                work[lo:lo + type_lo[k + 1] - type_lo[k]] += _joined(wrap[k])
         work_s = np.empty(n)
-        for k, ct in enumerate(self.types):
-            mask = ctype == k
-            m = int(np.count_nonzero(mask))
-            if m == 0:
-                continue
-            queue[mask] = self.type_queue[k][serve_channel[mask]]
-            work = draw(ct.handle_time, rng["work"], m, self.base)
-            if ct.wrap_up is not None:
-                work = work + draw(ct.wrap_up, rng["work"], m, self.base)
-            work_s[mask] = work
+        work_s[by_type[type_lo[0]:]] = work
 
+        # patience: per day, per live channel with a patience in channel order
         abandon_at_s = np.full(n, np.inf)
-        for c, chspec in enumerate(self.chans):
-            if chspec.kind != "live" or chspec.patience is None:
-                continue
-            mask = (serve_channel == c) & (closed == 0)
-            if mask.any():
-                abandon_at_s[mask] = arrival_s[mask] + draw(chspec.patience, rng["patience"],
-                                                            int(mask.sum()), self.base)
-        u_route = rng["route"].random(n)
+        if self.patience_draws:
+            n_ch = self.lam.shape[1]
+            # the channel of the contacts that may abandon, n_ch for the others
+            key = np.where((closed == 0) & self.has_patience[serve_channel], serve_channel,
+                           n_ch)
+            per_channel = np.bincount(day * (n_ch + 1) + key,
+                                      minlength=n_days * (n_ch + 1)).reshape(n_days, n_ch + 1)
+            patience = {c: [] for c, _ in self.patience_draws}
+            for r, m_day in zip(rngs, per_channel.tolist(), strict=True):
+                rng = r["patience"]
+                for c, draw_patience in self.patience_draws:
+                    if m_day[c]:
+                        patience[c].append(draw_patience(rng, m_day[c]))
+            patience_s = [x for c in sorted(patience) for x in patience[c]]
+            if patience_s:
+                # the contacts that may abandon by channel, each channel's in row order
+                waits = np.argsort(key.astype(np.int8 if n_ch < 127 else np.int32),
+                                   kind="stable")[:int(per_channel[:, :n_ch].sum())]
+                abandon_at_s[waits] = arrival_s[waits] + np.concatenate(patience_s)
+        u_route = _joined([r["route"].random(n) for r, n in zip(rngs, n_day, strict=True)])
         extra = {}
-        if self.model.journeys is not None:
-            from sim.journeys import first_contact_draws
-
-            extra = first_contact_draws(self.scenario, model, rng["journey"], ctype)
+        if self.first_contacts is not None:
+            extra = self.first_contacts.days([r["journey"] for r in rngs], n_day, per_type,
+                                             by_type, type_lo)
         return dict(
-            arrival_s=np.ascontiguousarray(arrival_s),
+            arrival_s=arrival_s,
             queue=queue,
             channel=serve_channel.astype(np.int32),
             ctype=ctype,
@@ -357,5 +440,48 @@ class WorkloadSampler:
             u_route=u_route,
             closed=closed,
             **extra,
-            **({"_outages": day_outages} if self.outage_channels else {}),
+            outages=outages,
         )
+
+    def _apply_outages(self, rngs, day_lo, arrival_s, day, channel, is_open, closed,
+                       redirect) -> dict:
+        """Draw the chunk's outages; mark the contacts arriving in one (closed or redirect).
+
+        A contact on an open channel with outages falls in an outage when a period of its
+        own day holds its arrival, ``lo_s <= arrival_s < hi_s`` (the periods are disjoint).
+        NOTE: the contacts in a period are found by bisecting the sorted arrivals, not by a
+        pass over the contacts per channel.
+
+        Returns
+        -------
+        dict
+            ``{channel index: (lo_s, hi_s)}``, the chunk's periods in day order.
+        """
+        per_day = [self._outage_periods(d, r["outage"]) for d, r in enumerate(rngs, day_lo)]
+        outages = {}
+        for c in self.outage_channels:
+            periods = [p for day_periods in per_day for p in day_periods[c]]
+            arr = np.array(periods, dtype=np.float64).reshape(-1, 2)
+            lo_s, hi_s = arr[:, 0].copy(), arr[:, 1].copy()
+            outages[c] = (lo_s, hi_s)
+            if not periods:
+                continue
+            period_day = np.repeat(np.arange(len(per_day)),
+                                   [len(day_periods[c]) for day_periods in per_day])
+            first = np.searchsorted(arrival_s, lo_s, side="left")
+            length = np.searchsorted(arrival_s, hi_s, side="left") - first
+            # the rows in each period's [first, first + length), and the period's day
+            idx = np.arange(int(length.sum())) + np.repeat(first - np.cumsum(length) + length,
+                                                           length)
+            idx = idx[(channel[idx] == c) & is_open[idx]
+                      & (day[idx] == np.repeat(period_day, length))]
+            if self.chans[c].outages.during == "lost":
+                closed[idx] = 1
+            else:
+                redirect[idx] = True
+        return outages
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """``np.concatenate(parts)``; NOTE: no copy for one part (a chunk of one day)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
