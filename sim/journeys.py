@@ -20,6 +20,8 @@ with these draws; they never draw.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from sim.model import POOL_BLOCK, SEVERITY_NAMES, Model
@@ -182,14 +184,15 @@ class FirstContactDraws:
                 refund = (ct.refund.probability, drawer(ct.refund.amount, base))
             self.types.append((code, mix, refund))
 
-    def days(self, rngs: list[np.random.Generator], n_day: list[int],
+    def days(self, rngs: Iterable[np.random.Generator], n_day: list[int],
              per_type: list[list[int]], by_type: np.ndarray, type_lo: list[int]) -> dict:
         """The draws of consecutive days' first contacts.
 
         Parameters
         ----------
-        rngs : list of numpy.random.Generator
-            Each day's ``journey`` stream.
+        rngs : iterable of numpy.random.Generator
+            Each day's ``journey`` stream, in turn (each drawn from before the next is
+            taken).
         n_day : list of int
             Contacts per day.
         per_type : list of list of int
@@ -204,14 +207,14 @@ class FirstContactDraws:
         dict
             ``u_outcome`` (float64[N]), ``severity`` and ``auth_tier`` (int8[N]).
         """
-        u_outcome = [r.random(n) for r, n in zip(rngs, n_day, strict=True)]
-        u_outcome = u_outcome[0] if len(u_outcome) == 1 else np.concatenate(u_outcome)
         n = by_type.shape[0]
+        u_outcome = []
         # per contact type, its draws over the days (for its rows in order)
         u_severity = [[] for _ in self.types]
         u_asks = [[] for _ in self.types]
         amount = [[] for _ in self.types]
-        for rng, m_day in zip(rngs, per_type, strict=True):
+        for rng, n_d, m_day in zip(rngs, n_day, per_type, strict=True):
+            u_outcome.append(rng.random(n_d))
             for k, m in enumerate(m_day):
                 if not m:
                     continue
@@ -221,6 +224,7 @@ class FirstContactDraws:
                 if refund is not None:
                     u_asks[k].append(rng.random(m))
                     amount[k].append(refund[1](rng, m))
+        u_outcome = u_outcome[0] if len(u_outcome) == 1 else np.concatenate(u_outcome)
         severity = np.full(n, SEVERITY_NAMES.index("routine"), dtype=np.int8)
         auth_tier = np.zeros(n, dtype=np.int8)
         authority = self.authority

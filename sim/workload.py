@@ -137,6 +137,111 @@ def sample_workload_days(s: Scenario, model: Model, seed, day_lo: int, day_hi: i
     return WorkloadSampler(s, model, seed).days(day_lo, day_hi)
 
 
+# numpy's SeedSequence and PCG64 seeding constants (numpy/random/bit_generator.pyx,
+# numpy/random/src/pcg64/pcg64.h), fixed by numpy's stream-compatibility policy
+_INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
+_MIX_MULT_L, _MIX_MULT_R = 0xCA01F9DD, 0x4973F715
+_PCG_MULT = (2549297995355413924 << 64) + 4865540595714422341
+_M32, _M128 = (1 << 32) - 1, (1 << 128) - 1
+
+
+class DayStreams:
+    """The per-day child streams of a replication's SeedSequence ``ss``.
+
+    ``rng(name, d)`` is the generator of ``SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key,
+    STREAMS.index(name), d), pool_size=ss.pool_size)`` at its start: the same draws as
+    ``np.random.default_rng`` of that SeedSequence. It stays valid until the next call for
+    the same ``name`` (one generator per purpose is reused).
+
+    NOTE: seeding a numpy generator costs ~10 us of Python-level numpy code (SeedSequence
+    hashing, PCG64 seeding), 7 streams a day: a quarter of sampling a day. Here the same
+    arithmetic is done for a chunk of days at once in numpy (:meth:`prepare`), and each
+    purpose's generator is set to a day's state (~1 us). The arithmetic follows numpy's
+    (which its stream-compatibility policy keeps fixed) and is checked against numpy on
+    construction; on any difference the streams are seeded by numpy itself.
+    """
+
+    def __init__(self, ss: np.random.SeedSequence, names: tuple[str, ...]):
+        self.ss, self.names = ss, names
+        self.fast = isinstance(ss.entropy, int | np.integer) and all(
+            isinstance(k, int | np.integer) for k in ss.spawn_key)
+        self.gens = {name: np.random.default_rng(0) for name in names}
+        self.states: dict[str, dict[int, tuple[int, int]]] = {}
+        if self.fast:
+            # the pool of the SeedSequence keyed (*spawn_key, purpose): the hashing of
+            # every word before the day's
+            self.pools = np.array([np.random.SeedSequence(
+                ss.entropy, spawn_key=(*ss.spawn_key, STREAMS.index(name)),
+                pool_size=ss.pool_size).pool for name in names], dtype=np.uint32)
+            # words hashed before the day's: the entropy (padded to the pool size), the
+            # spawn key and the purpose, each int in 32-bit words
+            n_words = (max(_n_words(ss.entropy), ss.pool_size)
+                       + sum(_n_words(k) for k in ss.spawn_key) + 1)
+            self.hash_const = _INIT_A * pow(_MULT_A, n_words * ss.pool_size, 1 << 32) & _M32
+            check = (0, 1, 1 << 20)
+            self.prepare(check)
+            self.fast = all(
+                self.states[name][d] == tuple(np.random.default_rng(self._seed_seq(name, d))
+                                              .bit_generator.state["state"].values())
+                for name in names for d in check)
+
+    def _seed_seq(self, name: str, d: int) -> np.random.SeedSequence:
+        ss = self.ss
+        return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key,
+                                                             STREAMS.index(name), d),
+                                      pool_size=ss.pool_size)
+
+    def prepare(self, days) -> None:
+        """Work out the PCG64 states of ``days`` (an iterable of ints) for every purpose."""
+        if not self.fast:
+            return
+        days = list(days)
+        day = np.array(days, dtype=np.uint32)[None, :]  # (1, days)
+        pool = [self.pools[:, i:i + 1] for i in range(self.ss.pool_size)]  # (purposes, 1)
+        # mix the day's word into the pool (SeedSequence.mix_entropy, its last word)
+        hc = self.hash_const
+        for i in range(len(pool)):
+            value = day ^ np.uint32(hc)
+            hc = hc * _MULT_A & _M32
+            value *= np.uint32(hc)
+            value ^= value >> np.uint32(16)
+            mixed = np.uint32(_MIX_MULT_L) * pool[i] - np.uint32(_MIX_MULT_R) * value
+            mixed ^= mixed >> np.uint32(16)
+            pool[i] = mixed
+        # SeedSequence.generate_state(4, np.uint64): 8 words from the pool
+        hc = _INIT_B
+        words = []
+        for i in range(8):
+            value = pool[i % len(pool)] ^ np.uint32(hc)
+            hc = hc * _MULT_B & _M32
+            value *= np.uint32(hc)
+            value ^= value >> np.uint32(16)
+            words.append(value.astype(np.uint64))
+        seed = [(words[2 * j] | words[2 * j + 1] << np.uint64(32)).tolist() for j in range(4)]
+        # PCG64 seeding (pcg64_set_seed): state 0, inc = 2 seq + 1, step, add, step
+        for p, name in enumerate(self.names):
+            states = self.states.setdefault(name, {})
+            for i, d in enumerate(days):
+                inc = ((seed[2][p][i] << 64 | seed[3][p][i]) << 1 | 1) & _M128
+                state = (inc + (seed[0][p][i] << 64 | seed[1][p][i])) & _M128
+                states[d] = (state * _PCG_MULT + inc & _M128, inc)
+
+    def __call__(self, name: str, d: int) -> np.random.Generator:
+        if not self.fast:
+            return np.random.default_rng(self._seed_seq(name, d))
+        state, inc = self.states[name].pop(d)
+        gen = self.gens[name]
+        gen.bit_generator.state = {"bit_generator": "PCG64",
+                                   "state": {"state": state, "inc": inc},
+                                   "has_uint32": 0, "uinteger": 0}
+        return gen
+
+
+def _n_words(x: int) -> int:
+    """32-bit words of a non-negative int in a SeedSequence's entropy."""
+    return max(1, (int(x).bit_length() + 31) // 32)
+
+
 class WorkloadSampler:
     """Samples a replication's contacts day by day, the same whatever the days asked for.
 
@@ -194,6 +299,8 @@ class WorkloadSampler:
         self.has_shares = np.array([cum is not None for cum in self.cum_shares], dtype=bool)
         self.cum_table = np.array([cum if cum is not None else np.full(len(types), 2.0)
                                    for cum in self.cum_shares]).reshape(-1, len(types)).T.copy()
+        # per channel, the highest contact type (-1: the channel has no shares)
+        self.type_cap = np.where(self.has_shares, len(types) - 1, -1).astype(np.int32)
         # NOTE: contact types sort by a radix sort (stable argsort of a <= 16-bit integer)
         self.type_dtype = np.int8 if len(types) < 127 else np.int32
         qindex = {name: q for q, name in enumerate(model.queue_names)}
@@ -212,6 +319,17 @@ class WorkloadSampler:
         # closed code of a contact arriving on a closed channel: 1 lost, 2 called back
         self.closed_code = np.array([{"lost": 1, "callback": 2}.get(c.when_closed, 0)
                                      for c in self.chans], dtype=np.int8)
+        # NOTE: the same per cell and channel, flattened (index cell * n_channels + channel),
+        # to look up the contacts' with one gather each (channels past the scenario's, as
+        # the escalation channel, have no arrivals: never closed, never redirected)
+        n_more = model.n_channels - len(self.chans)
+        self.cell_open = grid.open_.ravel()
+        self.cell_closed = np.where(grid.open_, 0, np.concatenate(
+            [self.closed_code, np.zeros(n_more, np.int8)])).astype(np.int8).ravel()
+        self.cell_redirect = (~grid.open_ & np.concatenate(
+            [self.redirect_when_closed, np.zeros(n_more, bool)])).ravel()
+        self.voicemail_to = np.concatenate([self.voicemail_to,
+                                            np.arange(len(self.chans), model.n_channels)])
         # NOTE: days() works a chunk of days at a time and runs once per chunk of the
         # streaming path; the per-type and per-channel samplers are worked out once here.
         # per ctype, its handle time and wrap-up (None: no wrap-up) samplers
@@ -222,14 +340,17 @@ class WorkloadSampler:
         self.patience_draws = [(c, drawer(ch.patience, self.base))
                                for c, ch in enumerate(self.chans)
                                if ch.kind == "live" and ch.patience is not None]
-        self.has_patience = np.zeros(model.n_channels, dtype=bool)
-        self.has_patience[[c for c, _ in self.patience_draws]] = True
+        # per channel, itself if a contact served there may abandon, else n_channels
+        self.patience_key = np.full(model.n_channels, model.n_channels)
+        self.patience_key[[c for c, _ in self.patience_draws]] = [
+            c for c, _ in self.patience_draws]
         # NOTE: a stream is only seeded when something draws from it (seeding costs ~10 us).
         self.day_streams = tuple(
             name for name in self.DAY_STREAMS
             if not (name == "journey" and model.journeys is None
                     or name == "outage" and not self.outage_channels
                     or name == "patience" and not self.patience_draws))
+        self.streams = DayStreams(self.ss, self.day_streams)
         self.pools = self.first_contacts = None
         if model.journeys is not None:
             from sim.journeys import FirstContactDraws, FollowupPools
@@ -338,32 +459,36 @@ class WorkloadSampler:
         """
         grid, per_day, n_types = self.grid, self.per_day, len(self.types)
         n_days = day_hi - day_lo
-        rngs = [self._rngs(d, self.day_streams) for d in range(day_lo, day_hi)]
+        days = range(day_lo, day_hi)
+        rng = self.streams
+        rng.prepare(days)
 
         # arrivals: per day, the counts per cell and channel, then the offsets in the cell
-        counts = [r["arrivals"].poisson(self.lam[d * per_day:(d + 1) * per_day])
-                  for d, r in enumerate(rngs, start=day_lo)]
-        n_day = [int(c.sum()) for c in counts]
+        counts, offset = [], []
+        for d in days:
+            arrivals = rng("arrivals", d)
+            counts.append(arrivals.poisson(self.lam[d * per_day:(d + 1) * per_day]))
+            offset.append(arrivals.random(int(counts[-1].sum())))
+        n_day = [x.shape[0] for x in offset]
         counts = np.concatenate(counts)
-        flat = np.repeat(np.arange(counts.size), counts.ravel())
-        cell, channel = np.divmod(flat, counts.shape[1])
-        cell += day_lo * per_day
-        offset = _joined([r["arrivals"].random(n) for r, n in zip(rngs, n_day, strict=True)])
-        arrival_s = cell * grid.step_s + offset * grid.step_s
-        order = np.argsort(arrival_s, kind="stable")
-        arrival_s, cell, channel = arrival_s[order], cell[order], channel[order]
+        n_ch = counts.shape[1]
+        cell = np.repeat(np.arange(day_lo * per_day, day_hi * per_day), counts.sum(axis=1))
+        arrival_s = cell * grid.step_s + _joined(offset) * grid.step_s
+        order, arrival_s = _stable_argsort(arrival_s)
+        # the contacts' (cell, channel) index from the chunk's first cell, and channel
+        flat = np.repeat(np.arange(counts.size), counts.ravel())[order]
+        channel = np.tile(np.arange(n_ch), counts.shape[0])[flat]
         n = arrival_s.size
         day = np.repeat(np.arange(n_days), n_day)  # of each contact, from day_lo
 
         # contact type by the channel's shares: the number of cumulative shares <= u, which
         # is searchsorted(cum, u, side="right") (NOTE: one pass per type over all contacts
         # beats a mask and a searchsorted per channel, ~10x)
-        u = _joined([r["contact_type"].random(n) for r, n in zip(rngs, n_day, strict=True)])
+        u = _joined([rng("contact_type", d).random(n) for d, n in zip(days, n_day, strict=True)])
         ctype = (u >= self.cum_table[0][channel]).astype(np.int32)
         for k in range(1, n_types):
             ctype += u >= self.cum_table[k][channel]
-        np.minimum(ctype, n_types - 1, out=ctype)
-        ctype[~self.has_shares[channel]] = -1
+        np.minimum(ctype, self.type_cap[channel], out=ctype)
         # the contacts by contact type (no type first), each type's in row order, so in day
         # order: a type's draws over the days land on by_type[type_lo[k]:type_lo[k + 1]]
         by_type = np.argsort(ctype.astype(self.type_dtype), kind="stable")  # NOTE: radix
@@ -373,29 +498,31 @@ class WorkloadSampler:
         per_type = per_type[:, 1:].tolist()
 
         # closed live channels: lost, or redirected to a deferred channel as voicemail
-        is_open = grid.open_[cell, channel]
-        shut = ~is_open
-        closed = np.where(shut, self.closed_code[channel], 0).astype(np.int8)
-        redirect = shut & self.redirect_when_closed[channel]
+        first = day_lo * per_day * n_ch
+        is_open = self.cell_open[first:first + counts.size][flat]
+        closed = self.cell_closed[first:first + counts.size][flat]
+        redirect = self.cell_redirect[first:first + counts.size][flat]
         outages = None
         if self.outage_channels:
-            outages = self._apply_outages(rngs, day_lo, arrival_s, day, channel, is_open,
-                                          closed, redirect)
-        serve_channel = np.where(redirect, self.voicemail_to[channel], channel)
+            outages = self._apply_outages(days, arrival_s, day, channel, is_open, closed,
+                                          redirect)
+        serve_channel = channel
+        if redirect.any():
+            serve_channel = np.where(redirect, self.voicemail_to[channel], channel)
         queue = self.type_queue[np.maximum(ctype, 0), serve_channel]
         queue[ctype < 0] = -1
 
         # handle (and wrap-up) times: per day, per contact type in type order
         handle = [[] for _ in self.types]
         wrap = [[] for _ in self.types]
-        for r, m_day in zip(rngs, per_type, strict=True):
-            rng = r["work"]
+        for d, m_day in zip(days, per_type, strict=True):
+            work = rng("work", d)
             for k, m in enumerate(m_day):
                 if m:
                     draw_handle, draw_wrap = self.work_draws[k]
-                    handle[k].append(draw_handle(rng, m))
+                    handle[k].append(draw_handle(work, m))
                     if draw_wrap is not None:
-                        wrap[k].append(draw_wrap(rng, m))
+                        wrap[k].append(draw_wrap(work, m))
         work = np.concatenate([x for parts in handle for x in parts] or [np.zeros(0)])
         for k in range(n_types):
             if wrap[k]:
@@ -407,29 +534,28 @@ class WorkloadSampler:
         # patience: per day, per live channel with a patience in channel order
         abandon_at_s = np.full(n, np.inf)
         if self.patience_draws:
-            n_ch = self.lam.shape[1]
             # the channel of the contacts that may abandon, n_ch for the others
-            key = np.where((closed == 0) & self.has_patience[serve_channel], serve_channel,
-                           n_ch)
+            key = np.where(closed == 0, self.patience_key[serve_channel], n_ch)
             per_channel = np.bincount(day * (n_ch + 1) + key,
                                       minlength=n_days * (n_ch + 1)).reshape(n_days, n_ch + 1)
             patience = {c: [] for c, _ in self.patience_draws}
-            for r, m_day in zip(rngs, per_channel.tolist(), strict=True):
-                rng = r["patience"]
+            for d, m_day in zip(days, per_channel.tolist(), strict=True):
+                day_rng = rng("patience", d)
                 for c, draw_patience in self.patience_draws:
                     if m_day[c]:
-                        patience[c].append(draw_patience(rng, m_day[c]))
+                        patience[c].append(draw_patience(day_rng, m_day[c]))
             patience_s = [x for c in sorted(patience) for x in patience[c]]
             if patience_s:
                 # the contacts that may abandon by channel, each channel's in row order
                 waits = np.argsort(key.astype(np.int8 if n_ch < 127 else np.int32),
                                    kind="stable")[:int(per_channel[:, :n_ch].sum())]
                 abandon_at_s[waits] = arrival_s[waits] + np.concatenate(patience_s)
-        u_route = _joined([r["route"].random(n) for r, n in zip(rngs, n_day, strict=True)])
+        u_route = _joined([rng("route", d).random(n) for d, n in zip(days, n_day, strict=True)])
         extra = {}
         if self.first_contacts is not None:
-            extra = self.first_contacts.days([r["journey"] for r in rngs], n_day, per_type,
-                                             by_type, type_lo)
+            # each day's journey stream, set up as the days are drawn in turn
+            extra = self.first_contacts.days((rng("journey", d) for d in days), n_day,
+                                             per_type, by_type, type_lo)
         return dict(
             arrival_s=arrival_s,
             queue=queue,
@@ -443,8 +569,8 @@ class WorkloadSampler:
             outages=outages,
         )
 
-    def _apply_outages(self, rngs, day_lo, arrival_s, day, channel, is_open, closed,
-                       redirect) -> dict:
+    def _apply_outages(self, days, arrival_s, day, channel, is_open, closed, redirect
+                       ) -> dict:
         """Draw the chunk's outages; mark the contacts arriving in one (closed or redirect).
 
         A contact on an open channel with outages falls in an outage when a period of its
@@ -457,7 +583,7 @@ class WorkloadSampler:
         dict
             ``{channel index: (lo_s, hi_s)}``, the chunk's periods in day order.
         """
-        per_day = [self._outage_periods(d, r["outage"]) for d, r in enumerate(rngs, day_lo)]
+        per_day = [self._outage_periods(d, self.streams("outage", d)) for d in days]
         outages = {}
         for c in self.outage_channels:
             periods = [p for day_periods in per_day for p in day_periods[c]]
@@ -480,6 +606,21 @@ class WorkloadSampler:
             else:
                 redirect[idx] = True
         return outages
+
+
+def _stable_argsort(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.argsort(x, kind="stable")`` for float64 ``x`` without NaN, and ``x`` sorted.
+
+    NOTE: numpy's default (unstable) argsort is ~2x faster than its stable one; when the
+    sorted values hold no tie, the sorting permutation is unique, so it is the stable one.
+    Ties (rare: equal arrival times) fall back to the stable sort.
+    """
+    order = np.argsort(x)
+    xs = x[order]
+    if xs.shape[0] > 1 and (xs[1:] == xs[:-1]).any():
+        order = np.argsort(x, kind="stable")
+        xs = x[order]
+    return order, xs
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
