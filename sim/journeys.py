@@ -28,32 +28,19 @@ from sim.model import POOL_BLOCK, SEVERITY_NAMES, Model
 from sim.scenario import Scenario, scenario_base_dir
 
 
-def _from_mix(mix: dict, u: np.ndarray) -> np.ndarray:
-    """Position in ``list(mix)`` of the option each uniform ``u`` picks (by the shares)."""
-    return _pick(_mix_cum(mix), u)
-
-
 def _mix_cum(mix: dict) -> np.ndarray:
-    """Cumulative shares of ``mix``, normalised to end at 1."""
+    """Cumulative shares of ``mix`` (option -> share), normalised to end at 1."""
     cum = np.cumsum(np.array(list(mix.values()), dtype=np.float64))
     cum /= cum[-1]
     return cum
 
 
 def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Position of the option each uniform ``u`` picks, by cumulative shares ``cum``."""
+    """Position in the mix of the option each uniform ``u`` picks (``cum``: ``_mix_cum``).
+
+    One picker for channel and severity mixes.
+    """
     return np.minimum(np.searchsorted(cum, u, side="right"), cum.shape[0] - 1)
-
-
-def _channel_index(model: Model, choice, default: int, u: np.ndarray) -> np.ndarray:
-    """Channel per draw: ``default`` (None), one channel, or a mix chosen by ``u``."""
-    names = model.channel_names
-    if choice is None:
-        return np.full(u.shape[0], default, dtype=np.int32)
-    if isinstance(choice, str):
-        return np.full(u.shape[0], names.index(choice), dtype=np.int32)
-    chans = np.array([names.index(c) for c in choice], dtype=np.int32)
-    return chans[_from_mix(choice, u)]
 
 
 class FollowupPools:
@@ -94,6 +81,52 @@ class FollowupPools:
                                       for ch in model.channel_names], dtype=np.int32)
                             for ct in self._types]
 
+        # NOTE: each class's samplers, worked out once (block() runs ~800 times a year)
+        self._plans = [self._plan(k) for k in range(j.n_classes)]
+
+    def _plan(self, k: int) -> tuple:
+        """Class ``k``'s samplers: ``(delay, channel, mix, queue, handle, wrap, patience)``.
+
+        ``delay``, ``handle``, ``wrap``: samplers ``f(rng, n)`` (None: none); ``channel``:
+        the fixed channel (None: ``mix``, ``(channels, cumulative shares)``, picks it);
+        ``queue``: the queue per channel (None: the engine chooses); ``patience``: the
+        patience sampler per channel (None: no abandonment), indexed like
+        ``model.channel_names``.
+        """
+        from sim.workload import drawer
+
+        s, model, base = self.scenario, self.model, self.base
+        kind, a, c = self._spec[k]
+        delay = wrap = queue = mix = None
+        choice = None
+        if kind == "task":
+            handle = drawer(s.escalation.tiers[a].handle_time, base)
+        else:
+            ct = self._types[a]
+            if kind == "repeat":
+                delay, choice = drawer(ct.repeat.delay, base), ct.repeat.channel
+            elif kind == "retrial":
+                spec = s.channels[model.channel_names[c]].retrial
+                delay, choice = drawer(spec.delay, base), spec.channel
+            if kind != "transfer":
+                queue = self._type_queue[a]
+            handle = drawer(ct.handle_time, base)
+            if ct.wrap_up is not None:
+                wrap = drawer(ct.wrap_up, base)
+        channel = c
+        if isinstance(choice, str):
+            channel = model.channel_names.index(choice)
+        elif choice is not None:
+            channel = None
+            mix = (np.array([model.channel_names.index(x) for x in choice], dtype=np.int32),
+                   _mix_cum(choice))
+        patience = []
+        for name in model.channel_names:
+            spec = s.channels.get(name)
+            live = spec is not None and spec.kind == "live" and spec.patience is not None
+            patience.append(drawer(spec.patience, base) if live else None)
+        return delay, channel, mix, queue, handle, wrap, patience
+
     def block(self, k: int, b: int) -> dict:
         """Entries ``[b * POOL_BLOCK, (b + 1) * POOL_BLOCK)`` of pool ``k``.
 
@@ -103,44 +136,37 @@ class FollowupPools:
             ``delay_s, work_s, patience_s, u_route, u_outcome`` (float64) and ``queue``
             (int32; -1 where the engine chooses the queue), each of length ``POOL_BLOCK``.
         """
-        from sim.workload import draw
-
         ss = self.ss
         rng = np.random.default_rng(np.random.SeedSequence(
             ss.entropy, spawn_key=(*ss.spawn_key, self.stream, int(k), int(b)),
             pool_size=ss.pool_size))
-        kind, a, c = self._spec[k]
+        delay, channel, mix, queue_of, handle, wrap, patience = self._plans[k]
         n = POOL_BLOCK
-        s, model = self.scenario, self.model
         # Fixed draw order within a block: u_channel, delay, work, patience, u_route, u_outcome.
         u_channel = rng.random(n)
-        delay_s = np.zeros(n)
-        queue = np.full(n, -1, dtype=np.int32)
-        channel = np.full(n, c, dtype=np.int32)
-        if kind == "task":
-            tier = s.escalation.tiers[a]
-            work_s = draw(tier.handle_time, rng, n, self.base)
+        channels = None if mix is None else mix[0][_pick(mix[1], u_channel)]
+        delay_s = np.zeros(n) if delay is None else delay(rng, n)
+        if queue_of is None:
+            queue = np.full(n, -1, dtype=np.int32)
+        elif channels is None:
+            queue = np.full(n, queue_of[channel], dtype=np.int32)
         else:
-            ct = self._types[a]
-            if kind == "repeat":
-                delay_s = draw(ct.repeat.delay, rng, n, self.base)
-                channel = _channel_index(model, ct.repeat.channel, c, u_channel)
-            elif kind == "retrial":
-                spec = s.channels[model.channel_names[c]].retrial
-                delay_s = draw(spec.delay, rng, n, self.base)
-                channel = _channel_index(model, spec.channel, c, u_channel)
-            if kind != "transfer":
-                queue = self._type_queue[a][channel]
-            work_s = draw(ct.handle_time, rng, n, self.base)
-            if ct.wrap_up is not None:
-                work_s = work_s + draw(ct.wrap_up, rng, n, self.base)
-        patience_s = np.full(n, np.inf)
-        for x in np.unique(channel):
-            name = model.channel_names[x]
-            spec = s.channels.get(name)
-            if spec is not None and spec.kind == "live" and spec.patience is not None:
-                mask = channel == x
-                patience_s[mask] = draw(spec.patience, rng, int(mask.sum()), self.base)
+            queue = queue_of[channels]
+        work_s = handle(rng, n)
+        if wrap is not None:
+            work_s = work_s + wrap(rng, n)
+        # patience per channel in channel order (NOTE: one channel, the usual case, needs no
+        # masks)
+        if channels is None:
+            draw_patience = patience[channel]
+            patience_s = np.full(n, np.inf) if draw_patience is None else \
+                draw_patience(rng, n)
+        else:
+            patience_s = np.full(n, np.inf)
+            for x in np.unique(channels):
+                if patience[x] is not None:
+                    mask = channels == x
+                    patience_s[mask] = patience[x](rng, int(mask.sum()))
         return dict(delay_s=np.ascontiguousarray(delay_s, dtype=np.float64),
                     queue=np.ascontiguousarray(queue, dtype=np.int32),
                     work_s=np.ascontiguousarray(work_s, dtype=np.float64),
