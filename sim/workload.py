@@ -155,11 +155,14 @@ class DayStreams:
 
     NOTE: seeding a numpy generator costs ~10 us of Python-level numpy code (SeedSequence
     hashing, PCG64 seeding), 7 streams a day: a quarter of sampling a day. Here the same
-    arithmetic is done for a chunk of days at once in numpy (:meth:`prepare`), and each
-    purpose's generator is set to a day's state (~1 us). The arithmetic follows numpy's
+    arithmetic is done for :data:`AHEAD` days at once in numpy (:meth:`prepare`), and each
+    purpose's generator is set to a day's state (~2 us). The arithmetic follows numpy's
     (which its stream-compatibility policy keeps fixed) and is checked against numpy on
     construction; on any difference the streams are seeded by numpy itself.
     """
+
+    #: Days whose states are worked out together.
+    AHEAD = 32
 
     def __init__(self, ss: np.random.SeedSequence, names: tuple[str, ...]):
         self.ss, self.names = ss, names
@@ -184,6 +187,7 @@ class DayStreams:
                 self.states[name][d] == tuple(np.random.default_rng(self._seed_seq(name, d))
                                               .bit_generator.state["state"].values())
                 for name in names for d in check)
+            self.states = {name: {} for name in names}
 
     def _seed_seq(self, name: str, d: int) -> np.random.SeedSequence:
         ss = self.ss
@@ -192,7 +196,7 @@ class DayStreams:
                                       pool_size=ss.pool_size)
 
     def prepare(self, days) -> None:
-        """Work out the PCG64 states of ``days`` (an iterable of ints) for every purpose."""
+        """Work out the PCG64 states of ``days`` (ints) for every purpose (in ``states``)."""
         if not self.fast:
             return
         days = list(days)
@@ -229,6 +233,8 @@ class DayStreams:
     def __call__(self, name: str, d: int) -> np.random.Generator:
         if not self.fast:
             return np.random.default_rng(self._seed_seq(name, d))
+        if d not in self.states[name]:
+            self.prepare(range(d, d + self.AHEAD))
         state, inc = self.states[name].pop(d)
         gen = self.gens[name]
         gen.bit_generator.state = {"bit_generator": "PCG64",
@@ -301,12 +307,13 @@ class WorkloadSampler:
                                    for cum in self.cum_shares]).reshape(-1, len(types)).T.copy()
         # per channel, the highest contact type (-1: the channel has no shares)
         self.type_cap = np.where(self.has_shares, len(types) - 1, -1).astype(np.int32)
-        # NOTE: contact types sort by a radix sort (stable argsort of a <= 16-bit integer)
-        self.type_dtype = np.int8 if len(types) < 127 else np.int32
         qindex = {name: q for q, name in enumerate(model.queue_names)}
         self.type_queue = np.array(
             [[qindex.get(queue_key(ch, ct.queue), -1) for ch in model.channel_names]
              for ct in types], dtype=np.int32).reshape(len(types), model.n_channels)
+        # the same with a row of -1 first, for the contacts of no type (ctype -1)
+        self.type_queue_or_none = np.concatenate(
+            [np.full((1, model.n_channels), -1, dtype=np.int32), self.type_queue])
         self.voicemail_to = np.array(
             [model.channel_names.index(c.voicemail_to) if c.voicemail_to else c_i
              for c_i, c in enumerate(self.chans)], dtype=np.intp)
@@ -461,7 +468,6 @@ class WorkloadSampler:
         n_days = day_hi - day_lo
         days = range(day_lo, day_hi)
         rng = self.streams
-        rng.prepare(days)
 
         # arrivals: per day, the counts per cell and channel, then the offsets in the cell
         counts, offset = [], []
@@ -490,12 +496,15 @@ class WorkloadSampler:
             ctype += u >= self.cum_table[k][channel]
         np.minimum(ctype, self.type_cap[channel], out=ctype)
         # the contacts by contact type (no type first), each type's in row order, so in day
-        # order: a type's draws over the days land on by_type[type_lo[k]:type_lo[k + 1]]
-        by_type = np.argsort(ctype.astype(self.type_dtype), kind="stable")  # NOTE: radix
-        per_type = np.bincount(day * (n_types + 1) + (ctype + 1),
-                               minlength=n_days * (n_types + 1)).reshape(n_days, n_types + 1)
-        type_lo = np.cumsum(per_type.sum(axis=0)).tolist()  # type k: [type_lo[k], [k + 1])
-        per_type = per_type[:, 1:].tolist()
+        # order: a type's draws over the days land on by_type[type_lo[k]:type_lo[k + 1]];
+        # and the contacts per contact type and day
+        key = (ctype + 1) * n_days + day
+        by_type = np.argsort(key.astype(np.int16) if (n_types + 1) * n_days <= 1 << 15
+                             else key, kind="stable")  # NOTE: a radix sort for int16
+        per_type = np.bincount(key, minlength=(n_types + 1) * n_days).reshape(n_types + 1,
+                                                                              n_days)
+        type_lo = np.cumsum(per_type.sum(axis=1)).tolist()  # type k: [type_lo[k], [k + 1])
+        per_type = per_type[1:].T.tolist()
 
         # closed live channels: lost, or redirected to a deferred channel as voicemail
         first = day_lo * per_day * n_ch
@@ -509,8 +518,7 @@ class WorkloadSampler:
         serve_channel = channel
         if redirect.any():
             serve_channel = np.where(redirect, self.voicemail_to[channel], channel)
-        queue = self.type_queue[np.maximum(ctype, 0), serve_channel]
-        queue[ctype < 0] = -1
+        queue = self.type_queue_or_none[ctype + 1, serve_channel]
 
         # handle (and wrap-up) times: per day, per contact type in type order
         handle = [[] for _ in self.types]
