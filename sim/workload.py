@@ -314,9 +314,12 @@ class WorkloadSampler:
         # the same with a row of -1 first, for the contacts of no type (ctype -1)
         self.type_queue_or_none = np.concatenate(
             [np.full((1, model.n_channels), -1, dtype=np.int32), self.type_queue])
+        # per channel, where its contacts go as voicemail (channels past the scenario's, as
+        # the escalation channel, stay where they are)
         self.voicemail_to = np.array(
             [model.channel_names.index(c.voicemail_to) if c.voicemail_to else c_i
-             for c_i, c in enumerate(self.chans)], dtype=np.intp)
+             for c_i, c in enumerate(self.chans)]
+            + list(range(len(self.chans), model.n_channels)), dtype=np.intp)
         self.redirect_when_closed = np.array([c.when_closed == "voicemail" for c in self.chans])
         self.outage_channels = [c for c, spec in enumerate(self.chans) if spec.outages is not None]
         # per channel with outages, its scheduled outage windows per weekday
@@ -326,17 +329,15 @@ class WorkloadSampler:
         # closed code of a contact arriving on a closed channel: 1 lost, 2 called back
         self.closed_code = np.array([{"lost": 1, "callback": 2}.get(c.when_closed, 0)
                                      for c in self.chans], dtype=np.int8)
-        # NOTE: the same per cell and channel, flattened (index cell * n_channels + channel),
-        # to look up the contacts' with one gather each (channels past the scenario's, as
-        # the escalation channel, have no arrivals: never closed, never redirected)
+        # NOTE: whether open, the closed code and whether redirected as voicemail per cell
+        # and channel, flattened (cell * n_channels + channel): one gather each per chunk
+        # (channels past the scenario's, as the escalation channel, have no arrivals)
         n_more = model.n_channels - len(self.chans)
         self.cell_open = grid.open_.ravel()
         self.cell_closed = np.where(grid.open_, 0, np.concatenate(
             [self.closed_code, np.zeros(n_more, np.int8)])).astype(np.int8).ravel()
         self.cell_redirect = (~grid.open_ & np.concatenate(
             [self.redirect_when_closed, np.zeros(n_more, bool)])).ravel()
-        self.voicemail_to = np.concatenate([self.voicemail_to,
-                                            np.arange(len(self.chans), model.n_channels)])
         # NOTE: days() works a chunk of days at a time and runs once per chunk of the
         # streaming path; the per-type and per-channel samplers are worked out once here.
         # per ctype, its handle time and wrap-up (None: no wrap-up) samplers
