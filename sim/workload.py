@@ -348,10 +348,6 @@ class WorkloadSampler:
         self.patience_draws = [(c, drawer(ch.patience, self.base))
                                for c, ch in enumerate(self.chans)
                                if ch.kind == "live" and ch.patience is not None]
-        # per channel, itself if a contact served there may abandon, else n_channels
-        self.patience_key = np.full(model.n_channels, model.n_channels)
-        self.patience_key[[c for c, _ in self.patience_draws]] = [
-            c for c, _ in self.patience_draws]
         # NOTE: a stream is only seeded when something draws from it (seeding costs ~10 us).
         self.day_streams = tuple(
             name for name in self.DAY_STREAMS
@@ -543,22 +539,22 @@ class WorkloadSampler:
         # patience: per day, per live channel with a patience in channel order
         abandon_at_s = np.full(n, np.inf)
         if self.patience_draws:
-            # the channel of the contacts that may abandon, n_ch for the others
-            key = np.where(closed == 0, self.patience_key[serve_channel], n_ch)
-            per_channel = np.bincount(day * (n_ch + 1) + key,
-                                      minlength=n_days * (n_ch + 1)).reshape(n_days, n_ch + 1)
-            patience = {c: [] for c, _ in self.patience_draws}
-            for d, m_day in zip(days, per_channel.tolist(), strict=True):
+            # per live channel with a patience, the rows of its contacts that may abandon
+            # (in order, so by day) and how many there are per day
+            waiting = closed == 0
+            day_first = np.cumsum([0, *n_day])
+            rows = [np.flatnonzero((serve_channel == c) & waiting)
+                    for c, _ in self.patience_draws]
+            n_wait = [np.diff(np.searchsorted(r, day_first)).tolist() for r in rows]
+            patience = [[] for _ in rows]
+            for i, d in enumerate(days):
                 day_rng = rng("patience", d)
-                for c, draw_patience in self.patience_draws:
-                    if m_day[c]:
-                        patience[c].append(draw_patience(day_rng, m_day[c]))
-            patience_s = [x for c in sorted(patience) for x in patience[c]]
-            if patience_s:
-                # the contacts that may abandon by channel, each channel's in row order
-                waits = np.argsort(key.astype(np.int8 if n_ch < 127 else np.int32),
-                                   kind="stable")[:int(per_channel[:, :n_ch].sum())]
-                abandon_at_s[waits] = arrival_s[waits] + np.concatenate(patience_s)
+                for j, (_, draw_patience) in enumerate(self.patience_draws):
+                    if n_wait[j][i]:
+                        patience[j].append(draw_patience(day_rng, n_wait[j][i]))
+            for r, parts in zip(rows, patience, strict=True):
+                if parts:
+                    abandon_at_s[r] = arrival_s[r] + _joined(parts)
         u_route = _joined([rng("route", d).random(n) for d, n in zip(days, n_day, strict=True)])
         extra = {}
         if self.first_contacts is not None:
