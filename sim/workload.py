@@ -13,7 +13,6 @@ horizon (:func:`sample_workload`) is exactly the concatenation of its days.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -56,48 +55,54 @@ def draw(dist, rng: np.random.Generator, n: int, base_dir: Path | None = None) -
     return drawer(dist, base_dir)(rng, n)
 
 
-def drawer(dist, base_dir: Path | None = None
-           ) -> Callable[[np.random.Generator, int], np.ndarray]:
-    """``f(rng, n)``, the same as ``draw(dist, rng, n, base_dir)``.
+def drawer(dist, base_dir: Path | None = None) -> Drawer:
+    """``f(rng, n)``, the same as ``draw(dist, rng, n, base_dir)``."""
+    return Drawer(dist, base_dir)
 
-    NOTE: the samplers call a distribution once per day and contact type (or per pool
-    block); working out its parameters once here, not at every call, saves that Python
-    overhead. The parameters are the same float64 expressions, so the draws are too.
+
+class Drawer:
+    """``n`` draws (seconds) from a scenario distribution: ``Drawer(dist, base_dir)(rng, n)``.
+
+    NOTE: the samplers draw from a distribution once per day and contact type (or per pool
+    block); its parameters are worked out once here, not at every call (the same float64
+    expressions, so the same draws). A class, not a closure, so that the samplers holding
+    it (and a Workload's pools) pickle.
     """
-    if isinstance(dist, Exponential):
-        mean = dist.mean
-        return lambda rng, n: rng.exponential(mean, n)
-    if isinstance(dist, LogNormal):
-        sigma2 = np.log1p(dist.cv ** 2)
-        mu, sigma = np.log(dist.mean) - sigma2 / 2, np.sqrt(sigma2)
-        return lambda rng, n: rng.lognormal(mu, sigma, n)
-    if isinstance(dist, Gamma):
-        shape = 1.0 / dist.cv ** 2
-        scale = dist.mean / shape
-        return lambda rng, n: rng.gamma(shape, scale, n)
-    if isinstance(dist, Erlang):
-        k, scale = dist.k, dist.mean / dist.k
-        return lambda rng, n: rng.gamma(k, scale, n)
-    if isinstance(dist, Deterministic):
-        value = dist.value
-        return lambda rng, n: np.full(n, value)
-    if isinstance(dist, Uniform):
-        low, high = dist.low, dist.high
-        return lambda rng, n: rng.uniform(low, high, n)
-    if isinstance(dist, Triangular):
-        low, mode, high = dist.low, dist.mode, dist.high
-        return lambda rng, n: rng.triangular(low, mode, high, n)
-    if isinstance(dist, Empirical):
-        table = []  # read on the first draw (a CSV that cannot be read fails there)
 
-        def empirical(rng, n):
-            if not table:
-                table.append(np.asarray(
-                    dist.values if dist.values is not None
-                    else _csv_column(str((base_dir or Path.cwd()) / dist.csv), dist.column)))
-            return table[0][rng.integers(0, len(table[0]), n)]
-        return empirical
-    raise TypeError(f"unknown distribution {dist!r}")
+    def __init__(self, dist, base_dir: Path | None = None):
+        self.dist, self.base_dir = dist, base_dir
+        self.table = None  # Empirical: the values, read on the first draw
+        if isinstance(dist, Exponential):
+            self.method, self.params = "exponential", (dist.mean,)
+        elif isinstance(dist, LogNormal):
+            sigma2 = np.log1p(dist.cv ** 2)
+            self.method, self.params = "lognormal", (np.log(dist.mean) - sigma2 / 2,
+                                                     np.sqrt(sigma2))
+        elif isinstance(dist, Gamma):
+            shape = 1.0 / dist.cv ** 2
+            self.method, self.params = "gamma", (shape, dist.mean / shape)
+        elif isinstance(dist, Erlang):
+            self.method, self.params = "gamma", (dist.k, dist.mean / dist.k)
+        elif isinstance(dist, Uniform):
+            self.method, self.params = "uniform", (dist.low, dist.high)
+        elif isinstance(dist, Triangular):
+            self.method, self.params = "triangular", (dist.low, dist.mode, dist.high)
+        elif isinstance(dist, Deterministic | Empirical):
+            self.method, self.params = None, ()
+        else:
+            raise TypeError(f"unknown distribution {dist!r}")
+
+    def __call__(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self.method is not None:
+            return getattr(rng, self.method)(*self.params, n)
+        dist = self.dist
+        if isinstance(dist, Deterministic):
+            return np.full(n, dist.value)
+        if self.table is None:
+            self.table = np.asarray(
+                dist.values if dist.values is not None
+                else _csv_column(str((self.base_dir or Path.cwd()) / dist.csv), dist.column))
+        return self.table[rng.integers(0, len(self.table), n)]
 
 
 @cache

@@ -8,6 +8,8 @@ makes a correct sampler fail with probability ~6e-5 per check.
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import yaml
 
@@ -193,6 +195,14 @@ def test_sampled_days_do_not_depend_on_chunks():
                   "u_route", "closed"):
         joined = np.concatenate([getattr(p, field) for p in parts])
         assert getattr(whole, field).tobytes() == joined.tobytes(), field
+
+
+def test_sampler_and_workload_pickle():
+    """The samplers keep their distributions' samplers; they (and a Workload) still pickle."""
+    s, m = scenario(horizon__days=2)
+    sampler = pickle.loads(pickle.dumps(WorkloadSampler(s, m, 3)))
+    w = pickle.loads(pickle.dumps(sampler.days(0, 2)))
+    assert w.work_s.tobytes() == sample_workload(s, m, 3).work_s.tobytes()
 
 
 # --------------------------------------------------------------------------- roster
