@@ -20,28 +20,27 @@ with these draws; they never draw.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from sim.model import POOL_BLOCK, SEVERITY_NAMES, Model
 from sim.scenario import Scenario, scenario_base_dir
 
 
-def _from_mix(mix: dict, u: np.ndarray) -> np.ndarray:
-    """Position in ``list(mix)`` of the option each uniform ``u`` picks (by the shares)."""
+def _mix_cum(mix: dict) -> np.ndarray:
+    """Cumulative shares of ``mix`` (option -> share), normalised to end at 1."""
     cum = np.cumsum(np.array(list(mix.values()), dtype=np.float64))
     cum /= cum[-1]
-    return np.minimum(np.searchsorted(cum, u, side="right"), len(mix) - 1)
+    return cum
 
 
-def _channel_index(model: Model, choice, default: int, u: np.ndarray) -> np.ndarray:
-    """Channel per draw: ``default`` (None), one channel, or a mix chosen by ``u``."""
-    names = model.channel_names
-    if choice is None:
-        return np.full(u.shape[0], default, dtype=np.int32)
-    if isinstance(choice, str):
-        return np.full(u.shape[0], names.index(choice), dtype=np.int32)
-    chans = np.array([names.index(c) for c in choice], dtype=np.int32)
-    return chans[_from_mix(choice, u)]
+def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Position in the mix of the option each uniform ``u`` picks (``cum``: ``_mix_cum``).
+
+    One picker for channel and severity mixes.
+    """
+    return np.minimum(np.searchsorted(cum, u, side="right"), cum.shape[0] - 1)
 
 
 class FollowupPools:
@@ -82,6 +81,52 @@ class FollowupPools:
                                       for ch in model.channel_names], dtype=np.int32)
                             for ct in self._types]
 
+        # NOTE: each class's samplers, worked out once (block() runs ~800 times a year)
+        self._plans = [self._plan(k) for k in range(j.n_classes)]
+
+    def _plan(self, k: int) -> tuple:
+        """Class ``k``'s samplers: ``(delay, channel, mix, queue, handle, wrap, patience)``.
+
+        ``delay``, ``handle``, ``wrap``: samplers ``f(rng, n)`` (None: none); ``channel``:
+        the fixed channel (None: ``mix``, ``(channels, cumulative shares)``, picks it);
+        ``queue``: the queue per channel (None: the engine chooses); ``patience``: the
+        patience sampler per channel (None: no abandonment), indexed like
+        ``model.channel_names``.
+        """
+        from sim.workload import drawer
+
+        s, model, base = self.scenario, self.model, self.base
+        kind, a, c = self._spec[k]
+        delay = wrap = queue = mix = None
+        choice = None
+        if kind == "task":
+            handle = drawer(s.escalation.tiers[a].handle_time, base)
+        else:
+            ct = self._types[a]
+            if kind == "repeat":
+                delay, choice = drawer(ct.repeat.delay, base), ct.repeat.channel
+            elif kind == "retrial":
+                spec = s.channels[model.channel_names[c]].retrial
+                delay, choice = drawer(spec.delay, base), spec.channel
+            if kind != "transfer":
+                queue = self._type_queue[a]
+            handle = drawer(ct.handle_time, base)
+            if ct.wrap_up is not None:
+                wrap = drawer(ct.wrap_up, base)
+        channel = c
+        if isinstance(choice, str):
+            channel = model.channel_names.index(choice)
+        elif choice is not None:
+            channel = None
+            mix = (np.array([model.channel_names.index(x) for x in choice], dtype=np.int32),
+                   _mix_cum(choice))
+        patience = []
+        for name in model.channel_names:
+            spec = s.channels.get(name)
+            live = spec is not None and spec.kind == "live" and spec.patience is not None
+            patience.append(drawer(spec.patience, base) if live else None)
+        return delay, channel, mix, queue, handle, wrap, patience
+
     def block(self, k: int, b: int) -> dict:
         """Entries ``[b * POOL_BLOCK, (b + 1) * POOL_BLOCK)`` of pool ``k``.
 
@@ -91,44 +136,37 @@ class FollowupPools:
             ``delay_s, work_s, patience_s, u_route, u_outcome`` (float64) and ``queue``
             (int32; -1 where the engine chooses the queue), each of length ``POOL_BLOCK``.
         """
-        from sim.workload import draw
-
         ss = self.ss
         rng = np.random.default_rng(np.random.SeedSequence(
             ss.entropy, spawn_key=(*ss.spawn_key, self.stream, int(k), int(b)),
             pool_size=ss.pool_size))
-        kind, a, c = self._spec[k]
+        delay, channel, mix, queue_of, handle, wrap, patience = self._plans[k]
         n = POOL_BLOCK
-        s, model = self.scenario, self.model
         # Fixed draw order within a block: u_channel, delay, work, patience, u_route, u_outcome.
         u_channel = rng.random(n)
-        delay_s = np.zeros(n)
-        queue = np.full(n, -1, dtype=np.int32)
-        channel = np.full(n, c, dtype=np.int32)
-        if kind == "task":
-            tier = s.escalation.tiers[a]
-            work_s = draw(tier.handle_time, rng, n, self.base)
+        channels = None if mix is None else mix[0][_pick(mix[1], u_channel)]
+        delay_s = np.zeros(n) if delay is None else delay(rng, n)
+        if queue_of is None:
+            queue = np.full(n, -1, dtype=np.int32)
+        elif channels is None:
+            queue = np.full(n, queue_of[channel], dtype=np.int32)
         else:
-            ct = self._types[a]
-            if kind == "repeat":
-                delay_s = draw(ct.repeat.delay, rng, n, self.base)
-                channel = _channel_index(model, ct.repeat.channel, c, u_channel)
-            elif kind == "retrial":
-                spec = s.channels[model.channel_names[c]].retrial
-                delay_s = draw(spec.delay, rng, n, self.base)
-                channel = _channel_index(model, spec.channel, c, u_channel)
-            if kind != "transfer":
-                queue = self._type_queue[a][channel]
-            work_s = draw(ct.handle_time, rng, n, self.base)
-            if ct.wrap_up is not None:
-                work_s = work_s + draw(ct.wrap_up, rng, n, self.base)
-        patience_s = np.full(n, np.inf)
-        for x in np.unique(channel):
-            name = model.channel_names[x]
-            spec = s.channels.get(name)
-            if spec is not None and spec.kind == "live" and spec.patience is not None:
-                mask = channel == x
-                patience_s[mask] = draw(spec.patience, rng, int(mask.sum()), self.base)
+            queue = queue_of[channels]
+        work_s = handle(rng, n)
+        if wrap is not None:
+            work_s = work_s + wrap(rng, n)
+        # patience per channel in channel order (NOTE: one channel, the usual case, needs no
+        # masks)
+        if channels is None:
+            draw_patience = patience[channel]
+            patience_s = np.full(n, np.inf) if draw_patience is None else \
+                draw_patience(rng, n)
+        else:
+            patience_s = np.full(n, np.inf)
+            for x in np.unique(channels):
+                if patience[x] is not None:
+                    mask = channels == x
+                    patience_s[mask] = patience[x](rng, int(mask.sum()))
         return dict(delay_s=np.ascontiguousarray(delay_s, dtype=np.float64),
                     queue=np.ascontiguousarray(queue, dtype=np.int32),
                     work_s=np.ascontiguousarray(work_s, dtype=np.float64),
@@ -136,37 +174,99 @@ class FollowupPools:
                     u_route=rng.random(n), u_outcome=rng.random(n))
 
 
-def first_contact_draws(s: Scenario, model: Model, rng: np.random.Generator,
-                        ctype: np.ndarray) -> dict:
-    """``u_outcome``, ``severity`` and ``auth_tier`` of a day's first contacts.
+class FirstContactDraws:
+    """``u_outcome``, ``severity`` and ``auth_tier`` of first contacts, days at a time.
 
-    Draw order (fixed): ``u_outcome`` for all, then per contact type in type order the
-    severity uniforms and the refund uniforms and amounts of its contacts.
+    Draw order within a day's ``journey`` stream (fixed): ``u_outcome`` for all the day's
+    contacts, then per contact type in type order the severity uniforms and the refund
+    uniforms and amounts of its contacts that day.
+
+    Parameters
+    ----------
+    s : Scenario
+    model : Model
+        ``compile_scenario(s)``, with ``model.journeys`` set.
     """
-    from sim.workload import draw
 
-    n = ctype.shape[0]
-    u_outcome = rng.random(n)
-    severity = np.full(n, SEVERITY_NAMES.index("routine"), dtype=np.int8)
-    auth_tier = np.zeros(n, dtype=np.int8)
-    base = scenario_base_dir(s)
-    authority = s.escalation.refund_authority if s.escalation is not None else None
-    for k, ct in enumerate(s.contact_types.values()):
-        mask = ctype == k
-        m = int(np.count_nonzero(mask))
-        if m == 0:
-            continue
-        if ct.escalation is not None:
-            sev = ct.escalation.severity
-            if isinstance(sev, str):
-                severity[mask] = SEVERITY_NAMES.index(sev)
-            else:
-                codes = np.array([SEVERITY_NAMES.index(x) for x in sev], dtype=np.int8)
-                severity[mask] = codes[_from_mix(sev, rng.random(m))]
-        if ct.refund is not None and authority is not None:
-            asks = rng.random(m) < ct.refund.probability
-            amount = draw(ct.refund.amount, rng, m, base)
-            tier = np.where(amount > authority.team_lead, 3,
-                            np.where(amount > authority.agent, 2, 0))
-            auth_tier[mask] = np.where(asks, tier, 0).astype(np.int8)
-    return dict(u_outcome=u_outcome, severity=severity, auth_tier=auth_tier)
+    def __init__(self, s: Scenario, model: Model):
+        from sim.workload import drawer
+
+        base = scenario_base_dir(s)
+        self.authority = s.escalation.refund_authority if s.escalation is not None else None
+        # NOTE: per contact type, worked out once (days() runs per chunk of days):
+        # the fixed severity code (or None), the severity mix as (codes, cumulative shares)
+        # (or None), and the refund as (probability, amount sampler) (or None).
+        self.types: list[tuple] = []
+        for ct in s.contact_types.values():
+            code = mix = refund = None
+            if ct.escalation is not None:
+                sev = ct.escalation.severity
+                if isinstance(sev, str):
+                    code = SEVERITY_NAMES.index(sev)
+                else:
+                    mix = (np.array([SEVERITY_NAMES.index(x) for x in sev], dtype=np.int8),
+                           _mix_cum(sev))
+            if ct.refund is not None and self.authority is not None:
+                refund = (ct.refund.probability, drawer(ct.refund.amount, base))
+            self.types.append((code, mix, refund))
+
+    def days(self, rngs: Iterable[np.random.Generator], n_day: list[int],
+             per_type: list[list[int]], by_type: np.ndarray, type_lo: list[int]) -> dict:
+        """The draws of consecutive days' first contacts.
+
+        Parameters
+        ----------
+        rngs : iterable of numpy.random.Generator
+            Each day's ``journey`` stream, in turn (each drawn from before the next is
+            taken).
+        n_day : list of int
+            Contacts per day.
+        per_type : list of list of int
+            Contacts per day and contact type.
+        by_type : intp[N]
+            The rows of the days' contacts (in day order) sorted by contact type, stably:
+            contact type ``k``'s rows in order are ``by_type[type_lo[k]:type_lo[k + 1]]``.
+        type_lo : list of int
+
+        Returns
+        -------
+        dict
+            ``u_outcome`` (float64[N]), ``severity`` and ``auth_tier`` (int8[N]).
+        """
+        n = by_type.shape[0]
+        u_outcome = []
+        # per contact type, its draws over the days (for its rows in order)
+        u_severity = [[] for _ in self.types]
+        u_asks = [[] for _ in self.types]
+        amount = [[] for _ in self.types]
+        for rng, n_d, m_day in zip(rngs, n_day, per_type, strict=True):
+            u_outcome.append(rng.random(n_d))
+            for k, m in enumerate(m_day):
+                if not m:
+                    continue
+                _, mix, refund = self.types[k]
+                if mix is not None:
+                    u_severity[k].append(rng.random(m))
+                if refund is not None:
+                    u_asks[k].append(rng.random(m))
+                    amount[k].append(refund[1](rng, m))
+        u_outcome = u_outcome[0] if len(u_outcome) == 1 else np.concatenate(u_outcome)
+        severity = np.full(n, SEVERITY_NAMES.index("routine"), dtype=np.int8)
+        auth_tier = np.zeros(n, dtype=np.int8)
+        authority = self.authority
+        for k, (code, mix, refund) in enumerate(self.types):
+            rows = by_type[type_lo[k]:type_lo[k + 1]]
+            if rows.shape[0] == 0:
+                continue
+            if code is not None:
+                severity[rows] = code
+            if mix is not None:
+                codes, cum = mix
+                severity[rows] = codes[_pick(cum, np.concatenate(u_severity[k]))]
+            if refund is not None:
+                asks = np.concatenate(u_asks[k]) < refund[0]
+                amt = np.concatenate(amount[k])
+                tier = np.where(amt > authority.team_lead, 3,
+                                np.where(amt > authority.agent, 2, 0))
+                auth_tier[rows] = np.where(asks, tier, 0).astype(np.int8)
+        return dict(u_outcome=u_outcome, severity=severity, auth_tier=auth_tier)

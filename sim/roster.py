@@ -105,7 +105,10 @@ def sample_roster(s: Scenario, model: Model, seed) -> Roster:
     kind = np.concatenate(ev_kind) if ev_kind else np.zeros(0, np.int8)
     agent, start, end, kind = _disjoint(agent, start, end, kind)
     seg_agent, seg_start, seg_end = _availability(sh_agent, sh_start, sh_end, agent, start, end)
-    order = np.lexsort((seg_agent, seg_start))
+    # by start, then agent: np.lexsort((seg_agent, seg_start)) (NOTE: as two stable sorts,
+    # the agent's a radix sort, ~2x faster)
+    order = np.argsort(_small(seg_agent), kind="stable")
+    order = order[np.argsort(seg_start[order], kind="stable")]
     return Roster(
         seg_agent=seg_agent[order].astype(np.int32),
         seg_start_s=seg_start[order],
@@ -148,6 +151,13 @@ def _shifts_per_week(sh_agent: np.ndarray, model: Model) -> np.ndarray:
     return np.maximum(counts / weeks, 1e-9)
 
 
+def _small(agent: np.ndarray) -> np.ndarray:
+    """Agent ids as int16 when they fit (numpy's stable argsort of int16 is a radix sort)."""
+    if agent.size and 0 <= agent.min() and agent.max() < 1 << 15:
+        return agent.astype(np.int16)
+    return agent
+
+
 def _disjoint(agent, start, end, kind):
     """Trim shrinkage events of one agent so they do not overlap (earlier start wins)."""
     if agent.size == 0:
@@ -173,7 +183,11 @@ def _availability(sh_agent, sh_start, sh_end, ev_agent, ev_start, ev_end):
                               np.zeros(ev_start.size * 2)])
     d_shrink = np.concatenate([np.zeros(sh_start.size * 2), np.ones(ev_start.size),
                                -np.ones(ev_end.size)])
-    order = np.lexsort((t, a))
+    # NOTE: by agent, then time, in any order within a same (agent, time): the points of
+    # one are summed into one below (sums of +-1 and 0, exact in any order), so a quicksort
+    # by time then a stable (radix) sort by agent does, ~2x faster than np.lexsort
+    order = np.argsort(t)
+    order = order[np.argsort(_small(a[order]), kind="stable")]
     t, a, d_shift, d_shrink = t[order], a[order], d_shift[order], d_shrink[order]
     # collapse same (agent, time) points
     new = np.r_[True, (a[1:] != a[:-1]) | (t[1:] != t[:-1])]

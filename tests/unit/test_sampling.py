@@ -8,6 +8,8 @@ makes a correct sampler fail with probability ~6e-5 per check.
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import yaml
 
@@ -15,7 +17,7 @@ from sim.compile import compile_scenario
 from sim.model import SHRINK_KINDS
 from sim.roster import intended_shrinkage, sample_roster
 from sim.scenario import parse_scenario
-from sim.workload import sample_workload
+from sim.workload import STREAMS, DayStreams, WorkloadSampler, sample_workload
 
 Z = 4.0
 
@@ -164,6 +166,43 @@ def test_same_seed_same_workload_other_seed_differs():
     a, b, c = (sample_workload(s, m, k) for k in (9, 9, 10))
     assert np.array_equal(a.arrival_s, b.arrival_s) and np.array_equal(a.work_s, b.work_s)
     assert a.arrival_s.size != c.arrival_s.size or not np.array_equal(a.arrival_s, c.arrival_s)
+
+
+def test_day_streams_are_numpys_seeded_streams():
+    """DayStreams redoes numpy's seeding arithmetic: each (purpose, day) stream must be the
+    generator of its SeedSequence, whatever the entropy size and spawn key."""
+    names = WorkloadSampler.DAY_STREAMS
+    for entropy, key in ((9, (0,)), (2**70 + 5, (3, 2**40)), (0, ()), (123, (1, 2, 3)),
+                         ([5, 6], (1,))):
+        ss = np.random.SeedSequence(entropy, spawn_key=key)
+        rng = DayStreams(ss, names)
+        assert rng.fast == isinstance(entropy, int)  # else numpy's own seeding
+        for d in (0, 1, 40, 1000):
+            for name in names:
+                ref = np.random.default_rng(np.random.SeedSequence(
+                    entropy, spawn_key=(*key, STREAMS.index(name), d)))
+                got = rng(name, d)
+                assert np.array_equal(got.random(3), ref.random(3))
+                assert np.array_equal(got.normal(size=3), ref.normal(size=3))
+
+
+def test_sampled_days_do_not_depend_on_chunks():
+    s, m = scenario(horizon__days=10, demand__overdispersion=0.3)
+    whole = sample_workload(s, m, 4)
+    sampler = WorkloadSampler(s, m, 4)
+    parts = [sampler.days(lo, lo + 3) for lo in range(0, 10, 3)]
+    for field in ("arrival_s", "queue", "channel", "ctype", "work_s", "abandon_at_s",
+                  "u_route", "closed"):
+        joined = np.concatenate([getattr(p, field) for p in parts])
+        assert getattr(whole, field).tobytes() == joined.tobytes(), field
+
+
+def test_sampler_and_workload_pickle():
+    """The samplers keep their distributions' samplers; they (and a Workload) still pickle."""
+    s, m = scenario(horizon__days=2)
+    sampler = pickle.loads(pickle.dumps(WorkloadSampler(s, m, 3)))
+    w = pickle.loads(pickle.dumps(sampler.days(0, 2)))
+    assert w.work_s.tobytes() == sample_workload(s, m, 3).work_s.tobytes()
 
 
 # --------------------------------------------------------------------------- roster
