@@ -249,7 +249,7 @@ def assemble(scenario: Scenario, model, reps: list, manifest: dict) -> Results:
     from sim.stats import summarize
 
     totals = concat_frames(reps, "totals")
-    intervals = concat_frames(reps, "intervals")
+    intervals = concat_frames(reps, "intervals", consume=True)
     # Economics reads the per-queue sums the workers made (or, failing them, the per-queue
     # interval rows).
     econ_intervals = intervals

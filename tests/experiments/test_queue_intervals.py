@@ -91,3 +91,8 @@ def test_arrow_concatenation_equals_pandas_concat(queue_intervals, contacts):
         got = concat_frames([p.unpack() for p in packed], name)
         pd.testing.assert_frame_equal(want, got, check_exact=True)
         assert list(want.dtypes) == list(got.dtypes)
+        # consume: the same frame, and each replication's bytes dropped once joined
+        reps = [p.unpack() for p in packed]
+        pd.testing.assert_frame_equal(want, concat_frames(reps, name, consume=True),
+                                      check_exact=True)
+        assert not any(f"{name}.arrow" in r.files for r in reps)
