@@ -321,22 +321,35 @@ def period_values(scenario: Scenario, intervals: pd.DataFrame | None, channel: s
         if column not in entry and column in intervals.columns:
             entry[column] = intervals[column].to_numpy()[idx]
     rows = pd.DataFrame({c: entry[c] for c in ("replication", "interval_start", kpi,
-                                                PERIOD_WEIGHTS[kpi]) if c in entry})
-    return _aggregate(rows, entry[period], kpi)
+                                                PERIOD_WEIGHTS[kpi]) if c in entry},
+                        copy=False)
+    if f"{period}_key" not in entry:
+        entry[f"{period}_key"] = _group_key(rows, entry[period])
+    return _aggregate(rows, entry[period], kpi, entry[f"{period}_key"])
 
 
-def _aggregate(rows: pd.DataFrame, block: np.ndarray, kpi: str) -> np.ndarray:
-    """One value of ``kpi`` per (replication, block), sorted, by :data:`PERIOD_WEIGHTS`."""
-    how = PERIOD_WEIGHTS.get(kpi, "sum" if kpi in _COUNTS else None)
-    start_s = rows.interval_start.to_numpy(dtype=float)
-    # NOTE: one integer key ordered like (replication, block): grouping by it gives the same
-    # groups in the same order as by the two columns, and is several times faster.
+def _group_key(rows: pd.DataFrame, block: np.ndarray) -> np.ndarray:
+    """One integer per row ordered like (replication, block).
+
+    # NOTE: grouping by it gives the same groups in the same order as by the two columns,
+    # and is several times faster.
+    """
     rep = rows.replication.to_numpy().astype(np.int64)
     block = np.asarray(block, dtype=np.int64)
     span = int(block.max() - block.min()) + 1 if block.size else 1
-    key = (rep - (rep.min() if rep.size else 0)) * span + (block - (block.min() if block.size
-                                                                      else 0))
-    frame = pd.DataFrame({"key": key, "v": rows[kpi].to_numpy(dtype=float), "t": start_s})
+    return (rep - (rep.min() if rep.size else 0)) * span + (block - (block.min() if block.size
+                                                                     else 0))
+
+
+def _aggregate(rows: pd.DataFrame, block: np.ndarray, kpi: str,
+               key: np.ndarray | None = None) -> np.ndarray:
+    """One value of ``kpi`` per (replication, block), sorted, by :data:`PERIOD_WEIGHTS`
+    (``key``: :func:`_group_key` of ``rows`` and ``block``, when already known)."""
+    how = PERIOD_WEIGHTS.get(kpi, "sum" if kpi in _COUNTS else None)
+    start_s = rows.interval_start.to_numpy(dtype=float)
+    key = _group_key(rows, block) if key is None else key
+    frame = pd.DataFrame({"key": key, "v": rows[kpi].to_numpy(dtype=float), "t": start_s},
+                         copy=False)
     groups = frame.groupby("key", sort=True)
     if how is None:
         return np.full(groups.ngroups, np.nan)
