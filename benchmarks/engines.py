@@ -16,7 +16,7 @@ Memory section: whole replications (sampling, simulation and KPIs) of the scenar
 ``benchmarks/w1.yaml`` (W1 as a scenario, ~1 M contacts) and ``benchmarks/w10m.yaml`` (the
 same over 780 days, ~10 M contacts), each in a fresh subprocess that prints its peak RSS
 (``getrusage(RUSAGE_SELF).ru_maxrss``) and contacts per CPU-second of the replication:
-the streaming path (``sim.stream.simulate_and_measure``, chunks of 7 days, what ``ccsim run``
+the streaming path (``sim.stream.simulate_and_measure``, chunks of ``CHUNK_DAYS``, what ``ccsim run``
 uses for the kernel without ``--contacts``) on both, the one-shot path (whole workload, one
 ``simulate``, ``measure``) on W1. Target (issue): a 10-million-contact run under 500 MB.
 
@@ -160,7 +160,8 @@ def _vm_hwm_mb() -> float:
     return float("nan")
 
 
-def replication_child(path: str, mode: str, chunk_days: int = 7, seed: int = 1) -> dict:
+def replication_child(path: str, mode: str, chunk_days: int | None = None, seed: int = 1
+                      ) -> dict:
     """One whole replication of the scenario file ``path`` (run in a fresh process).
 
     ``mode`` is ``"streaming"`` or ``"one-shot"``. CPU time covers sampling, simulation and
@@ -176,9 +177,9 @@ def replication_child(path: str, mode: str, chunk_days: int = 7, seed: int = 1) 
     base_mb = _peak_rss_mb()
     t0 = time.process_time()
     if mode == "streaming":
-        from sim.stream import simulate_and_measure
+        from sim.stream import CHUNK_DAYS, simulate_and_measure
 
-        measured = simulate_and_measure(scenario, model, ss, chunk_days)
+        measured = simulate_and_measure(scenario, model, ss, chunk_days or CHUNK_DAYS)
     else:
         from sim.engines.kernel import simulate
         from sim.kpi import measure
