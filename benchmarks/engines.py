@@ -16,9 +16,10 @@ Memory section: whole replications (sampling, simulation and KPIs) of the scenar
 ``benchmarks/w1.yaml`` (W1 as a scenario, ~1 M contacts) and ``benchmarks/w10m.yaml`` (the
 same over 780 days, ~10 M contacts), each in a fresh subprocess that prints its peak RSS
 (``getrusage(RUSAGE_SELF).ru_maxrss``) and contacts per CPU-second of the replication:
-the streaming path (``sim.stream.simulate_and_measure``, chunks of ``CHUNK_DAYS``, what ``ccsim run``
-uses for the kernel without ``--contacts``) on both, the one-shot path (whole workload, one
-``simulate``, ``measure``) on W1. Target (issue): a 10-million-contact run under 500 MB.
+the streaming path (``sim.stream.simulate_and_measure``, chunks of ``CHUNK_DAYS``, what
+``ccsim run`` uses for the kernel without ``--contacts``) on both, the one-shot path
+(whole workload, one ``simulate``, ``measure``) on W1. Target (issue): a 10-million-contact
+run under 500 MB.
 
 Usage::
 
