@@ -109,6 +109,11 @@ from sim.model import (
     Workload,
 )
 
+try:
+    from sim import _accumulate
+except ImportError:  # not built: the numpy reference implementations below
+    _accumulate = None
+
 #: KPI columns of :attr:`Measured.totals` and :attr:`Measured.intervals`, in display order.
 KPI_KEYS = (
     "offered",
@@ -600,9 +605,9 @@ class Accumulator:
         code += queue
         _add_cells(self._counts, interval, code)
         # Float sums item by item in contact order (see the class docstring).
-        np.add.at(self._wait_s, cell * 2 + answered, wait_s)
+        _add_at(self._wait_s, cell * 2 + answered, wait_s)
         handle_s = np.where(answered, outcomes.end_s[sel] - outcomes.start_s[sel], 0.0)
-        np.add.at(self._handle_s, cell, handle_s)
+        _add_at(self._handle_s, cell, handle_s)
 
     def _add_backlog(self, workload: Workload, stop_s) -> None:
         """Backlog count and oldest arrival at each interval end, from this batch.
@@ -743,7 +748,7 @@ class Accumulator:
                                                 <= windows.supervisor_within_s),
         })
         # Float sums item by item in id order (see the class docstring).
-        np.add.at(self._supervisor_s, cell[supervised], to_supervisor_s[supervised])
+        _add_at(self._supervisor_s, cell[supervised], to_supervisor_s[supervised])
         self._add_resolutions(interval, queue, severity, fate == Fate.RESOLVED,
                               f.end_s[sel] - j_arrival_s)
 
@@ -755,7 +760,7 @@ class Accumulator:
         severity = severity[resolved].astype(np.intp)
         _add_cells(self._resolved, interval, severity * n_q + queue)
         key = (interval * n_q + queue) * _N_SEV + severity
-        np.add.at(self._resolve_s, key, time_s[resolved])
+        _add_at(self._resolve_s, key, time_s[resolved])
 
     # ----------------------------------------------------------------------------------------
     # result
@@ -1238,6 +1243,11 @@ def _add_cells(counts: np.ndarray, interval: np.ndarray, row: np.ndarray) -> Non
     """
     if interval.shape[0] == 0:
         return
+    if _accumulate is not None:
+        # NOTE: compiled, one increment per item: no dense block of the batch's intervals
+        # (with four-week batches it has more cells than the batch has items).
+        _accumulate.add_cells(counts, interval, row)
+        return
     lo, hi = int(interval.min()), int(interval.max()) + 1
     n = hi - lo
     key = np.multiply(row, n, dtype=np.intp)
@@ -1252,6 +1262,17 @@ def _add_counts(counts: np.ndarray, key: np.ndarray) -> None:
         return
     lo, hi = int(key.min()), int(key.max()) + 1
     counts[lo:hi] += np.bincount(key - lo, minlength=hi - lo)
+
+
+def _add_at(acc: np.ndarray, key: np.ndarray, value: np.ndarray) -> None:
+    """``numpy.add.at(acc, key, value)`` for float64 ``acc`` and ``value`` and intp keys >= 0:
+    item by item, in item order (the float sums of :class:`Accumulator`)."""
+    if _accumulate is not None:
+        # NOTE: compiled, the same additions in the same order (``acc[k] = acc[k] + v``):
+        # the same bits, without numpy's per-call index machinery.
+        _accumulate.add_at(acc, key, value)
+    else:
+        np.add.at(acc, key, value)
 
 
 # Journey count codes, by the contact's own arrival and queue (_C_*) ...
@@ -1291,6 +1312,12 @@ def _add_codes(counts: np.ndarray, interval: np.ndarray, queue: np.ndarray, n_q:
     # additions does not matter), instead of one per code over the same range of cells;
     # each contact's key in the block is computed once, then offset by the code's rows.
     if interval.shape[0] == 0 or not flags:
+        return
+    if _accumulate is not None:
+        # NOTE: compiled, as in _add_cells: one pass per code over the flags, no keys.
+        for code, flag in flags.items():
+            _accumulate.add_code(counts, interval, queue, n_q, code,
+                                 None if flag is None else flag.view(np.int8))
         return
     lo, hi = int(interval.min()), int(interval.max()) + 1
     n = hi - lo
@@ -1346,6 +1373,14 @@ class _Integral:
         self._bin(self._lo, lo0, group)
 
     def _bin(self, sums, x0, group) -> None:
+        if _accumulate is not None:
+            # NOTE: compiled: bin, sum and count in one pass per item, the same float
+            # operations as bin_at_or_above and add.at (see there), no key array.
+            grid = self.grid
+            _accumulate.bin_add(sums[0], sums[1], x0, group, self.n_groups,
+                                grid.warmup_s - grid.k0 * grid.interval_s,
+                                1.0 / grid.interval_s)
+            return
         key = self.grid.bin_at_or_above(x0)
         key *= self.n_groups
         key += group

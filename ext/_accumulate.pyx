@@ -1,0 +1,161 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled per-contact loops of the KPI accumulator (private module ``sim._accumulate``).
+
+This module owns nothing of the KPI definitions: each function is the compiled twin of a
+numpy reference implementation in :mod:`sim.kpi` (named in its docstring), which stays the
+readable specification and the fallback when this module is not built. They compute the
+same sums to the last bit (``tests/unit/test_accumulate.py`` checks it):
+
+* integer counts are exact in any order of additions;
+* float sums add item by item *in item order*, ``acc[k] = acc[k] + v`` (the C operation of
+  ``numpy.add.at`` on float64: same operands, same order, so the same rounding, NaN and
+  signed-zero results; the project compiles with ``-ffp-contract=off``, so no fused
+  multiply-add changes an expression).
+
+Indices are checked (a key out of range raises ``IndexError``, as numpy would, after the
+items before it were added); the checks are one predictable branch per item.
+
+NOTE: the numpy versions bin each batch through dense temporaries (``bincount`` over a
+rows x intervals block, ``add.at`` through index buffers); with four-week batches the dense
+block is larger than the batch. One pass per item with no temporaries is several times
+faster.
+"""
+
+from libc.stdint cimport int8_t, int32_t, int64_t
+
+ctypedef fused index_t:
+    int32_t
+    int64_t
+
+
+def add_cells(int32_t[:, ::1] counts, const int64_t[:] interval, const int64_t[:] row):
+    """``counts[row[i], interval[i]] += 1`` for each item (:func:`sim.kpi._add_cells`).
+
+    Parameters
+    ----------
+    counts : int32[R, K]
+    interval, row : intp[n]
+    """
+    cdef Py_ssize_t i, n = interval.shape[0], n_r = counts.shape[0], n_k = counts.shape[1]
+    cdef int64_t r, k
+    cdef Py_ssize_t bad = -1
+    if row.shape[0] != n:
+        raise ValueError("add_cells: interval and row differ in length")
+    with nogil:
+        for i in range(n):
+            r = row[i]
+            k = interval[i]
+            if r < 0 or r >= n_r or k < 0 or k >= n_k:
+                bad = i
+                break
+            counts[r, k] += 1
+    if bad >= 0:
+        raise IndexError(f"add_cells: cell ({row[bad]}, {interval[bad]}) outside "
+                         f"({n_r}, {n_k})")
+
+
+def add_code(int32_t[:, ::1] counts, const int64_t[:] interval, const index_t[:] queue,
+             Py_ssize_t n_q, Py_ssize_t code, const int8_t[:] flag=None):
+    """``counts[code * n_q + queue[i], interval[i]] += 1`` for each item whose ``flag`` is
+    set (None: every item); one code of :func:`sim.kpi._add_codes`.
+
+    Parameters
+    ----------
+    counts : int32[R, K]
+    interval : intp[n]
+    queue : int32[n] or int64[n]
+    n_q, code : int
+    flag : bool[n] viewed as int8, or None
+    """
+    cdef Py_ssize_t i, n = interval.shape[0], n_r = counts.shape[0], n_k = counts.shape[1]
+    cdef int64_t q, k, base = code * n_q
+    cdef Py_ssize_t bad = -1
+    cdef bint every = flag is None
+    if queue.shape[0] != n or (not every and flag.shape[0] != n):
+        raise ValueError("add_code: arrays differ in length")
+    with nogil:
+        for i in range(n):
+            if not every and flag[i] == 0:
+                continue
+            q = queue[i]
+            k = interval[i]
+            if q < 0 or q >= n_q or k < 0 or k >= n_k or base + q >= n_r:
+                bad = i
+                break
+            counts[base + q, k] += 1
+    if bad >= 0:
+        raise IndexError(f"add_code: queue {queue[bad]}, interval {interval[bad]} outside "
+                         f"({n_q}, {n_k}) or code {code} outside the table")
+
+
+def add_at(double[::1] acc, const int64_t[:] key, const double[:] value):
+    """``acc[key[i]] += value[i]`` item by item in item order: ``numpy.add.at(acc, key,
+    value)`` on float64 (non-negative keys).
+
+    Parameters
+    ----------
+    acc : float64[M]
+    key : intp[n]
+    value : float64[n]
+    """
+    cdef Py_ssize_t i, n = key.shape[0], m = acc.shape[0]
+    cdef int64_t k
+    cdef Py_ssize_t bad = -1
+    if value.shape[0] != n:
+        raise ValueError("add_at: key and value differ in length")
+    with nogil:
+        for i in range(n):
+            k = key[i]
+            if k < 0 or k >= m:
+                bad = i
+                break
+            acc[k] = acc[k] + value[i]
+    if bad >= 0:
+        raise IndexError(f"add_at: key {key[bad]} outside ({m},)")
+
+
+def bin_add(double[::1] sums, int64_t[::1] counts, const double[:] x0,
+            const index_t[:] group, Py_ssize_t n_groups, double offset, double inv_interval):
+    """Bin items ``x0`` and add them: :meth:`sim.kpi._Integral._bin` with
+    :meth:`sim.kpi._Grid.bin_at_or_above`.
+
+    For each item, in item order: ``j = trunc((x0 + offset) * inv_interval) + 1``, ``k = j *
+    n_groups + group``, then ``sums[k] += x0`` and ``counts[k] += 1``.
+
+    Parameters
+    ----------
+    sums : float64[M]
+    counts : int64[M]
+    x0 : float64[n]
+        Times from the window start, clipped to the window (finite, >= 0).
+    group : int32[n] or int64[n]
+    n_groups : int
+    offset, inv_interval : float
+        ``warmup_s - k0 * interval_s`` and ``1.0 / interval_s``, as the grid computes them.
+    """
+    cdef Py_ssize_t i, n = x0.shape[0], m = sums.shape[0]
+    cdef double y
+    cdef int64_t j, k
+    cdef Py_ssize_t bad = -1
+    if group.shape[0] != n:
+        raise ValueError("bin_add: x0 and group differ in length")
+    if counts.shape[0] != m:
+        raise ValueError("bin_add: sums and counts differ in length")
+    with nogil:
+        for i in range(n):
+            y = x0[i] + offset
+            y = y * inv_interval
+            # NOTE: the range check comes first: a C cast of NaN or of a float beyond int64
+            # is undefined (numpy's cast gives INT64_MIN there, an index out of range too).
+            if not (y > -1.0 and y < <double>(m // n_groups)):
+                bad = i
+                break
+            j = <int64_t>y + 1  # truncation toward zero, as numpy's astype(intp)
+            k = j * n_groups + group[i]
+            if group[i] < 0 or group[i] >= n_groups or k >= m:
+                bad = i
+                break
+            sums[k] = sums[k] + x0[i]
+            counts[k] += 1
+    if bad >= 0:
+        raise IndexError(f"bin_add: item {x0[bad]} of group {group[bad]} outside the bins")
