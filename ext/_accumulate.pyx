@@ -159,3 +159,80 @@ def bin_add(double[::1] sums, int64_t[::1] counts, const double[:] x0,
             counts[k] += 1
     if bad >= 0:
         raise IndexError(f"bin_add: item {x0[bad]} of group {group[bad]} outside the bins")
+
+
+def add_backlog(int64_t[:, ::1] backlog, double[:, ::1] oldest_s, const int64_t[:] first_r,
+                const int64_t[:] stop_r, const index_t[:] queue, const double[:] arrival_s,
+                const int64_t[:] order, int64_t[:, ::1] steps, int64_t[::1] covered,
+                Py_ssize_t lo):
+    """Backlog counts and oldest arrivals of deferred contacts waiting at end rows:
+    :meth:`sim.kpi.Accumulator._add_backlog` after its rows are computed.
+
+    Contact ``i`` waits at end rows ``first_r[i] <= r < stop_r[i]``: ``backlog[r, q] += 1``
+    and ``oldest_s[r, q] = min(oldest_s[r, q], arrival_s[i])``.
+
+    Parameters
+    ----------
+    backlog : int64[E, Q]
+    oldest_s : float64[E, Q]
+    first_r, stop_r : intp[n]
+        Rows, ``lo <= first_r <= stop_r <= lo + steps.shape[0] - 1``.
+    queue : int32[n] or int64[n]
+    arrival_s : float64[n]
+    order : intp[n] or None
+        The items in (queue, arrival) order, ties in item order (None: the items are in
+        arrival order).
+    steps : int64[hi - lo + 1, Q]
+        Zeros (scratch).
+    covered : int64[Q]
+        Scratch.
+    lo : int
+        The first row of ``steps``.
+    """
+    cdef Py_ssize_t i, j, n = first_r.shape[0], n_q = backlog.shape[1]
+    cdef Py_ssize_t n_rows = steps.shape[0] - 1, n_e = backlog.shape[0]
+    cdef int64_t q, r, f, s, run
+    cdef double a
+    cdef Py_ssize_t bad = -1
+    cdef bint ordered = order is not None
+    if (stop_r.shape[0] != n or queue.shape[0] != n or arrival_s.shape[0] != n
+            or (ordered and order.shape[0] != n)):
+        raise ValueError("add_backlog: arrays differ in length")
+    if (oldest_s.shape[0] != n_e or oldest_s.shape[1] != n_q or steps.shape[1] != n_q
+            or covered.shape[0] != n_q or lo < 0 or lo + n_rows > n_e):
+        raise ValueError("add_backlog: tables differ in shape")
+    with nogil:
+        for q in range(n_q):
+            covered[q] = lo
+        # NOTE: counts by a difference array cumulated down the rows (O(items + rows x Q)),
+        # the oldest by one sweep in (queue, arrival) order: rows below the highest stop row
+        # so far already have an older contact waiting (any contact arriving later starts at
+        # or after their first row), so each row of a queue is set at most once. Integer
+        # counts and minima: the same values as the numpy searches.
+        for j in range(n):
+            i = order[j] if ordered else j
+            q = queue[i]
+            f = first_r[i] - lo
+            s = stop_r[i] - lo
+            if q < 0 or q >= n_q or f < 0 or s < f or s > n_rows:
+                bad = i
+                break
+            steps[f, q] += 1
+            steps[s, q] -= 1
+            a = arrival_s[i]
+            r = covered[q] if covered[q] > f + lo else f + lo
+            while r < s + lo:
+                if a < oldest_s[r, q]:
+                    oldest_s[r, q] = a
+                r += 1
+            if s + lo > covered[q]:
+                covered[q] = s + lo
+        if bad < 0:
+            for q in range(n_q):
+                run = 0
+                for r in range(n_rows):
+                    run += steps[r, q]
+                    backlog[lo + r, q] += run
+    if bad >= 0:
+        raise IndexError(f"add_backlog: item {bad} (queue {queue[bad]}, rows "
+                         f"{first_r[bad]}..{stop_r[bad]}) outside the rows from {lo}")

@@ -635,6 +635,14 @@ class Accumulator:
         lo, hi = int(first_r.min()), int(stop_r.max())
         if hi <= lo:
             return
+        if _accumulate is not None:
+            # NOTE: compiled, one pass over the contacts (see _accumulate.add_backlog): no
+            # sort when the arrivals are sorted, no searches; the same counts and minima.
+            order = None if _is_sorted(a) else np.lexsort((a, queue))
+            _accumulate.add_backlog(self._backlog, self._oldest_s, first_r, stop_r, queue, a,
+                                    order, np.zeros((hi - lo + 1, n_q), np.int64),
+                                    np.empty(n_q, np.int64), lo)
+            return
         # Backlog: +1 from the first row, -1 from the stop row, cumulated down the rows.
         n_rows = hi - lo + 1
         steps = np.bincount((first_r - lo) * n_q + queue, minlength=n_rows * n_q)

@@ -9,6 +9,7 @@ to the bit (floats compared as raw bytes: NaN payloads and signed zeros included
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import contextmanager
 from types import SimpleNamespace
 
@@ -169,6 +170,58 @@ def test_integral_add(items, no_group):
         _assert_same_bits(x[0], y[0])
         _assert_same_bits(x[1], y[1])
     _assert_same_bits(a.value(), b.value())
+
+
+@pytest.fixture(scope="module")
+def deferred_model():
+    """CareConnect over 3 days, 6-hour intervals: live and deferred queues."""
+    base = load_scenario("scenarios/careconnect.yaml")
+    data = base.model_dump(mode="json", exclude_none=True)
+    data["horizon"]["days"] = 3
+    scenario = parse_scenario(yaml.safe_dump(data, sort_keys=False), "careconnect-3d")
+    model = compile_scenario(scenario)
+    model = dataclasses.replace(model, interval_s=6 * 3600.0)
+    deferred = model.channel_live[model.queue_channel] == 0
+    assert deferred.any() and not deferred.all()
+    return model
+
+
+@st.composite
+def backlog_batches(draw, model):
+    n = draw(st.integers(0, 150))
+    warmup_s, horizon_s = float(model.warmup_s), float(model.horizon_s)
+    bounds = np.arange(0.0, horizon_s + 1, model.interval_s)
+    times = st.one_of(st.sampled_from(list(bounds) + [warmup_s, horizon_s]),
+                      st.floats(0.0, horizon_s * 1.1))
+    arrival_s = np.array(draw(st.lists(times, min_size=n, max_size=n)))
+    if draw(st.booleans()):
+        arrival_s.sort()  # first contacts: in arrival order; follow-ups: not
+    waits = st.one_of(st.just(0.0), st.just(np.inf), st.sampled_from([model.interval_s]),
+                      st.floats(0.0, horizon_s))
+    stop_s = arrival_s + np.array(draw(st.lists(waits, min_size=n, max_size=n)))
+    stop_s = np.minimum(stop_s, horizon_s)  # a wait ends at the horizon at the latest
+    queue = np.array(draw(st.lists(st.integers(0, model.n_queues - 1), min_size=n,
+                                   max_size=n)), dtype=np.int32)
+    closed = np.array(draw(st.lists(st.sampled_from([0, 0, 0, 1]), min_size=n, max_size=n)),
+                      dtype=np.int8)
+    return SimpleNamespace(arrival_s=arrival_s, queue=queue, closed=closed), stop_s
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_add_backlog(deferred_model, data):
+    batches = data.draw(st.lists(backlog_batches(deferred_model), min_size=1, max_size=3))
+
+    def make():
+        return (kpi.Accumulator(deferred_model),)
+
+    def add(acc):
+        for workload, stop_s in batches:
+            acc._add_backlog(workload, stop_s)
+
+    (a,), (b,) = _both(add, make)
+    _assert_same_bits(a._backlog, b._backlog)
+    _assert_same_bits(a._oldest_s, b._oldest_s)
 
 
 def test_compiled_loops_reject_cells_outside_the_table():
