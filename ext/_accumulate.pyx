@@ -114,51 +114,104 @@ def add_at(double[::1] acc, const int64_t[:] key, const double[:] value):
         raise IndexError(f"add_at: key {key[bad]} outside ({m},)")
 
 
-def bin_add(double[::1] sums, int64_t[::1] counts, const double[:] x0,
-            const index_t[:] group, Py_ssize_t n_groups, double offset, double inv_interval):
-    """Bin items ``x0`` and add them: :meth:`sim.kpi._Integral._bin` with
-    :meth:`sim.kpi._Grid.bin_at_or_above`.
+cdef inline bint _bin_one(double* sums, int64_t* counts, Py_ssize_t m, double x0, int64_t g,
+                          Py_ssize_t n_groups, double offset, double inv_interval,
+                          double n_bins) noexcept nogil:
+    """Bin ``x0`` of group ``g`` and add it (see :func:`integral_add`); False if its bin
+    is outside the table."""
+    cdef double y = x0 + offset
+    cdef int64_t k
+    y = y * inv_interval
+    # NOTE: the range check comes first: a C cast of NaN or of a float beyond int64 is
+    # undefined (numpy's cast gives INT64_MIN there, an index out of range too).
+    if not (y > -1.0 and y < n_bins):
+        return False
+    k = (<int64_t>y + 1) * n_groups + g  # truncation toward zero, as numpy's astype(intp)
+    if k >= m:
+        return False
+    sums[k] = sums[k] + x0
+    counts[k] += 1
+    return True
 
-    For each item, in item order: ``j = trunc((x0 + offset) * inv_interval) + 1``, ``k = j *
-    n_groups + group``, then ``sums[k] += x0`` and ``counts[k] += 1``.
+
+def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_lo,
+                 int64_t[::1] counts_lo, const double[:] lo, const double[:] hi,
+                 const index_t[:] group, Py_ssize_t n_groups, double warmup_s, double span_s,
+                 double offset, double inv_interval):
+    """Add items ``[lo_i, hi_i)`` of groups ``group`` to an integral's binned sums:
+    :meth:`sim.kpi._Integral.add` (with ``_bin`` and :meth:`sim.kpi._Grid.bin_at_or_above`).
+
+    For each item, in item order: ``lo0 = clip(lo - warmup_s, 0, span_s)``, ``hi0 =
+    maximum(clip(hi - warmup_s, 0, span_s), lo0)`` with numpy's semantics (NaN propagates;
+    a value equal to the bound, or ``lo0`` equal to ``hi0``, is kept as is, signed zeros
+    included); then each of ``x0 = hi0`` (into ``sums_hi``, ``counts_hi``) and ``x0 = lo0``
+    (into ``sums_lo``, ``counts_lo``) goes to bin ``j = trunc((x0 + offset) * inv_interval) +
+    1``, cell ``k = j * n_groups + group``: ``sums[k] += x0``, ``counts[k] += 1``. (The numpy
+    version bins all ``hi0`` then all ``lo0``: the same additions, in the same order, into
+    each array.)
 
     Parameters
     ----------
-    sums : float64[M]
-    counts : int64[M]
-    x0 : float64[n]
-        Times from the window start, clipped to the window (finite, >= 0).
+    sums_hi, sums_lo : float64[M]
+    counts_hi, counts_lo : int64[M]
+        May be the same array (the follow-ups' integral shares its counts).
+    lo, hi : float64[n]
     group : int32[n] or int64[n]
     n_groups : int
+    warmup_s, span_s : float
+        The window start and length.
     offset, inv_interval : float
         ``warmup_s - k0 * interval_s`` and ``1.0 / interval_s``, as the grid computes them.
     """
-    cdef Py_ssize_t i, n = x0.shape[0], m = sums.shape[0]
-    cdef double y
-    cdef int64_t j, k
+    cdef Py_ssize_t i, n = lo.shape[0], m = sums_hi.shape[0]
+    cdef double n_bins, lo0, hi0
+    cdef int64_t g
     cdef Py_ssize_t bad = -1
-    if group.shape[0] != n:
-        raise ValueError("bin_add: x0 and group differ in length")
-    if counts.shape[0] != m:
-        raise ValueError("bin_add: sums and counts differ in length")
+    if n_groups < 1:
+        raise ValueError("integral_add: n_groups must be positive")
+    if hi.shape[0] != n or group.shape[0] != n:
+        raise ValueError("integral_add: lo, hi and group differ in length")
+    if counts_hi.shape[0] != m or sums_lo.shape[0] != m or counts_lo.shape[0] != m:
+        raise ValueError("integral_add: sums and counts differ in length")
+    if m == 0:
+        if n:
+            raise IndexError("integral_add: no bins")
+        return
+    n_bins = <double>(m // n_groups)
+    cdef double* s_hi = &sums_hi[0]
+    cdef double* s_lo = &sums_lo[0]
+    cdef int64_t* c_hi = &counts_hi[0]
+    cdef int64_t* c_lo = &counts_lo[0]
     with nogil:
         for i in range(n):
-            y = x0[i] + offset
-            y = y * inv_interval
-            # NOTE: the range check comes first: a C cast of NaN or of a float beyond int64
-            # is undefined (numpy's cast gives INT64_MIN there, an index out of range too).
-            if not (y > -1.0 and y < <double>(m // n_groups)):
+            g = group[i]
+            if g < 0 or g >= n_groups:
                 bad = i
                 break
-            j = <int64_t>y + 1  # truncation toward zero, as numpy's astype(intp)
-            k = j * n_groups + group[i]
-            if group[i] < 0 or group[i] >= n_groups or k >= m:
+            # NOTE: numpy's clip and maximum, operation for operation: np.clip keeps x when
+            # it is not below the lower bound (-0.0 stays -0.0), np.maximum(a, b) gives b
+            # when a == b; both propagate NaN.
+            lo0 = lo[i] - warmup_s
+            if lo0 < 0.0:
+                lo0 = 0.0
+            if lo0 > span_s:
+                lo0 = span_s
+            hi0 = hi[i] - warmup_s
+            if hi0 < 0.0:
+                hi0 = 0.0
+            if hi0 > span_s:
+                hi0 = span_s
+            if not (hi0 > lo0 or hi0 != hi0):
+                hi0 = lo0
+            if not _bin_one(s_hi, c_hi, m, hi0, g, n_groups, offset, inv_interval, n_bins):
                 bad = i
                 break
-            sums[k] = sums[k] + x0[i]
-            counts[k] += 1
+            if not _bin_one(s_lo, c_lo, m, lo0, g, n_groups, offset, inv_interval, n_bins):
+                bad = i
+                break
     if bad >= 0:
-        raise IndexError(f"bin_add: item {x0[bad]} of group {group[bad]} outside the bins")
+        raise IndexError(f"integral_add: item [{lo[bad]}, {hi[bad]}) of group {group[bad]} "
+                         f"outside the bins")
 
 
 def add_backlog(int64_t[:, ::1] backlog, double[:, ::1] oldest_s, const int64_t[:] first_r,

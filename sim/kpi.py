@@ -1370,25 +1370,26 @@ class _Integral:
         # smaller sums (precision), and +inf or pre-warm-up times are harmless.
         grid = self.grid
         span = grid.horizon_s - grid.warmup_s
+        if group is None:
+            group = np.zeros(np.shape(lo)[0], dtype=np.intp)
+        if _accumulate is not None:
+            # NOTE: compiled: clip, bin, sum and count each item in one pass, the same float
+            # operations as below (see _accumulate.integral_add), no temporaries.
+            _accumulate.integral_add(
+                self._hi[0], self._hi[1], self._lo[0], self._lo[1],
+                np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64), group,
+                self.n_groups, grid.warmup_s, span,
+                grid.warmup_s - grid.k0 * grid.interval_s, 1.0 / grid.interval_s)
+            return
         lo0 = np.subtract(lo, grid.warmup_s, dtype=np.float64)
         np.clip(lo0, 0.0, span, out=lo0)
         hi0 = np.subtract(hi, grid.warmup_s, dtype=np.float64)
         np.clip(hi0, 0.0, span, out=hi0)
         np.maximum(hi0, lo0, out=hi0)
-        if group is None:
-            group = np.zeros(lo0.shape[0], dtype=np.intp)
         self._bin(self._hi, hi0, group)
         self._bin(self._lo, lo0, group)
 
     def _bin(self, sums, x0, group) -> None:
-        if _accumulate is not None:
-            # NOTE: compiled: bin, sum and count in one pass per item, the same float
-            # operations as bin_at_or_above and add.at (see there), no key array.
-            grid = self.grid
-            _accumulate.bin_add(sums[0], sums[1], x0, group, self.n_groups,
-                                grid.warmup_s - grid.k0 * grid.interval_s,
-                                1.0 / grid.interval_s)
-            return
         key = self.grid.bin_at_or_above(x0)
         key *= self.n_groups
         key += group

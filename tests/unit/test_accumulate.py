@@ -141,7 +141,7 @@ def integral_items(draw):
     n_groups = draw(st.integers(1, 6))
     n = draw(st.integers(0, 200))
     # times around and on the bounds, beyond the window, infinite; hi may be below lo
-    on_bounds = st.sampled_from(list(grid.bounds) + [-np.inf, np.inf, 0.0, horizon_s * 2])
+    on_bounds = st.sampled_from(list(grid.bounds) + [-np.inf, np.inf, 0.0, -0.0, horizon_s * 2])
     times = st.one_of(on_bounds, st.floats(warmup_s - interval_s, horizon_s + interval_s))
     lo = np.array(draw(st.lists(times, min_size=n, max_size=n)), dtype=np.float64)
     hi = np.array(draw(st.lists(times, min_size=n, max_size=n)), dtype=np.float64)
