@@ -8,9 +8,11 @@ same sums to the last bit (``tests/unit/test_accumulate.py`` checks it):
 
 * integer counts are exact in any order of additions;
 * float sums add item by item *in item order*, ``acc[k] = acc[k] + v`` (the C operation of
-  ``numpy.add.at`` on float64: same operands, same order, so the same rounding, NaN and
-  signed-zero results; the project compiles with ``-ffp-contract=off``, so no fused
-  multiply-add changes an expression).
+  ``numpy.add.at`` on float64: same operands, same order, so the same rounding and
+  signed-zero results; NaN payloads through :func:`_plus`; the project compiles with
+  ``-ffp-contract=off``, so no fused multiply-add changes an expression);
+* other float operations are the numpy version's, operation for operation (subtractions
+  keep their operand order, so their NaN payloads too).
 
 Indices are checked (a key out of range raises ``IndexError``, as numpy would, after the
 items before it were added); the checks are one predictable branch per item.
@@ -26,6 +28,20 @@ from libc.stdint cimport int8_t, int32_t, int64_t
 ctypedef fused index_t:
     int32_t
     int64_t
+
+
+cdef inline double _plus(double acc, double value) noexcept nogil:
+    """``acc + value`` as ``numpy.add.at`` computes it, NaN payload included.
+
+    NOTE: C compilers treat floating-point addition as commutative and may emit ``value +
+    acc``, which gives the same number but, when both are NaN, the other one's payload
+    (sign bit included: the hardware returns the first operand's NaN). numpy's ``add.at``
+    returns ``acc``'s; ``acc + acc`` is that whatever the operand order. The branch is
+    predictable (sums are rarely NaN).
+    """
+    if acc != acc:
+        return acc + acc
+    return acc + value
 
 
 def add_cells(int32_t[:, ::1] counts, const int64_t[:] interval, const int64_t[:] row):
@@ -109,7 +125,7 @@ def add_at(double[::1] acc, const int64_t[:] key, const double[:] value):
             if k < 0 or k >= m:
                 bad = i
                 break
-            acc[k] = acc[k] + value[i]
+            acc[k] = _plus(acc[k], value[i])
     if bad >= 0:
         raise IndexError(f"add_at: key {key[bad]} outside ({m},)")
 
@@ -129,7 +145,7 @@ cdef inline bint _bin_one(double* sums, int64_t* counts, Py_ssize_t m, double x0
     k = (<int64_t>y + 1) * n_groups + g  # truncation toward zero, as numpy's astype(intp)
     if k >= m:
         return False
-    sums[k] = sums[k] + x0
+    sums[k] = _plus(sums[k], x0)
     counts[k] += 1
     return True
 
@@ -289,3 +305,110 @@ def add_backlog(int64_t[:, ::1] backlog, double[:, ::1] oldest_s, const int64_t[
     if bad >= 0:
         raise IndexError(f"add_backlog: item {bad} (queue {queue[bad]}, rows "
                          f"{first_r[bad]}..{stop_r[bad]}) outside the rows from {lo}")
+
+
+def add_contact_sums(int32_t[:, ::1] counts, double[::1] wait_sums, double[::1] handle_sums,
+                     const int64_t[:] interval, const index_t[:] queue,
+                     const int8_t[:] outcome, const int8_t[:] closed,
+                     const double[:] arrival_s, const double[:] stop_s,
+                     const double[:] start_s, const double[:] end_s,
+                     const double[::1] threshold_s, int answered_code, int lost_code):
+    """Per-contact category counts, wait and handle sums of window contacts:
+    :meth:`sim.kpi.Accumulator._add_contact_sums` after the intervals are computed.
+
+    For each contact, in contact order: ``wait = stop_s - arrival_s``; code ``outcome * 4 +
+    (wait > 0 or not answered) * 2 + (wait <= threshold_s[queue])``, ``lost_code`` if
+    closed; ``counts[code * n_q + queue, interval] += 1``; ``wait_sums[cell * 2 + answered]
+    += wait`` and ``handle_sums[cell] += (end_s - start_s if answered else 0.0)`` with
+    ``cell = interval * n_q + queue``.
+
+    Raises
+    ------
+    ValueError
+        Before adding anything, if a contact that is not closed has an outcome above
+        ``lost_code // 4 - 1`` (LOST_CLOSED) or below 0.
+    """
+    cdef Py_ssize_t i, n = interval.shape[0], n_q = threshold_s.shape[0]
+    cdef Py_ssize_t n_k = counts.shape[1]
+    cdef int64_t q, k, cell, code, j
+    cdef int o, max_outcome = lost_code // 4 - 1
+    cdef bint answered
+    cdef double wait, handle
+    cdef Py_ssize_t bad = -1, bad_outcome = -1
+    if (queue.shape[0] != n or outcome.shape[0] != n or closed.shape[0] != n
+            or arrival_s.shape[0] != n or stop_s.shape[0] != n or start_s.shape[0] != n
+            or end_s.shape[0] != n):
+        raise ValueError("add_contact_sums: arrays differ in length")
+    if (counts.shape[0] != (lost_code + 1) * n_q or wait_sums.shape[0] != 2 * n_k * n_q
+            or handle_sums.shape[0] != n_k * n_q):
+        raise ValueError("add_contact_sums: tables differ in shape")
+    with nogil:
+        for i in range(n):
+            o = outcome[i]
+            if closed[i] == 0 and (o < 0 or o > max_outcome):
+                bad_outcome = i
+                break
+        if bad_outcome < 0:
+            for i in range(n):
+                q = queue[i]
+                k = interval[i]
+                if q < 0 or q >= n_q or k < 0 or k >= n_k:
+                    bad = i
+                    break
+                o = outcome[i]
+                answered = o == answered_code
+                wait = stop_s[i] - arrival_s[i]
+                if closed[i] != 0:
+                    code = lost_code
+                else:
+                    code = o * 4 + (2 if (wait > 0.0 or not answered) else 0)
+                    code += 1 if wait <= threshold_s[q] else 0  # False for a NaN threshold
+                counts[code * n_q + q, k] += 1
+                cell = k * n_q + q
+                j = cell * 2 + answered
+                wait_sums[j] = _plus(wait_sums[j], wait)
+                # NOTE: 0.0 is added for the others, as the numpy version does (it turns a
+                # -0.0 sum into +0.0).
+                handle = end_s[i] - start_s[i] if answered else 0.0
+                handle_sums[cell] = _plus(handle_sums[cell], handle)
+    if bad_outcome >= 0:
+        raise ValueError("outcomes: a contact that is not closed has outcome LOST_CLOSED")
+    if bad >= 0:
+        raise IndexError(f"add_contact_sums: queue {queue[bad]}, interval {interval[bad]} "
+                         f"outside ({n_q}, {n_k})")
+
+
+def add_resolutions(int32_t[:, ::1] counts, double[::1] time_sums, const int64_t[:] interval,
+                    const index_t[:] queue, const int8_t[:] severity, const int8_t[:] resolved,
+                    const double[:] time_s, Py_ssize_t n_q, Py_ssize_t n_sev):
+    """Resolved journeys and their times to resolve: :meth:`sim.kpi.Accumulator.
+    _add_resolutions`.
+
+    For each item with ``resolved`` set, in item order: ``counts[severity * n_q + queue,
+    interval] += 1`` and ``time_sums[(interval * n_q + queue) * n_sev + severity] +=
+    time_s``.
+    """
+    cdef Py_ssize_t i, n = interval.shape[0], n_k = counts.shape[1]
+    cdef int64_t q, k, v, key
+    cdef Py_ssize_t bad = -1
+    if (queue.shape[0] != n or severity.shape[0] != n or resolved.shape[0] != n
+            or time_s.shape[0] != n):
+        raise ValueError("add_resolutions: arrays differ in length")
+    if counts.shape[0] != n_sev * n_q or time_sums.shape[0] != n_k * n_q * n_sev:
+        raise ValueError("add_resolutions: tables differ in shape")
+    with nogil:
+        for i in range(n):
+            if resolved[i] == 0:
+                continue
+            q = queue[i]
+            k = interval[i]
+            v = severity[i]
+            if q < 0 or q >= n_q or k < 0 or k >= n_k or v < 0 or v >= n_sev:
+                bad = i
+                break
+            counts[v * n_q + q, k] += 1
+            key = (k * n_q + q) * n_sev + v
+            time_sums[key] = _plus(time_sums[key], time_s[i])
+    if bad >= 0:
+        raise IndexError(f"add_resolutions: queue {queue[bad]}, interval {interval[bad]}, "
+                         f"severity {severity[bad]} outside ({n_q}, {n_k}, {n_sev})")

@@ -588,6 +588,16 @@ class Accumulator:
             return
         queue = workload.queue[sel]
         outcome = outcomes.outcome[sel]
+        if _accumulate is not None and _is_int8(outcome, workload.closed):
+            # NOTE: compiled: codes, counts and float sums in one pass per contact, the same
+            # comparisons and float operations in the same order (see
+            # _accumulate.add_contact_sums), no per-contact temporaries.
+            _accumulate.add_contact_sums(
+                self._counts, self._wait_s, self._handle_s,
+                grid.local_interval(arrival_s), queue, outcome, workload.closed[sel],
+                arrival_s, stop_s[sel], outcomes.start_s[sel], outcomes.end_s[sel],
+                self._threshold_s, int(Outcome.ANSWERED), _LOST)
+            return
         answered = outcome == Outcome.ANSWERED
         wait_s = stop_s[sel] - arrival_s
         threshold_s = self._threshold_s[queue]
@@ -764,6 +774,12 @@ class Accumulator:
         """Count resolved journeys and sum their times to resolve per (interval, queue,
         severity)."""
         n_q = self.model.n_queues
+        if _accumulate is not None and _is_int8(severity):
+            # NOTE: compiled: one pass over the flags, no masked copies (see _add_cells).
+            _accumulate.add_resolutions(self._resolved, self._resolve_s, interval, queue,
+                                        severity, resolved.view(np.int8), time_s, n_q,
+                                        _N_SEV)
+            return
         interval, queue = interval[resolved], queue[resolved]
         severity = severity[resolved].astype(np.intp)
         _add_cells(self._resolved, interval, severity * n_q + queue)
@@ -1015,6 +1031,12 @@ class Accumulator:
 
 # --------------------------------------------------------------------------------------------
 # Grid of reporting intervals and groups of queues
+
+
+def _is_int8(*arrays) -> bool:
+    """Whether every array is int8 (the model's outcome, closed, severity arrays), as the
+    compiled loops take them."""
+    return all(a.dtype == np.int8 for a in arrays)
 
 
 def _is_sorted(a: np.ndarray) -> bool:

@@ -10,7 +10,7 @@ to the bit (floats compared as raw bytes: NaN payloads and signed zeros included
 from __future__ import annotations
 
 import dataclasses
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from types import SimpleNamespace
 
 import numpy as np
@@ -222,6 +222,76 @@ def test_add_backlog(deferred_model, data):
     (a,), (b,) = _both(add, make)
     _assert_same_bits(a._backlog, b._backlog)
     _assert_same_bits(a._oldest_s, b._oldest_s)
+
+
+@st.composite
+def contact_batches(draw, model):
+    """Window contacts with random outcomes, waits (NaN and infinite ones too), handle
+    times; and per-queue thresholds, NaN for some."""
+    n = draw(st.integers(0, 150))
+    warmup_s, horizon_s = float(model.warmup_s), float(model.horizon_s)
+    arrival_s = np.array(draw(st.lists(st.floats(warmup_s, horizon_s, exclude_max=True),
+                                       min_size=n, max_size=n)))
+    if draw(st.booleans()):
+        arrival_s.sort()
+    some = st.one_of(st.floats(-10.0, 1e5), st.sampled_from([0.0, -0.0, np.inf, np.nan]))
+
+    def floats():
+        return np.array(draw(st.lists(some, min_size=n, max_size=n)), dtype=np.float64)
+
+    stop_s = arrival_s + floats()
+    outcome = np.array(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), np.int8)
+    closed = np.array(draw(st.lists(st.sampled_from([0, 0, 0, 1, 2]), min_size=n,
+                                    max_size=n)), np.int8)
+    outcome[closed == 1] = 3  # LOST_CLOSED
+    queue = np.array(draw(st.lists(st.integers(0, model.n_queues - 1), min_size=n,
+                                   max_size=n)), dtype=np.int32)
+    start_s = arrival_s + floats()
+    end_s = start_s + floats()
+    threshold_s = np.array(draw(st.lists(st.sampled_from([np.nan, 0.0, 20.0, 3600.0]),
+                                         min_size=model.n_queues, max_size=model.n_queues)))
+    severity = np.array(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), np.int8)
+    resolved = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    contacts = SimpleNamespace(arrival_s=arrival_s, queue=queue, closed=closed)
+    outcomes = SimpleNamespace(outcome=outcome, start_s=start_s, end_s=end_s)
+    return contacts, outcomes, stop_s, threshold_s, severity, resolved, floats()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_add_contact_sums_and_resolutions(deferred_model, data):
+    batches = data.draw(st.lists(contact_batches(deferred_model), min_size=1, max_size=3))
+    threshold_s = batches[0][3]
+
+    def make():
+        acc = kpi.Accumulator(deferred_model)
+        acc._threshold_s = threshold_s
+        return (acc,)
+
+    def add(acc):
+        for contacts, outcomes, stop_s, _, severity, resolved, time_s in batches:
+            acc._add_contact_sums(contacts, outcomes, stop_s)
+            interval = acc._grid.local_interval(contacts.arrival_s)
+            acc._add_resolutions(interval, contacts.queue, severity, resolved, time_s)
+
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN, as in numpy
+        (a,), (b,) = _both(add, make)
+    for name in ("_counts", "_wait_s", "_handle_s", "_resolved", "_resolve_s"):
+        _assert_same_bits(getattr(a, name), getattr(b, name))
+
+
+def test_outcome_lost_closed_of_an_open_contact_is_rejected(deferred_model):
+    warmup_s = float(deferred_model.warmup_s)
+    contacts = SimpleNamespace(arrival_s=np.array([warmup_s, warmup_s + 1.0]),
+                               queue=np.zeros(2, np.int32), closed=np.zeros(2, np.int8))
+    outcomes = SimpleNamespace(outcome=np.array([1, 3], np.int8), start_s=np.zeros(2),
+                               end_s=np.zeros(2))
+    for numpy_only in (False, True):
+        acc = kpi.Accumulator(deferred_model)
+        with _numpy_only() if numpy_only else nullcontext():
+            with pytest.raises(ValueError, match="LOST_CLOSED"):
+                acc._add_contact_sums(contacts, outcomes, contacts.arrival_s)
+        assert acc._counts.sum() == 0  # nothing added
 
 
 def test_compiled_loops_reject_cells_outside_the_table():
