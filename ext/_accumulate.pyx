@@ -89,19 +89,21 @@ def add_code(int32_t[:, ::1] counts, const int64_t[:] interval, const index_t[:]
     cdef bint every = flag is None
     if queue.shape[0] != n or (not every and flag.shape[0] != n):
         raise ValueError("add_code: arrays differ in length")
+    if base + n_q > n_r:
+        raise IndexError(f"add_code: code {code} outside the table")
     with nogil:
         for i in range(n):
             if not every and flag[i] == 0:
                 continue
             q = queue[i]
             k = interval[i]
-            if q < 0 or q >= n_q or k < 0 or k >= n_k or base + q >= n_r:
+            if q < 0 or q >= n_q or k < 0 or k >= n_k:
                 bad = i
                 break
             counts[base + q, k] += 1
     if bad >= 0:
         raise IndexError(f"add_code: queue {queue[bad]}, interval {interval[bad]} outside "
-                         f"({n_q}, {n_k}) or code {code} outside the table")
+                         f"({n_q}, {n_k})")
 
 
 def add_at(double[::1] acc, const int64_t[:] key, const double[:] value):
@@ -412,3 +414,48 @@ def add_resolutions(int32_t[:, ::1] counts, double[::1] time_sums, const int64_t
     if bad >= 0:
         raise IndexError(f"add_resolutions: queue {queue[bad]}, interval {interval[bad]}, "
                          f"severity {severity[bad]} outside ({n_q}, {n_k}, {n_sev})")
+
+
+def count_le(const double[::1] inner, const double[:] x, int64_t[::1] out,
+             double origin_s, double inv_interval):
+    """``out[i] = #(inner <= x[i])``, exactly: :meth:`sim.kpi._Grid.count_le`.
+
+    The count is defined by comparisons, so any search gives the same integers; this one
+    starts at the regular grid's guess ``trunc((x - origin_s) * inv_interval)`` (clipped to
+    ``0..len(inner)``) and steps to the exact row.
+
+    Parameters
+    ----------
+    inner : float64[B], sorted
+    x : float64[n], not NaN
+    out : intp[n]
+    origin_s, inv_interval : float
+        ``k0 * interval_s`` and ``1.0 / interval_s``.
+    """
+    cdef Py_ssize_t i, n = x.shape[0], n_b = inner.shape[0]
+    cdef int64_t row
+    cdef double v, guess
+    cdef Py_ssize_t bad = -1
+    if out.shape[0] != n:
+        raise ValueError("count_le: x and out differ in length")
+    with nogil:
+        for i in range(n):
+            v = x[i]
+            if v != v:
+                bad = i
+                break
+            guess = (v - origin_s) * inv_interval
+            # NOTE: compared before the cast (a C cast of a float beyond int64 is undefined).
+            if not guess > 0.0:
+                row = 0
+            elif guess >= <double>n_b:
+                row = n_b
+            else:
+                row = <int64_t>guess
+            while row > 0 and v < inner[row - 1]:
+                row -= 1
+            while row < n_b and v >= inner[row]:
+                row += 1
+            out[i] = row
+    if bad >= 0:
+        raise ValueError("count_le: NaN")

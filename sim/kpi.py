@@ -703,7 +703,7 @@ class Accumulator:
             _J_JOURNEYS: None,
             _J_FIRST_HANDLED: handled,
             _J_FIRST_RESOLVED: handled & resolved,
-            _J_DECIDED: np.isin(fate, _TERMINAL),
+            _J_DECIDED: _terminal(fate),
         })
         self._add_resolutions(interval, queue, workload.severity[sel], resolved,
                               outcomes.end_s[sel] - arrival_s)
@@ -759,7 +759,7 @@ class Accumulator:
         # day later starts its own 30-minute clock then.
         to_supervisor_s = f.start_s[sel] - f.p_arrival_s[sel]
         _add_codes(self._jcounts, interval, queue, n_q, {
-            _J_DECIDED: np.isin(fate, _TERMINAL),
+            _J_DECIDED: _terminal(fate),
             _J_FOLLOWUPS: f.arrival_s[sel] < grid.horizon_s,
             _J_SUPERVISED: supervised,
             _J_SUPERVISED_WITHIN: supervised & (to_supervisor_s
@@ -1092,6 +1092,13 @@ class _Grid:
         # and checked against the bounds exactly (a binary search over a year of bounds
         # costs cache misses per item); any guess still off is searched.
         inner = self.bounds[1:-1]
+        if _accumulate is not None and x.dtype == np.float64:
+            # NOTE: compiled, the same search per item without temporaries (the count is
+            # defined by comparisons: the same integers whatever the search).
+            row = np.empty(x.shape[0], dtype=np.intp)
+            _accumulate.count_le(inner, x, row, self.k0 * self.interval_s,
+                                 1.0 / self.interval_s)
+            return row
         last = self.n_intervals - 1
         guess = x - self.k0 * self.interval_s
         guess *= 1.0 / self.interval_s
@@ -1316,6 +1323,17 @@ _N_J = 7
 _N_SEV = len(SEVERITY_NAMES)
 #: Fates that end a journey.
 _TERMINAL = (int(Fate.RESOLVED), int(Fate.UNRESOLVED), int(Fate.GAVE_UP))
+#: ``_IS_TERMINAL[fate.view(np.uint8)]`` is ``np.isin(fate, _TERMINAL)`` for int8 fates.
+_IS_TERMINAL = np.zeros(256, dtype=bool)
+_IS_TERMINAL[np.array(_TERMINAL, dtype=np.int8).view(np.uint8)] = True
+
+
+def _terminal(fate: np.ndarray) -> np.ndarray:
+    """Whether each fate ends a journey (bool[n])."""
+    if fate.dtype == np.int8:
+        # NOTE: a table look-up over every int8 value: np.isin sorts or hashes.
+        return _IS_TERMINAL[fate.view(np.uint8)]
+    return np.isin(fate, _TERMINAL)
 _JOURNEY_KEYS = KPI_KEYS[KPI_KEYS.index("fcr"):]
 
 

@@ -172,6 +172,26 @@ def test_integral_add(items, no_group):
     _assert_same_bits(a.value(), b.value())
 
 
+@settings(max_examples=300, deadline=None)
+@given(integral_items())
+def test_count_le(items):
+    grid, _, lo, hi, _ = items
+    x = np.concatenate([lo, hi, np.nextafter(grid.bounds, np.inf),
+                        np.nextafter(grid.bounds, -np.inf)])
+    x = x[x < np.inf]  # the numpy version indexes past its padded bounds at +inf
+    a = grid.count_le(x)
+    with _numpy_only():
+        b = grid.count_le(x)
+    _assert_same_bits(a, b)
+    assert (a == np.searchsorted(grid.bounds[1:-1], x, side="right")).all()
+
+
+def test_terminal_fates_are_isin():
+    fate = np.arange(-128, 128, dtype=np.int8)
+    assert (kpi._terminal(fate) == np.isin(fate, kpi._TERMINAL)).all()
+    assert (kpi._terminal(fate[::3]) == np.isin(fate[::3], kpi._TERMINAL)).all()
+
+
 @pytest.fixture(scope="module")
 def deferred_model():
     """CareConnect over 3 days, 6-hour intervals: live and deferred queues."""
