@@ -381,6 +381,11 @@ class Accumulator:
     same to the last bit. (Batches out of id order would still give the same KPIs up to
     rounding, not bit for bit.)
 
+    The per-contact loops run compiled (``sim._accumulate``, from ``ext/_accumulate.pyx``)
+    when the extension is built; the numpy code of each helper is the reference (and the
+    fallback), and the compiled twin performs the same operations in the same order, so the
+    sums are the same to the last bit either way (``tests/unit/test_accumulate.py``).
+
     Follow-up contacts (:meth:`add_followups`, also in id order, in batches of consecutive
     ids) have a second, separate set of sums (an inner accumulator), added elementwise to the
     first contacts' only in :meth:`result`: feeding first contacts and follow-ups interleaved
@@ -1323,6 +1328,7 @@ _N_J = 7
 _N_SEV = len(SEVERITY_NAMES)
 #: Fates that end a journey.
 _TERMINAL = (int(Fate.RESOLVED), int(Fate.UNRESOLVED), int(Fate.GAVE_UP))
+_JOURNEY_KEYS = KPI_KEYS[KPI_KEYS.index("fcr"):]
 #: ``_IS_TERMINAL[fate.view(np.uint8)]`` is ``np.isin(fate, _TERMINAL)`` for int8 fates.
 _IS_TERMINAL = np.zeros(256, dtype=bool)
 _IS_TERMINAL[np.array(_TERMINAL, dtype=np.int8).view(np.uint8)] = True
@@ -1334,7 +1340,6 @@ def _terminal(fate: np.ndarray) -> np.ndarray:
         # NOTE: a table look-up over every int8 value: np.isin sorts or hashes.
         return _IS_TERMINAL[fate.view(np.uint8)]
     return np.isin(fate, _TERMINAL)
-_JOURNEY_KEYS = KPI_KEYS[KPI_KEYS.index("fcr"):]
 
 
 def _fate_flags(outcome: np.ndarray, fate: np.ndarray) -> dict:
