@@ -35,7 +35,7 @@ cdef inline double _plus(double acc, double value) noexcept nogil:
 
     NOTE: C compilers treat floating-point addition as commutative and may emit ``value +
     acc``, which gives the same number but, when both are NaN, the other one's payload
-    (sign bit included: the hardware returns the first operand's NaN). numpy's ``add.at``
+    (sign bit included: x86-64 returns the first operand's NaN). numpy's ``add.at``
     returns ``acc``'s; ``acc + acc`` is that whatever the operand order. The branch is
     predictable (sums are rarely NaN).
     """
