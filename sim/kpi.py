@@ -109,6 +109,11 @@ from sim.model import (
     Workload,
 )
 
+try:
+    from sim import _accumulate
+except ImportError:  # not built: the numpy reference implementations below
+    _accumulate = None
+
 #: KPI columns of :attr:`Measured.totals` and :attr:`Measured.intervals`, in display order.
 KPI_KEYS = (
     "offered",
@@ -376,6 +381,11 @@ class Accumulator:
     same to the last bit. (Batches out of id order would still give the same KPIs up to
     rounding, not bit for bit.)
 
+    The per-contact loops run compiled (``sim._accumulate``, from ``ext/_accumulate.pyx``)
+    when the extension is built; the numpy code of each helper is the reference (and the
+    fallback), and the compiled twin performs the same operations in the same order, so the
+    sums are the same to the last bit either way (``tests/unit/test_accumulate.py``).
+
     Follow-up contacts (:meth:`add_followups`, also in id order, in batches of consecutive
     ids) have a second, separate set of sums (an inner accumulator), added elementwise to the
     first contacts' only in :meth:`result`: feeding first contacts and follow-ups interleaved
@@ -583,6 +593,16 @@ class Accumulator:
             return
         queue = workload.queue[sel]
         outcome = outcomes.outcome[sel]
+        if _accumulate is not None and _is_int8(outcome, workload.closed):
+            # NOTE: compiled: codes, counts and float sums in one pass per contact, the same
+            # comparisons and float operations in the same order (see
+            # _accumulate.add_contact_sums), no per-contact temporaries.
+            _accumulate.add_contact_sums(
+                self._counts, self._wait_s, self._handle_s,
+                grid.local_interval(arrival_s), queue, outcome, workload.closed[sel],
+                arrival_s, stop_s[sel], outcomes.start_s[sel], outcomes.end_s[sel],
+                self._threshold_s, int(Outcome.ANSWERED), _LOST)
+            return
         answered = outcome == Outcome.ANSWERED
         wait_s = stop_s[sel] - arrival_s
         threshold_s = self._threshold_s[queue]
@@ -600,9 +620,9 @@ class Accumulator:
         code += queue
         _add_cells(self._counts, interval, code)
         # Float sums item by item in contact order (see the class docstring).
-        np.add.at(self._wait_s, cell * 2 + answered, wait_s)
+        _add_at(self._wait_s, cell * 2 + answered, wait_s)
         handle_s = np.where(answered, outcomes.end_s[sel] - outcomes.start_s[sel], 0.0)
-        np.add.at(self._handle_s, cell, handle_s)
+        _add_at(self._handle_s, cell, handle_s)
 
     def _add_backlog(self, workload: Workload, stop_s) -> None:
         """Backlog count and oldest arrival at each interval end, from this batch.
@@ -629,6 +649,14 @@ class Accumulator:
         stop_r += 2 * (s >= self._grid.horizon_s)
         lo, hi = int(first_r.min()), int(stop_r.max())
         if hi <= lo:
+            return
+        if _accumulate is not None:
+            # NOTE: compiled, one pass over the contacts (see _accumulate.add_backlog): no
+            # sort when the arrivals are sorted, no searches; the same counts and minima.
+            order = None if _is_sorted(a) else np.lexsort((a, queue))
+            _accumulate.add_backlog(self._backlog, self._oldest_s, first_r, stop_r, queue, a,
+                                    order, np.zeros((hi - lo + 1, n_q), np.int64),
+                                    np.empty(n_q, np.int64), lo)
             return
         # Backlog: +1 from the first row, -1 from the stop row, cumulated down the rows.
         n_rows = hi - lo + 1
@@ -680,7 +708,7 @@ class Accumulator:
             _J_JOURNEYS: None,
             _J_FIRST_HANDLED: handled,
             _J_FIRST_RESOLVED: handled & resolved,
-            _J_DECIDED: np.isin(fate, _TERMINAL),
+            _J_DECIDED: _terminal(fate),
         })
         self._add_resolutions(interval, queue, workload.severity[sel], resolved,
                               outcomes.end_s[sel] - arrival_s)
@@ -736,14 +764,14 @@ class Accumulator:
         # day later starts its own 30-minute clock then.
         to_supervisor_s = f.start_s[sel] - f.p_arrival_s[sel]
         _add_codes(self._jcounts, interval, queue, n_q, {
-            _J_DECIDED: np.isin(fate, _TERMINAL),
+            _J_DECIDED: _terminal(fate),
             _J_FOLLOWUPS: f.arrival_s[sel] < grid.horizon_s,
             _J_SUPERVISED: supervised,
             _J_SUPERVISED_WITHIN: supervised & (to_supervisor_s
                                                 <= windows.supervisor_within_s),
         })
         # Float sums item by item in id order (see the class docstring).
-        np.add.at(self._supervisor_s, cell[supervised], to_supervisor_s[supervised])
+        _add_at(self._supervisor_s, cell[supervised], to_supervisor_s[supervised])
         self._add_resolutions(interval, queue, severity, fate == Fate.RESOLVED,
                               f.end_s[sel] - j_arrival_s)
 
@@ -751,11 +779,17 @@ class Accumulator:
         """Count resolved journeys and sum their times to resolve per (interval, queue,
         severity)."""
         n_q = self.model.n_queues
+        if _accumulate is not None and _is_int8(severity):
+            # NOTE: compiled: one pass over the flags, no masked copies (see _add_cells).
+            _accumulate.add_resolutions(self._resolved, self._resolve_s, interval, queue,
+                                        severity, resolved.view(np.int8), time_s, n_q,
+                                        _N_SEV)
+            return
         interval, queue = interval[resolved], queue[resolved]
         severity = severity[resolved].astype(np.intp)
         _add_cells(self._resolved, interval, severity * n_q + queue)
         key = (interval * n_q + queue) * _N_SEV + severity
-        np.add.at(self._resolve_s, key, time_s[resolved])
+        _add_at(self._resolve_s, key, time_s[resolved])
 
     # ----------------------------------------------------------------------------------------
     # result
@@ -1004,6 +1038,12 @@ class Accumulator:
 # Grid of reporting intervals and groups of queues
 
 
+def _is_int8(*arrays) -> bool:
+    """Whether every array is int8 (the model's outcome, closed, severity arrays), as the
+    compiled loops take them."""
+    return all(a.dtype == np.int8 for a in arrays)
+
+
 def _is_sorted(a: np.ndarray) -> bool:
     return bool(np.all(a[1:] >= a[:-1]))
 
@@ -1057,6 +1097,13 @@ class _Grid:
         # and checked against the bounds exactly (a binary search over a year of bounds
         # costs cache misses per item); any guess still off is searched.
         inner = self.bounds[1:-1]
+        if _accumulate is not None and x.dtype == np.float64:
+            # NOTE: compiled, the same search per item without temporaries (the count is
+            # defined by comparisons: the same integers whatever the search).
+            row = np.empty(x.shape[0], dtype=np.intp)
+            _accumulate.count_le(inner, x, row, self.k0 * self.interval_s,
+                                 1.0 / self.interval_s)
+            return row
         last = self.n_intervals - 1
         guess = x - self.k0 * self.interval_s
         guess *= 1.0 / self.interval_s
@@ -1238,6 +1285,11 @@ def _add_cells(counts: np.ndarray, interval: np.ndarray, row: np.ndarray) -> Non
     """
     if interval.shape[0] == 0:
         return
+    if _accumulate is not None:
+        # NOTE: compiled, one increment per item: no dense block of the batch's intervals
+        # (with four-week batches it has more cells than the batch has items).
+        _accumulate.add_cells(counts, interval, row)
+        return
     lo, hi = int(interval.min()), int(interval.max()) + 1
     n = hi - lo
     key = np.multiply(row, n, dtype=np.intp)
@@ -1254,6 +1306,17 @@ def _add_counts(counts: np.ndarray, key: np.ndarray) -> None:
     counts[lo:hi] += np.bincount(key - lo, minlength=hi - lo)
 
 
+def _add_at(acc: np.ndarray, key: np.ndarray, value: np.ndarray) -> None:
+    """``numpy.add.at(acc, key, value)`` for float64 ``acc`` and ``value`` and intp keys >= 0:
+    item by item, in item order (the float sums of :class:`Accumulator`)."""
+    if _accumulate is not None:
+        # NOTE: compiled, the same additions in the same order (``acc[k] = acc[k] + v``):
+        # the same bits, without numpy's per-call index machinery.
+        _accumulate.add_at(acc, key, value)
+    else:
+        np.add.at(acc, key, value)
+
+
 # Journey count codes, by the contact's own arrival and queue (_C_*) ...
 (_C_HANDLED, _C_REPEAT, _C_ESCALATED, _C_TRANSFERRED, _C_ABANDONED, _C_RETRIED,
  _C_ACK, _C_ACK_WITHIN, _C_RESOLVE, _C_RESOLVE_WITHIN) = range(10)
@@ -1266,6 +1329,17 @@ _N_SEV = len(SEVERITY_NAMES)
 #: Fates that end a journey.
 _TERMINAL = (int(Fate.RESOLVED), int(Fate.UNRESOLVED), int(Fate.GAVE_UP))
 _JOURNEY_KEYS = KPI_KEYS[KPI_KEYS.index("fcr"):]
+#: ``_IS_TERMINAL[fate.view(np.uint8)]`` is ``np.isin(fate, _TERMINAL)`` for int8 fates.
+_IS_TERMINAL = np.zeros(256, dtype=bool)
+_IS_TERMINAL[np.array(_TERMINAL, dtype=np.int8).view(np.uint8)] = True
+
+
+def _terminal(fate: np.ndarray) -> np.ndarray:
+    """Whether each fate ends a journey (bool[n])."""
+    if fate.dtype == np.int8:
+        # NOTE: a table look-up over every int8 value: np.isin sorts or hashes.
+        return _IS_TERMINAL[fate.view(np.uint8)]
+    return np.isin(fate, _TERMINAL)
 
 
 def _fate_flags(outcome: np.ndarray, fate: np.ndarray) -> dict:
@@ -1291,6 +1365,12 @@ def _add_codes(counts: np.ndarray, interval: np.ndarray, queue: np.ndarray, n_q:
     # additions does not matter), instead of one per code over the same range of cells;
     # each contact's key in the block is computed once, then offset by the code's rows.
     if interval.shape[0] == 0 or not flags:
+        return
+    if _accumulate is not None:
+        # NOTE: compiled, as in _add_cells: one pass per code over the flags, no keys.
+        for code, flag in flags.items():
+            _accumulate.add_code(counts, interval, queue, n_q, code,
+                                 None if flag is None else flag.view(np.int8))
         return
     lo, hi = int(interval.min()), int(interval.max()) + 1
     n = hi - lo
@@ -1335,13 +1415,22 @@ class _Integral:
         # smaller sums (precision), and +inf or pre-warm-up times are harmless.
         grid = self.grid
         span = grid.horizon_s - grid.warmup_s
+        if group is None:
+            group = np.zeros(np.shape(lo)[0], dtype=np.intp)
+        if _accumulate is not None:
+            # NOTE: compiled: clip, bin, sum and count each item in one pass, the same float
+            # operations as below (see _accumulate.integral_add), no temporaries.
+            _accumulate.integral_add(
+                self._hi[0], self._hi[1], self._lo[0], self._lo[1],
+                np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64), group,
+                self.n_groups, grid.warmup_s, span,
+                grid.warmup_s - grid.k0 * grid.interval_s, 1.0 / grid.interval_s)
+            return
         lo0 = np.subtract(lo, grid.warmup_s, dtype=np.float64)
         np.clip(lo0, 0.0, span, out=lo0)
         hi0 = np.subtract(hi, grid.warmup_s, dtype=np.float64)
         np.clip(hi0, 0.0, span, out=hi0)
         np.maximum(hi0, lo0, out=hi0)
-        if group is None:
-            group = np.zeros(lo0.shape[0], dtype=np.intp)
         self._bin(self._hi, hi0, group)
         self._bin(self._lo, lo0, group)
 

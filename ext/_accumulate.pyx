@@ -1,0 +1,461 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled per-contact loops of the KPI accumulator (private module ``sim._accumulate``).
+
+This module owns nothing of the KPI definitions: each function is the compiled twin of a
+numpy reference implementation in :mod:`sim.kpi` (named in its docstring), which stays the
+readable specification and the fallback when this module is not built. They compute the
+same sums to the last bit (``tests/unit/test_accumulate.py`` checks it):
+
+* integer counts are exact in any order of additions;
+* float sums add item by item *in item order*, ``acc[k] = acc[k] + v`` (the C operation of
+  ``numpy.add.at`` on float64: same operands, same order, so the same rounding and
+  signed-zero results; NaN payloads through :func:`_plus`; the project compiles with
+  ``-ffp-contract=off``, so no fused multiply-add changes an expression);
+* other float operations are the numpy version's, operation for operation (subtractions
+  keep their operand order, so their NaN payloads too).
+
+Indices are checked (a key out of range raises ``IndexError``, as numpy would, after the
+items before it were added); the checks are one predictable branch per item.
+
+NOTE: the numpy versions bin each batch through dense temporaries (``bincount`` over a
+rows x intervals block, ``add.at`` through index buffers); with four-week batches the dense
+block is larger than the batch. One pass per item with no temporaries is several times
+faster.
+"""
+
+from libc.stdint cimport int8_t, int32_t, int64_t
+
+ctypedef fused index_t:
+    int32_t
+    int64_t
+
+
+cdef inline double _plus(double acc, double value) noexcept nogil:
+    """``acc + value`` as ``numpy.add.at`` computes it, NaN payload included.
+
+    NOTE: C compilers treat floating-point addition as commutative and may emit ``value +
+    acc``, which gives the same number but, when both are NaN, the other one's payload
+    (sign bit included: x86-64 returns the first operand's NaN). numpy's ``add.at``
+    returns ``acc``'s; ``acc + acc`` is that whatever the operand order. The branch is
+    predictable (sums are rarely NaN).
+    """
+    if acc != acc:
+        return acc + acc
+    return acc + value
+
+
+def add_cells(int32_t[:, ::1] counts, const int64_t[:] interval, const int64_t[:] row):
+    """``counts[row[i], interval[i]] += 1`` for each item (:func:`sim.kpi._add_cells`).
+
+    Parameters
+    ----------
+    counts : int32[R, K]
+    interval, row : intp[n]
+    """
+    cdef Py_ssize_t i, n = interval.shape[0], n_r = counts.shape[0], n_k = counts.shape[1]
+    cdef int64_t r, k
+    cdef Py_ssize_t bad = -1
+    if row.shape[0] != n:
+        raise ValueError("add_cells: interval and row differ in length")
+    with nogil:
+        for i in range(n):
+            r = row[i]
+            k = interval[i]
+            if r < 0 or r >= n_r or k < 0 or k >= n_k:
+                bad = i
+                break
+            counts[r, k] += 1
+    if bad >= 0:
+        raise IndexError(f"add_cells: cell ({row[bad]}, {interval[bad]}) outside "
+                         f"({n_r}, {n_k})")
+
+
+def add_code(int32_t[:, ::1] counts, const int64_t[:] interval, const index_t[:] queue,
+             Py_ssize_t n_q, Py_ssize_t code, const int8_t[:] flag=None):
+    """``counts[code * n_q + queue[i], interval[i]] += 1`` for each item whose ``flag`` is
+    set (None: every item); one code of :func:`sim.kpi._add_codes`.
+
+    Parameters
+    ----------
+    counts : int32[R, K]
+    interval : intp[n]
+    queue : int32[n] or int64[n]
+    n_q, code : int
+    flag : bool[n] viewed as int8, or None
+    """
+    cdef Py_ssize_t i, n = interval.shape[0], n_r = counts.shape[0], n_k = counts.shape[1]
+    cdef int64_t q, k, base = code * n_q
+    cdef Py_ssize_t bad = -1
+    cdef bint every = flag is None
+    if queue.shape[0] != n or (not every and flag.shape[0] != n):
+        raise ValueError("add_code: arrays differ in length")
+    if base + n_q > n_r:
+        raise IndexError(f"add_code: code {code} outside the table")
+    with nogil:
+        for i in range(n):
+            if not every and flag[i] == 0:
+                continue
+            q = queue[i]
+            k = interval[i]
+            if q < 0 or q >= n_q or k < 0 or k >= n_k:
+                bad = i
+                break
+            counts[base + q, k] += 1
+    if bad >= 0:
+        raise IndexError(f"add_code: queue {queue[bad]}, interval {interval[bad]} outside "
+                         f"({n_q}, {n_k})")
+
+
+def add_at(double[::1] acc, const int64_t[:] key, const double[:] value):
+    """``acc[key[i]] += value[i]`` item by item in item order: ``numpy.add.at(acc, key,
+    value)`` on float64 (non-negative keys).
+
+    Parameters
+    ----------
+    acc : float64[M]
+    key : intp[n]
+    value : float64[n]
+    """
+    cdef Py_ssize_t i, n = key.shape[0], m = acc.shape[0]
+    cdef int64_t k
+    cdef Py_ssize_t bad = -1
+    if value.shape[0] != n:
+        raise ValueError("add_at: key and value differ in length")
+    with nogil:
+        for i in range(n):
+            k = key[i]
+            if k < 0 or k >= m:
+                bad = i
+                break
+            acc[k] = _plus(acc[k], value[i])
+    if bad >= 0:
+        raise IndexError(f"add_at: key {key[bad]} outside ({m},)")
+
+
+cdef inline bint _bin_one(double* sums, int64_t* counts, Py_ssize_t m, double x0, int64_t g,
+                          Py_ssize_t n_groups, double offset, double inv_interval,
+                          double n_bins) noexcept nogil:
+    """Bin ``x0`` of group ``g`` and add it (see :func:`integral_add`); False if its bin
+    is outside the table."""
+    cdef double y = x0 + offset
+    cdef int64_t k
+    y = y * inv_interval
+    # NOTE: the range check comes first: a C cast of NaN or of a float beyond int64 is
+    # undefined (numpy's cast gives INT64_MIN there, an index out of range too).
+    if not (y > -1.0 and y < n_bins):
+        return False
+    k = (<int64_t>y + 1) * n_groups + g  # truncation toward zero, as numpy's astype(intp)
+    if k >= m:
+        return False
+    sums[k] = _plus(sums[k], x0)
+    counts[k] += 1
+    return True
+
+
+def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_lo,
+                 int64_t[::1] counts_lo, const double[:] lo, const double[:] hi,
+                 const index_t[:] group, Py_ssize_t n_groups, double warmup_s, double span_s,
+                 double offset, double inv_interval):
+    """Add items ``[lo_i, hi_i)`` of groups ``group`` to an integral's binned sums:
+    :meth:`sim.kpi._Integral.add` (with ``_bin`` and :meth:`sim.kpi._Grid.bin_at_or_above`).
+
+    For each item, in item order: ``lo0 = clip(lo - warmup_s, 0, span_s)``, ``hi0 =
+    maximum(clip(hi - warmup_s, 0, span_s), lo0)`` with numpy's semantics (NaN propagates;
+    a value equal to the bound, or ``lo0`` equal to ``hi0``, is kept as is, signed zeros
+    included); then each of ``x0 = hi0`` (into ``sums_hi``, ``counts_hi``) and ``x0 = lo0``
+    (into ``sums_lo``, ``counts_lo``) goes to bin ``j = trunc((x0 + offset) * inv_interval) +
+    1``, cell ``k = j * n_groups + group``: ``sums[k] += x0``, ``counts[k] += 1``. (The numpy
+    version bins all ``hi0`` then all ``lo0``: the same additions, in the same order, into
+    each array.)
+
+    Parameters
+    ----------
+    sums_hi, sums_lo : float64[M]
+    counts_hi, counts_lo : int64[M]
+        May be the same array (the follow-ups' integral shares its counts).
+    lo, hi : float64[n]
+    group : int32[n] or int64[n]
+    n_groups : int
+    warmup_s, span_s : float
+        The window start and length.
+    offset, inv_interval : float
+        ``warmup_s - k0 * interval_s`` and ``1.0 / interval_s``, as the grid computes them.
+    """
+    cdef Py_ssize_t i, n = lo.shape[0], m = sums_hi.shape[0]
+    cdef double n_bins, lo0, hi0
+    cdef int64_t g
+    cdef Py_ssize_t bad = -1
+    if n_groups < 1:
+        raise ValueError("integral_add: n_groups must be positive")
+    if hi.shape[0] != n or group.shape[0] != n:
+        raise ValueError("integral_add: lo, hi and group differ in length")
+    if counts_hi.shape[0] != m or sums_lo.shape[0] != m or counts_lo.shape[0] != m:
+        raise ValueError("integral_add: sums and counts differ in length")
+    if m == 0:
+        if n:
+            raise IndexError("integral_add: no bins")
+        return
+    n_bins = <double>(m // n_groups)
+    cdef double* s_hi = &sums_hi[0]
+    cdef double* s_lo = &sums_lo[0]
+    cdef int64_t* c_hi = &counts_hi[0]
+    cdef int64_t* c_lo = &counts_lo[0]
+    with nogil:
+        for i in range(n):
+            g = group[i]
+            if g < 0 or g >= n_groups:
+                bad = i
+                break
+            # NOTE: numpy's clip and maximum, operation for operation: np.clip keeps x when
+            # it is not below the lower bound (-0.0 stays -0.0), np.maximum(a, b) gives b
+            # when a == b; both propagate NaN.
+            lo0 = lo[i] - warmup_s
+            if lo0 < 0.0:
+                lo0 = 0.0
+            if lo0 > span_s:
+                lo0 = span_s
+            hi0 = hi[i] - warmup_s
+            if hi0 < 0.0:
+                hi0 = 0.0
+            if hi0 > span_s:
+                hi0 = span_s
+            if not (hi0 > lo0 or hi0 != hi0):
+                hi0 = lo0
+            if not _bin_one(s_hi, c_hi, m, hi0, g, n_groups, offset, inv_interval, n_bins):
+                bad = i
+                break
+            if not _bin_one(s_lo, c_lo, m, lo0, g, n_groups, offset, inv_interval, n_bins):
+                bad = i
+                break
+    if bad >= 0:
+        raise IndexError(f"integral_add: item [{lo[bad]}, {hi[bad]}) of group {group[bad]} "
+                         f"outside the bins")
+
+
+def add_backlog(int64_t[:, ::1] backlog, double[:, ::1] oldest_s, const int64_t[:] first_r,
+                const int64_t[:] stop_r, const index_t[:] queue, const double[:] arrival_s,
+                const int64_t[:] order, int64_t[:, ::1] steps, int64_t[::1] covered,
+                Py_ssize_t lo):
+    """Backlog counts and oldest arrivals of deferred contacts waiting at end rows:
+    :meth:`sim.kpi.Accumulator._add_backlog` after its rows are computed.
+
+    Contact ``i`` waits at end rows ``first_r[i] <= r < stop_r[i]``: ``backlog[r, q] += 1``
+    and ``oldest_s[r, q] = min(oldest_s[r, q], arrival_s[i])``.
+
+    Parameters
+    ----------
+    backlog : int64[E, Q]
+    oldest_s : float64[E, Q]
+    first_r, stop_r : intp[n]
+        Rows, ``lo <= first_r <= stop_r <= lo + steps.shape[0] - 1``.
+    queue : int32[n] or int64[n]
+    arrival_s : float64[n]
+    order : intp[n] or None
+        The items in (queue, arrival) order, ties in item order (None: the items are in
+        arrival order).
+    steps : int64[hi - lo + 1, Q]
+        Zeros (scratch).
+    covered : int64[Q]
+        Scratch.
+    lo : int
+        The first row of ``steps``.
+    """
+    cdef Py_ssize_t i, j, n = first_r.shape[0], n_q = backlog.shape[1]
+    cdef Py_ssize_t n_rows = steps.shape[0] - 1, n_e = backlog.shape[0]
+    cdef int64_t q, r, f, s, run
+    cdef double a
+    cdef Py_ssize_t bad = -1
+    cdef bint ordered = order is not None
+    if (stop_r.shape[0] != n or queue.shape[0] != n or arrival_s.shape[0] != n
+            or (ordered and order.shape[0] != n)):
+        raise ValueError("add_backlog: arrays differ in length")
+    if (oldest_s.shape[0] != n_e or oldest_s.shape[1] != n_q or steps.shape[1] != n_q
+            or covered.shape[0] != n_q or lo < 0 or lo + n_rows > n_e):
+        raise ValueError("add_backlog: tables differ in shape")
+    with nogil:
+        for q in range(n_q):
+            covered[q] = lo
+        # NOTE: counts by a difference array cumulated down the rows (O(items + rows x Q)),
+        # the oldest by one sweep in (queue, arrival) order: rows below the highest stop row
+        # so far already have an older contact waiting (any contact arriving later starts at
+        # or after their first row), so each row of a queue is set at most once. Integer
+        # counts and minima: the same values as the numpy searches.
+        for j in range(n):
+            i = order[j] if ordered else j
+            q = queue[i]
+            f = first_r[i] - lo
+            s = stop_r[i] - lo
+            if q < 0 or q >= n_q or f < 0 or s < f or s > n_rows:
+                bad = i
+                break
+            steps[f, q] += 1
+            steps[s, q] -= 1
+            a = arrival_s[i]
+            r = covered[q] if covered[q] > f + lo else f + lo
+            while r < s + lo:
+                if a < oldest_s[r, q]:
+                    oldest_s[r, q] = a
+                r += 1
+            if s + lo > covered[q]:
+                covered[q] = s + lo
+        if bad < 0:
+            for q in range(n_q):
+                run = 0
+                for r in range(n_rows):
+                    run += steps[r, q]
+                    backlog[lo + r, q] += run
+    if bad >= 0:
+        raise IndexError(f"add_backlog: item {bad} (queue {queue[bad]}, rows "
+                         f"{first_r[bad]}..{stop_r[bad]}) outside the rows from {lo}")
+
+
+def add_contact_sums(int32_t[:, ::1] counts, double[::1] wait_sums, double[::1] handle_sums,
+                     const int64_t[:] interval, const index_t[:] queue,
+                     const int8_t[:] outcome, const int8_t[:] closed,
+                     const double[:] arrival_s, const double[:] stop_s,
+                     const double[:] start_s, const double[:] end_s,
+                     const double[::1] threshold_s, int answered_code, int lost_code):
+    """Per-contact category counts, wait and handle sums of window contacts:
+    :meth:`sim.kpi.Accumulator._add_contact_sums` after the intervals are computed.
+
+    For each contact, in contact order: ``wait = stop_s - arrival_s``; code ``outcome * 4 +
+    (wait > 0 or not answered) * 2 + (wait <= threshold_s[queue])``, ``lost_code`` if
+    closed; ``counts[code * n_q + queue, interval] += 1``; ``wait_sums[cell * 2 + answered]
+    += wait`` and ``handle_sums[cell] += (end_s - start_s if answered else 0.0)`` with
+    ``cell = interval * n_q + queue``.
+
+    Raises
+    ------
+    ValueError
+        Before adding anything, if a contact that is not closed has an outcome above
+        ``lost_code // 4 - 1`` (LOST_CLOSED) or below 0.
+    """
+    cdef Py_ssize_t i, n = interval.shape[0], n_q = threshold_s.shape[0]
+    cdef Py_ssize_t n_k = counts.shape[1]
+    cdef int64_t q, k, cell, code, j
+    cdef int o, max_outcome = lost_code // 4 - 1
+    cdef bint answered
+    cdef double wait, handle
+    cdef Py_ssize_t bad = -1, bad_outcome = -1
+    if (queue.shape[0] != n or outcome.shape[0] != n or closed.shape[0] != n
+            or arrival_s.shape[0] != n or stop_s.shape[0] != n or start_s.shape[0] != n
+            or end_s.shape[0] != n):
+        raise ValueError("add_contact_sums: arrays differ in length")
+    if (counts.shape[0] != (lost_code + 1) * n_q or wait_sums.shape[0] != 2 * n_k * n_q
+            or handle_sums.shape[0] != n_k * n_q):
+        raise ValueError("add_contact_sums: tables differ in shape")
+    with nogil:
+        for i in range(n):
+            o = outcome[i]
+            if closed[i] == 0 and (o < 0 or o > max_outcome):
+                bad_outcome = i
+                break
+        if bad_outcome < 0:
+            for i in range(n):
+                q = queue[i]
+                k = interval[i]
+                if q < 0 or q >= n_q or k < 0 or k >= n_k:
+                    bad = i
+                    break
+                o = outcome[i]
+                answered = o == answered_code
+                wait = stop_s[i] - arrival_s[i]
+                if closed[i] != 0:
+                    code = lost_code
+                else:
+                    code = o * 4 + (2 if (wait > 0.0 or not answered) else 0)
+                    code += 1 if wait <= threshold_s[q] else 0  # False for a NaN threshold
+                counts[code * n_q + q, k] += 1
+                cell = k * n_q + q
+                j = cell * 2 + answered
+                wait_sums[j] = _plus(wait_sums[j], wait)
+                # NOTE: 0.0 is added for the others, as the numpy version does (it turns a
+                # -0.0 sum into +0.0).
+                handle = end_s[i] - start_s[i] if answered else 0.0
+                handle_sums[cell] = _plus(handle_sums[cell], handle)
+    if bad_outcome >= 0:
+        raise ValueError("outcomes: a contact that is not closed has outcome LOST_CLOSED")
+    if bad >= 0:
+        raise IndexError(f"add_contact_sums: queue {queue[bad]}, interval {interval[bad]} "
+                         f"outside ({n_q}, {n_k})")
+
+
+def add_resolutions(int32_t[:, ::1] counts, double[::1] time_sums, const int64_t[:] interval,
+                    const index_t[:] queue, const int8_t[:] severity, const int8_t[:] resolved,
+                    const double[:] time_s, Py_ssize_t n_q, Py_ssize_t n_sev):
+    """Resolved journeys and their times to resolve: :meth:`sim.kpi.Accumulator.
+    _add_resolutions`.
+
+    For each item with ``resolved`` set, in item order: ``counts[severity * n_q + queue,
+    interval] += 1`` and ``time_sums[(interval * n_q + queue) * n_sev + severity] +=
+    time_s``.
+    """
+    cdef Py_ssize_t i, n = interval.shape[0], n_k = counts.shape[1]
+    cdef int64_t q, k, v, key
+    cdef Py_ssize_t bad = -1
+    if (queue.shape[0] != n or severity.shape[0] != n or resolved.shape[0] != n
+            or time_s.shape[0] != n):
+        raise ValueError("add_resolutions: arrays differ in length")
+    if counts.shape[0] != n_sev * n_q or time_sums.shape[0] != n_k * n_q * n_sev:
+        raise ValueError("add_resolutions: tables differ in shape")
+    with nogil:
+        for i in range(n):
+            if resolved[i] == 0:
+                continue
+            q = queue[i]
+            k = interval[i]
+            v = severity[i]
+            if q < 0 or q >= n_q or k < 0 or k >= n_k or v < 0 or v >= n_sev:
+                bad = i
+                break
+            counts[v * n_q + q, k] += 1
+            key = (k * n_q + q) * n_sev + v
+            time_sums[key] = _plus(time_sums[key], time_s[i])
+    if bad >= 0:
+        raise IndexError(f"add_resolutions: queue {queue[bad]}, interval {interval[bad]}, "
+                         f"severity {severity[bad]} outside ({n_q}, {n_k}, {n_sev})")
+
+
+def count_le(const double[::1] inner, const double[:] x, int64_t[::1] out,
+             double origin_s, double inv_interval):
+    """``out[i] = #(inner <= x[i])``, exactly: :meth:`sim.kpi._Grid.count_le`.
+
+    The count is defined by comparisons, so any search gives the same integers; this one
+    starts at the regular grid's guess ``trunc((x - origin_s) * inv_interval)`` (clipped to
+    ``0..len(inner)``) and steps to the exact row.
+
+    Parameters
+    ----------
+    inner : float64[B], sorted
+    x : float64[n], not NaN
+    out : intp[n]
+    origin_s, inv_interval : float
+        ``k0 * interval_s`` and ``1.0 / interval_s``.
+    """
+    cdef Py_ssize_t i, n = x.shape[0], n_b = inner.shape[0]
+    cdef int64_t row
+    cdef double v, guess
+    cdef Py_ssize_t bad = -1
+    if out.shape[0] != n:
+        raise ValueError("count_le: x and out differ in length")
+    with nogil:
+        for i in range(n):
+            v = x[i]
+            if v != v:
+                bad = i
+                break
+            guess = (v - origin_s) * inv_interval
+            # NOTE: compared before the cast (a C cast of a float beyond int64 is undefined).
+            if not guess > 0.0:
+                row = 0
+            elif guess >= <double>n_b:
+                row = n_b
+            else:
+                row = <int64_t>guess
+            while row > 0 and v < inner[row - 1]:
+                row -= 1
+            while row < n_b and v >= inner[row]:
+                row += 1
+            out[i] = row
+    if bad >= 0:
+        raise ValueError("count_le: NaN")
