@@ -319,86 +319,122 @@ def concat_frames(reps: list, name: str, consume: bool = False) -> pd.DataFrame:
     """``pd.concat`` of the replications' frame ``name`` (same frame, same dtypes).
 
     Replications still holding that frame as bytes are joined from their Arrow tables, one
-    at a time (faster and smaller for the large interval tables of long runs). With
-    ``consume``, each one's bytes are dropped once joined (the caller needs them no more).
+    at a time (faster and smaller for the large interval tables of long runs), or taken
+    from the join :func:`run_replications` made while they arrived. With ``consume``, each
+    one's bytes are dropped once joined (the caller needs them no more).
     """
     file = f"{name}{_SUFFIX}"
     if reps and all(isinstance(r, _PackedResult) and name not in vars(r)
                     and file in r.files for r in reps):
-        frame = _join_tables([r.files[file] for r in reps],
-                             (lambda j: reps[j].files.pop(file, None)) if consume else None)
+        joiner = getattr(reps[0], "_joined", {}).get(name)
+        frame = None
+        if joiner is not None and [getattr(r, "_joined", {}).get(name) for r in reps] \
+                == [joiner] * len(reps) and [r.index for r in reps] == joiner.order:
+            frame = joiner.frame()
+        if frame is None:
+            joiner = _Joiner([_ipc_rows(r.files[file]) for r in reps])
+            frame = joiner.frame() if all(joiner.add(j, r.files[file])
+                                          for j, r in enumerate(reps)) else None
         if frame is not None:
+            if consume:
+                for r in reps:
+                    r.files.pop(file, None)
             return frame
     return pd.concat([getattr(r, name) for r in reps], ignore_index=True)
 
 
-def _join_tables(datas: list, release=None) -> pd.DataFrame | None:
-    """The rows of the Arrow tables of :func:`_to_ipc` bytes ``datas``, one after the other,
-    as the DataFrame ``pd.concat`` of their ``to_pandas()`` gives; None (nothing released)
-    when the tables differ in schema or categories. ``release(j)`` is called once table
-    ``j`` is copied.
+class _Joiner:
+    """Joins the Arrow tables of :func:`_to_ipc` bytes, part by part in any order, into the
+    DataFrame ``pd.concat`` of their ``to_pandas()`` (parts in position order) gives.
+
+    ``rows``: each part's row count, or None when every part has the first added one's
+    (:func:`run_replications` joins replications as they arrive, before it knows the
+    others'). :meth:`add` refuses a part that differs in schema, categories or rows; then
+    :meth:`frame` is None and the caller joins otherwise.
 
     # NOTE: each numeric and categorical column is allocated once at its final length and
-    # filled table by table, each table decoded (decompressed) only when its turn comes and
-    # dropped once copied: one copy of the data, one array per column (no 2-D blocks), and
-    # the pages of a dropped table are reused for the next one's rows. A year
-    # of intervals over 30 replications is ~1.2 GB, and on the project's VMs memory touched
-    # for the first time costs several times the copy (measured: 3.1 s cold vs 0.6 s for the
-    # same join). Other columns (text) are converted by pandas and concatenated.
+    # filled part by part, each part decoded (decompressed) only when added and dropped once
+    # copied: one copy of the data, one array per column (no 2-D blocks), and the pages of a
+    # dropped part are reused for the next one. A year of intervals over 30 replications is
+    # ~1.2 GB, and on the project's VMs memory touched for the first time costs several
+    # times the copy (measured: 3.1 s cold vs 0.6 s for the same join). Other columns (text)
+    # are converted by pandas and concatenated.
     """
-    import pyarrow as pa
 
-    first = _from_ipc(datas[0])
-    sample = first.slice(0, 0).to_pandas()  # the dtypes pandas gives each column
-    bounds = np.cumsum([0, *(_ipc_rows(d) for d in datas)])
-    n = int(bounds[-1])
-    out, kinds = {}, {}
-    for i, name in enumerate(sample.columns):
-        kind, dtype = first.schema.field(i).type, sample.dtypes.iloc[i]
-        if isinstance(dtype, pd.CategoricalDtype) and pa.types.is_dictionary(kind):
-            kinds[name], out[name] = "codes", np.empty(n, dtype=np.int32)
-        elif (isinstance(dtype, np.dtype) and dtype.kind in "iufb"
-              and (pa.types.is_integer(kind) or pa.types.is_floating(kind)
-                   or pa.types.is_boolean(kind))):
-            kinds[name], out[name] = "values", np.empty(n, dtype=dtype)
-        else:
-            kinds[name], out[name] = "pandas", []
-    tables = [first, *datas[1:]]
-    for j in range(len(tables)):
-        table = tables[j] if j == 0 else _from_ipc(tables[j])
+    def __init__(self, rows: list[int] | None, n_parts: int | None = None,
+                 order: list | None = None):
+        self.rows = rows
+        self.n_parts = len(rows) if rows is not None else int(n_parts)
+        self.order = order  # the replication index of each position (run_replications)
+        self.done = [False] * self.n_parts
+        self.failed = False
+        self.first = None
+
+    def _start(self, table) -> None:
+        import pyarrow as pa
+
+        self.first = table
+        self.sample = table.slice(0, 0).to_pandas()  # the dtypes pandas gives each column
+        rows = self.rows or [table.num_rows] * self.n_parts
+        self.bounds = np.cumsum([0, *rows])
+        n = int(self.bounds[-1])
+        self.out, self.kinds = {}, {}
+        for i, name in enumerate(self.sample.columns):
+            kind, dtype = table.schema.field(i).type, self.sample.dtypes.iloc[i]
+            if isinstance(dtype, pd.CategoricalDtype) and pa.types.is_dictionary(kind):
+                self.kinds[name], self.out[name] = "codes", np.empty(n, dtype=np.int32)
+            elif (isinstance(dtype, np.dtype) and dtype.kind in "iufb"
+                  and (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+                       or pa.types.is_boolean(kind))):
+                self.kinds[name], self.out[name] = "values", np.empty(n, dtype=dtype)
+            else:
+                self.kinds[name], self.out[name] = "pandas", [None] * self.n_parts
+
+    def add(self, position: int, data: bytes) -> bool:
+        """Copy part ``position`` in; False (and the join failed) when it does not fit."""
+        if self.failed:
+            return False
+        table = _from_ipc(data)
+        if self.first is None:
+            self._start(table)
+        first, lo = self.first, int(self.bounds[position])
         # (the pandas metadata differs only by each table's row count, which sets a range
         # index that is replaced anyway)
-        same = (table.schema.equals(first.schema, check_metadata=False)
+        fits = (table.schema.equals(first.schema, check_metadata=False)
                 and _same_dictionaries([first, table])
-                and table.num_rows == bounds[j + 1] - bounds[j])
-        if not same:
-            return None
-        lo = int(bounds[j])
-        for i, name in enumerate(sample.columns):
+                and table.num_rows == self.bounds[position + 1] - lo)
+        for i, name in enumerate(self.sample.columns if fits else ()):
             column = table.column(i)
-            if kinds[name] == "values":
-                if column.null_count and out[name].dtype.kind != "f":
-                    return None  # an integer column with nulls: pandas makes it float
-                out[name][lo:lo + len(column)] = column.to_numpy()  # float nulls: NaN
-            elif kinds[name] == "codes":
+            if self.kinds[name] == "values":
+                if column.null_count and self.out[name].dtype.kind != "f":
+                    fits = False  # an integer column with nulls: pandas makes it float
+                    break
+                self.out[name][lo:lo + len(column)] = column.to_numpy()  # float nulls: NaN
+            elif self.kinds[name] == "codes":
                 at = lo
                 for chunk in column.chunks:
                     index = chunk.indices.fill_null(-1) if chunk.null_count else chunk.indices
-                    out[name][at:at + len(chunk)] = index.to_numpy(zero_copy_only=False)
+                    self.out[name][at:at + len(chunk)] = index.to_numpy(zero_copy_only=False)
                     at += len(chunk)
             else:
-                out[name].append(table.select([i]).to_pandas()[name])
-        tables[j] = None
-    if release is not None:
-        for j in range(len(datas)):
-            release(j)
-    for i, name in enumerate(sample.columns):
-        if kinds[name] == "codes":
-            out[name] = pd.Categorical.from_codes(out[name], dtype=sample.dtypes.iloc[i])
-        elif kinds[name] == "pandas":
-            out[name] = pd.concat(out[name], ignore_index=True) if out[name] else \
-                sample[name]
-    return pd.DataFrame(out, copy=False)
+                self.out[name][position] = table.select([i]).to_pandas()[name]
+        self.failed = not fits
+        self.done[position] = fits
+        return fits
+
+    def frame(self) -> pd.DataFrame | None:
+        """The joined frame, once every part was added (else None)."""
+        if self.failed or not all(self.done):
+            return None
+        out = {}
+        for i, name in enumerate(self.sample.columns):
+            column = self.out[name]
+            if self.kinds[name] == "codes":
+                column = pd.Categorical.from_codes(column, dtype=self.sample.dtypes.iloc[i])
+            elif self.kinds[name] == "pandas":
+                column = pd.concat(column, ignore_index=True)
+            out[name] = column
+        return pd.DataFrame(out, copy=False)
 
 
 def _same_dictionaries(tables: list) -> bool:
@@ -520,8 +556,16 @@ def run_replications(scenario: Scenario, replications: int | list[int], seed: in
         spec = ExecutorSpec("in-process")
     done = store.done() if store is not None else set()
     results: dict[int, ReplicationResult] = {}
+    # NOTE: the interval tables are joined as the replications arrive, while the workers
+    # still run (the client would otherwise join them all at the end on one core, the other
+    # idle); concat_frames takes the join when it covers exactly the replications asked for.
+    position = {i: p for p, i in enumerate(indices)}
+    joiner = _Joiner(None, len(indices), order=list(indices))
 
     def on_result(key, rep: PackedReplication) -> None:
+        data = rep.files.get(f"intervals{_SUFFIX}")
+        if data is not None:
+            joiner.add(position[rep.index], data)
         if store is not None:
             store.save(rep)
         else:
@@ -532,9 +576,12 @@ def run_replications(scenario: Scenario, replications: int | list[int], seed: in
         execute(run_batch, {0: (scenario, model, seed, engine, keep_contacts,
                                 bool(queue_intervals))}, todo, spec,
                 on_result, progress=progress)
-    if store is not None:
-        return [store.load(i) for i in indices]
-    return [results[i] for i in indices]
+    out = [store.load(i) for i in indices] if store is not None else \
+        [results[i] for i in indices]
+    for rep in out:
+        if isinstance(rep, _PackedResult):
+            rep._joined = {"intervals": joiner}
+    return out
 
 
 def run_jobs(jobs: dict, replications: int, seed: int, engine: str,
