@@ -25,6 +25,8 @@ faster.
 
 from libc.stdint cimport int8_t, int32_t, int64_t
 
+import numpy as np
+
 ctypedef fused index_t:
     int32_t
     int64_t
@@ -459,3 +461,79 @@ def count_le(const double[::1] inner, const double[:] x, int64_t[::1] out,
             out[i] = row
     if bad >= 0:
         raise ValueError("count_le: NaN")
+
+
+def group_sums(const double[:, :] per_queue, const int64_t[::1] members,
+               const int64_t[::1] starts, double[:, ::1] out):
+    """``out[r, g]`` = the queues ``members[starts[g]:starts[g + 1]]`` of row ``r`` added in
+    order onto the first, then ``+ 0.0``: :meth:`sim.kpi._Groups.aggregate`.
+
+    NOTE: the same additions per element, in the same order, as the numpy version's
+    vector adds (so the same bits), read in place and written row-major: no transposed copy
+    of ``per_queue`` and no strided copy of the result. Where two NaNs meet, the first
+    operand's payload is kept (:func:`_plus`); numpy's vector add keeps either, depending on
+    the array length (its scalar tail loop commutes the operands). The sums of
+    :class:`sim.kpi.Accumulator` (of finite times) are never NaN.
+
+    Parameters
+    ----------
+    per_queue : float64[R, Q]
+    members, starts : intp (queue ids of every group, concatenated; group g's offsets)
+    out : float64[R, G], G = len(starts) - 1, every group non-empty
+    """
+    cdef Py_ssize_t r, g, j, n_r = per_queue.shape[0], n_g = starts.shape[0] - 1
+    cdef Py_ssize_t n_q = per_queue.shape[1]
+    cdef double s
+    if out.shape[0] != n_r or out.shape[1] != n_g:
+        raise ValueError("group_sums: out is not (rows, groups)")
+    for j in range(members.shape[0]):
+        if members[j] < 0 or members[j] >= n_q:
+            raise IndexError(f"group_sums: queue {members[j]} outside {n_q}")
+    for g in range(n_g):
+        if starts[g + 1] <= starts[g]:
+            raise ValueError("group_sums: empty group")
+    with nogil:
+        for r in range(n_r):
+            for g in range(n_g):
+                s = per_queue[r, members[starts[g]]]
+                for j in range(starts[g] + 1, starts[g + 1]):
+                    s = _plus(s, per_queue[r, members[j]])
+                out[r, g] = _plus(s, 0.0)
+
+
+def group_counts(const int32_t[:, ::1] counts, const int64_t[::1] rows,
+                 const int64_t[::1] starts, double[:, ::1] out):
+    """``out[k, g]`` = the sum of ``counts[rows[j], k]`` over group g's rows
+    ``rows[starts[g]:starts[g + 1]]`` (an empty group sums to 0), and ``out[K, g]`` their
+    sum over the intervals, as float64: :meth:`sim.kpi._Groups.count_sums`.
+
+    Integer sums (in int64) are exact in any order: the same floats as the numpy version.
+
+    Parameters
+    ----------
+    counts : int32[R, K]
+    rows, starts : intp
+    out : float64[K + 1, G], G = len(starts) - 1
+    """
+    cdef Py_ssize_t k, g, j, n_k = counts.shape[1], n_g = starts.shape[0] - 1
+    cdef Py_ssize_t n_r = counts.shape[0]
+    cdef int64_t total, row
+    cdef int64_t[::1] acc = np.zeros(n_k, dtype=np.int64)
+    if out.shape[0] != n_k + 1 or out.shape[1] != n_g:
+        raise ValueError("group_counts: out is not (intervals + 1, groups)")
+    for j in range(rows.shape[0]):
+        if rows[j] < 0 or rows[j] >= n_r:
+            raise IndexError(f"group_counts: row {rows[j]} outside {n_r}")
+    with nogil:
+        for g in range(n_g):
+            for k in range(n_k):
+                acc[k] = 0
+            for j in range(starts[g], starts[g + 1]):
+                row = rows[j]
+                for k in range(n_k):
+                    acc[k] += counts[row, k]
+            total = 0
+            for k in range(n_k):
+                out[k, g] = <double>acc[k]
+                total += acc[k]
+            out[n_k, g] = <double>total

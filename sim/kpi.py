@@ -859,6 +859,7 @@ class Accumulator:
                       ) -> tuple[dict, np.ndarray]:
         """The KPIs ``keys`` (of :data:`_QUEUE_COLUMN_KEYS`: ratios of per-contact sums),
         float64[K + 1, G] each, on ``groups``; and the answered counts (float64[K + 1, G])."""
+        n_q = self.model.n_queues
         has_sla = np.isfinite(self._threshold_s)[:, None]
         deferred = self._deferred[:, None]
         masks = {"sla": has_sla, "deferred": deferred, "sla_deferred": has_sla & deferred}
@@ -872,8 +873,9 @@ class Accumulator:
                 if key in _FLOAT_SUMS:
                     sums[key, mask] = groups.aggregate(value)
                 else:
-                    sums[key, mask] = groups.aggregate_counts(
-                        value if mask is None else value * masks[mask])
+                    sums[key, mask] = groups.count_sums(
+                        per_contact["counts"], value, n_q,
+                        None if mask is None else masks[mask][:, 0])
             return sums[key, mask]
 
         formulas = {
@@ -932,20 +934,21 @@ class Accumulator:
             out[n_k] = out[:n_k].sum(axis=0)
             return out
 
-        def agg(by_queue, tier=None) -> np.ndarray:
-            """Integer counts [Q, K] -> float64[K + 1, G] (of the queues of ``tier`` only)."""
-            if tier is not None:
-                by_queue = by_queue * (self._queue_tier == tier)[:, None]
-            return groups.aggregate_counts(by_queue)
+        def agg(table_code, tier=None) -> np.ndarray:
+            """Integer counts of ``(table, codes)`` -> float64[K + 1, G] (of the queues of
+            ``tier`` only)."""
+            table, codes = table_code
+            return groups.count_sums(table, codes, n_q,
+                                     None if tier is None else self._queue_tier == tier)
 
-        # Counts by (code, queue, interval) (see _add_cells).
-        cc = st.ccounts.reshape(_N_C, n_q, n_k)
-        jc = st.jcounts.reshape(_N_J, n_q, n_k)
-        resolved = st.resolved.reshape(_N_SEV, n_q, n_k)
+        # Counts by (code, queue) x interval (see _add_cells), as (table, codes) for agg.
+        cc = [(st.ccounts, [c]) for c in range(_N_C)]
+        jc = [(st.jcounts, [c]) for c in range(_N_J)]
+        resolved = [(st.resolved, [v]) for v in range(_N_SEV)]
         resolve_s = per_queue(st.resolve_s, _N_SEV)
         supervisor_s = per_queue(st.supervisor_s, 1)[:, :, 0]
         handled = agg(cc[_C_HANDLED])
-        n_resolved = agg(resolved.sum(axis=0))
+        n_resolved = agg((st.resolved, range(_N_SEV)))
         journeys = agg(jc[_J_JOURNEYS])
         supervised = agg(jc[_J_SUPERVISED])
         windows = self.windows
@@ -980,20 +983,16 @@ class Accumulator:
 
         Returns
         -------
-        dict of str -> float64[K + 1, Q] (:data:`_FLOAT_SUMS`) or integers [Q, K] (counts, with
-        no window row: :meth:`_Groups.aggregate_counts` adds it)
+        dict of str -> float64[K + 1, Q] (:data:`_FLOAT_SUMS`) or the category codes whose
+        counts ``st.counts`` (code, queue) x interval add up to it (counts: summed per group
+        by :meth:`_Groups.count_sums`); ``"counts"``: that table
         """
         n_q, n_k = self.model.n_queues, self._grid.n_intervals
         # NOTE: counts are summed as integers (exact: the same floats as converting first),
-        # over category planes (code, queue, interval) that are contiguous: no transposing.
-        by_code = st.counts.reshape(_N_CODES, n_q, n_k)
+        # per group straight from the category planes (see _Groups.count_sums).
 
         def category(codes) -> np.ndarray:
-            codes = np.asarray(codes)
-            total = by_code[codes[0]].copy()
-            for code in codes[1:]:
-                total += by_code[code]
-            return total
+            return np.asarray(codes)
 
         wait_by_answered = st.wait_s.reshape(n_k, n_q, 2)
         sums = {
@@ -1008,8 +1007,10 @@ class Accumulator:
             "short_abandoned": category(_codes(outcome=Outcome.ABANDONED, within=True)),
             "handle_s": st.handle_s.reshape(n_k, n_q),
         }
-        return {k: np.vstack([v, v.sum(axis=0)]) if k in _FLOAT_SUMS else v
-                for k, v in sums.items()}
+        out = {k: np.vstack([v, v.sum(axis=0)]) if k in _FLOAT_SUMS else v
+               for k, v in sums.items()}
+        out["counts"] = st.counts
+        return out
 
     def _backlog_kpis(self, st: SimpleNamespace):
         """Backlog and age of its oldest contact just before each interval end and the horizon.
@@ -1190,10 +1191,20 @@ class _Groups:
         self.channel = np.array(channel, dtype=np.intp)
         self.all_index = self.n - 1 if not only_queues else -1
         self.members = [np.array(m, dtype=np.intp) for m in members]
+        # the members of every group, concatenated, and each group's offsets in them
+        self._flat = np.concatenate(self.members)
+        self._starts = np.cumsum([0] + [len(m) for m in members], dtype=np.intp)
 
     def aggregate(self, per_queue: np.ndarray) -> np.ndarray:
         """Sum ``(rows, Q)`` per-queue values into ``(rows, G)`` group values (the floats of
         ``per_queue[:, members].sum(axis=1)``)."""
+        if _accumulate is not None and per_queue.dtype == np.float64:
+            # NOTE: compiled, the same additions in the same order per element, read in
+            # place and written row-major (no transposed copies: the intervals frame
+            # takes the rows as they are).
+            out = np.empty((per_queue.shape[0], self.n))
+            _accumulate.group_sums(per_queue, self._flat, self._starts, out)
+            return out
         # NOTE: the groups are rows of a (G, rows) array filled from the queues' rows of a
         # transposed copy: contiguous vector adds instead of strided column reads. The
         # queues are added in order onto the first, then 0.0 (-0.0 -> +0.0): the floats of
@@ -1227,6 +1238,34 @@ class _Groups:
             out[g, :n_k] = row
             out[g, n_k] = row.sum(dtype=np.int64)
         return out.T
+
+    def count_sums(self, table: np.ndarray, planes, n_q: int, keep: np.ndarray | None = None
+                   ) -> np.ndarray:
+        """Group sums (float64[K + 1, G], as :meth:`aggregate_counts`) of the integer counts
+        ``table`` (``(P * n_q, K)``: planes of per-queue rows) added over the planes
+        ``planes``, of the queues where ``keep`` (bool[Q]; None: all) only."""
+        planes = np.asarray(planes, dtype=np.intp)
+        if _accumulate is not None and table.dtype == np.int32 and table.flags.c_contiguous:
+            # NOTE: compiled: the planes and masked queues of each group summed straight
+            # from the table (integers: exact in any order), no per-category, per-mask or
+            # per-group copies.
+            rows, starts = [], [0]
+            for m in self.members:
+                if keep is not None:
+                    m = m[keep[m]]
+                rows.append((planes[:, None] * n_q + m[None, :]).ravel())
+                starts.append(starts[-1] + rows[-1].shape[0])
+            out = np.empty((table.shape[1] + 1, self.n))
+            _accumulate.group_counts(table, np.concatenate(rows).astype(np.intp),
+                                     np.array(starts, dtype=np.intp), out)
+            return out
+        by_code = table.reshape(-1, n_q, table.shape[1])
+        by_queue = by_code[planes[0]].copy()
+        for p in planes[1:]:
+            by_queue += by_code[p]
+        if keep is not None:
+            by_queue *= keep[:, None]
+        return self.aggregate_counts(by_queue)
 
     def only_all(self, values: np.ndarray) -> np.ndarray:
         """``(rows,)`` values on the ``("all", "all")`` group, NaN on the others."""
