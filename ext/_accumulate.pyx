@@ -502,30 +502,50 @@ def group_sums(const double[:, :] per_queue, const int64_t[::1] members,
 
 
 def group_counts(const int32_t[:, ::1] counts, const int64_t[::1] rows,
-                 const int64_t[::1] starts, double[:, ::1] out):
-    """``out[k, g]`` = the sum of ``counts[rows[j], k]`` over group g's rows
-    ``rows[starts[g]:starts[g + 1]]`` (an empty group sums to 0), and ``out[K, g]`` their
-    sum over the intervals, as float64: :meth:`sim.kpi._Groups.count_sums`.
+                 const int64_t[::1] starts, const int64_t[::1] parts,
+                 const int64_t[::1] part_starts, double[:, ::1] out):
+    """Group sums of integer counts: :meth:`sim.kpi._Groups.count_sums`.
 
-    Integer sums (in int64) are exact in any order: the same floats as the numpy version.
+    ``out[k, g]`` is the sum of ``counts[rows[j], k]`` over group g's rows
+    ``rows[starts[g]:starts[g + 1]]`` (an empty group sums to 0), and ``out[K, g]`` their
+    sum over the intervals, as float64; a group with parts ``parts[part_starts[g]:
+    part_starts[g + 1]]`` (groups before it whose rows it is the union of) is instead the
+    sum of their columns.
+
+    NOTE: integers are exact in any order (summed in int64, and integer-valued float64
+    sums far below 2**53 are exact too): the same floats as the numpy version, while a
+    channel's and the ``all`` group's counts are not read again from the table.
 
     Parameters
     ----------
     counts : int32[R, K]
-    rows, starts : intp
-    out : float64[K + 1, G], G = len(starts) - 1
+    rows, starts, parts, part_starts : intp
+    out : float64[K + 1, G], G = len(starts) - 1 = len(part_starts) - 1
     """
     cdef Py_ssize_t k, g, j, n_k = counts.shape[1], n_g = starts.shape[0] - 1
     cdef Py_ssize_t n_r = counts.shape[0]
     cdef int64_t total, row
+    cdef double s
     cdef int64_t[::1] acc = np.zeros(n_k, dtype=np.int64)
-    if out.shape[0] != n_k + 1 or out.shape[1] != n_g:
+    if out.shape[0] != n_k + 1 or out.shape[1] != n_g or part_starts.shape[0] != n_g + 1:
         raise ValueError("group_counts: out is not (intervals + 1, groups)")
     for j in range(rows.shape[0]):
         if rows[j] < 0 or rows[j] >= n_r:
             raise IndexError(f"group_counts: row {rows[j]} outside {n_r}")
+    for g in range(n_g):
+        for j in range(part_starts[g], part_starts[g + 1]):
+            if parts[j] < 0 or parts[j] >= g:
+                raise IndexError(f"group_counts: part {parts[j]} of group {g}")
     with nogil:
         for g in range(n_g):
+            if part_starts[g + 1] > part_starts[g]:
+                # a union of groups before it: their columns, row by row
+                for k in range(n_k + 1):
+                    s = 0.0
+                    for j in range(part_starts[g], part_starts[g + 1]):
+                        s = s + out[k, parts[j]]
+                    out[k, g] = s
+                continue
             for k in range(n_k):
                 acc[k] = 0
             for j in range(starts[g], starts[g + 1]):

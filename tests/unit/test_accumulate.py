@@ -425,3 +425,14 @@ def test_count_sums(layout, queues, n_planes, n_k, data):
     with _numpy_only():
         reference = groups.count_sums(table, planes, n_q, keep)
     _assert_same_bits(compiled, reference)
+
+
+@pytest.mark.parametrize("n", [2, 3, 7])
+def test_sum_last_is_numpy_sum(n):
+    # every sign of zero, infinities, a NaN, subnormals, overflow: numpy's own bits
+    values = [-0.0, 0.0, 1.5, -1.5, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 1e308]
+    rng = np.random.default_rng(n)
+    rows = rng.choice(values, size=(4000, n))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for a in (rows, rows.reshape(40, 100, n)):
+            _assert_same_bits(kpi._sum_last(a), a.sum(axis=-1))
