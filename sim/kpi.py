@@ -573,7 +573,7 @@ class Accumulator:
         }.items():
             integral = _Integral(grid, 1)
             integral.add(lo, hi, None)
-            parts[key] = grid.parts(integral.value())[:, 0]
+            parts[key] = integral.parts()[:, 0]
         seg_cost = model.team_cost_per_h[model.agent_team[roster.seg_agent]]
         shift_cost = model.team_cost_per_h[model.agent_team[roster.shift_agent]]
         parts["cost"] = (float(shift_cost @ grid.clip_len(roster.shift_start_s,
@@ -808,12 +808,12 @@ class Accumulator:
 
         # Time averages over each interval's part of the window, and over the whole window.
         length_s = np.append(np.diff(grid.bounds), grid.bounds[-1] - grid.bounds[0])
-        queue_time_s = grid.parts(st.queue_time.value())
+        queue_time_s = st.queue_time.parts()
         kpi["mean_queue_len"] = _ratio(groups.aggregate(queue_time_s), length_s[:, None])
         kpi["backlog"], kpi["backlog_age_h"] = self._backlog_kpis(st)
 
         share = model.channel_units.astype(np.float64) / CAPACITY_UNITS
-        busy_s = grid.parts(st.busy.value()) * share
+        busy_s = st.busy.parts() * share
         roster = self._roster
         available_s = roster["available_s"]
         occupancy = np.full((rows, groups.n), np.nan)
@@ -823,7 +823,7 @@ class Accumulator:
             elif groups.kind[g] == _ALL:
                 occupancy[:, g] = _ratio(busy_s.sum(axis=1), available_s)
         kpi["occupancy"] = occupancy
-        down_s = grid.parts(self._outage.value())
+        down_s = self._outage.parts()
         availability = np.full((rows, groups.n), np.nan)
         for g in range(groups.n):
             c = groups.channel[g]
@@ -1537,12 +1537,44 @@ class _Integral:
         # NOTE: no zero-filled arrays for the result (a year x groups, four of them).
         out = object.__new__(_Integral)
         out.grid, out.n_groups = self.grid, self.n_groups
+        if _accumulate is not None:
+            # NOTE: the float sums added only where used, by parts() in one pass (see
+            # _accumulate.integral_parts), not as new full-size arrays here.
+            out._hi = (self._hi[0], add(self._hi[1], other._hi[1]))
+            out._lo = (self._lo[0], add(self._lo[1], other._lo[1]))
+            out._plus = (other._hi[0], other._lo[0])
+            return out
         out._hi = (self._hi[0] + other._hi[0], add(self._hi[1], other._hi[1]))
         out._lo = (self._lo[0] + other._lo[0], add(self._lo[1], other._lo[1]))
         return out
 
+    #: Float sums (hi, lo) still to add to ``_hi[0]``, ``_lo[0]`` (a lazily merged integral).
+    _plus = (None, None)
+
+    def parts(self) -> np.ndarray:
+        """``grid.parts(value())``: the integral's part in each interval, then the window."""
+        if _accumulate is not None:
+            # NOTE: compiled, the same operations per element in one pass (no cumulative
+            # sums, products and differences as full-size temporaries).
+            n_b = self.grid.bounds.shape[0]
+            shape = (n_b + 1, self.n_groups)
+
+            def table(a):
+                return None if a is None else a.reshape(shape)
+
+            out = np.empty((n_b, self.n_groups))
+            _accumulate.integral_parts(
+                table(self._hi[0]), table(self._plus[0]), table(self._hi[1]),
+                table(self._lo[0]), table(self._plus[1]), table(self._lo[1]),
+                self.grid.bounds - self.grid.bounds[0], out)
+            return out
+        return self.grid.parts(self.value())
+
     def value(self) -> np.ndarray:
         """``F`` (float64[K + 1, n_groups]) of the items added so far."""
+        if self._plus[0] is not None:  # lazily merged
+            return (self._sum_min((self._hi[0] + self._plus[0], self._hi[1]))
+                    - self._sum_min((self._lo[0] + self._plus[1], self._lo[1])))
         return self._sum_min(self._hi) - self._sum_min(self._lo)
 
     def _sum_min(self, sums) -> np.ndarray:

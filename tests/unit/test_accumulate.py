@@ -436,3 +436,26 @@ def test_sum_last_is_numpy_sum(n):
     with np.errstate(over="ignore", invalid="ignore"):
         for a in (rows, rows.reshape(40, 100, n)):
             _assert_same_bits(kpi._sum_last(a), a.sum(axis=-1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(integral_items(), st.integers(0, 200))
+def test_integral_parts(items, split):
+    # parts() of an integral and of one lazily merged with a follow-ups' integral (sharing
+    # its counts), compiled and in numpy
+    grid, n_groups, lo, hi, group = items
+    split = min(split, lo.shape[0])
+
+    def parts():
+        first = kpi._Integral(grid, n_groups)
+        first.add(lo[:split], hi[:split], group[:split])
+        second = kpi._Integral(grid, n_groups, first)
+        second.add(lo[split:], hi[split:], group[split:])
+        return first.parts(), first.merged(second).parts(), first.merged(second).value()
+
+    compiled = parts()
+    with _numpy_only():
+        reference = parts()
+    for a, b in zip(compiled, reference, strict=True):
+        _assert_same_bits(a, b)
+    _assert_same_bits(compiled[1], grid.parts(compiled[2]))
