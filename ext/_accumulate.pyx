@@ -1,5 +1,6 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled per-contact loops of the KPI accumulator (private module ``sim._accumulate``).
+"""Compiled per-contact loops of the KPI accumulator (private module ``sim._accumulate``),
+and the group sums, integral parts of its :meth:`sim.kpi.Accumulator.result`.
 
 This module owns nothing of the KPI definitions: each function is the compiled twin of a
 numpy reference implementation in :mod:`sim.kpi` (named in its docstring), which stays the

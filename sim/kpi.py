@@ -381,10 +381,11 @@ class Accumulator:
     same to the last bit. (Batches out of id order would still give the same KPIs up to
     rounding, not bit for bit.)
 
-    The per-contact loops run compiled (``sim._accumulate``, from ``ext/_accumulate.pyx``)
-    when the extension is built; the numpy code of each helper is the reference (and the
-    fallback), and the compiled twin performs the same operations in the same order, so the
-    sums are the same to the last bit either way (``tests/unit/test_accumulate.py``).
+    The per-contact loops, and the group sums and integral parts of :meth:`result`, run
+    compiled (``sim._accumulate``, from ``ext/_accumulate.pyx``) when the extension is
+    built; the numpy code of each helper is the reference (and the fallback), and the
+    compiled twin performs the same operations in the same order, so the sums are the same
+    to the last bit either way (``tests/unit/test_accumulate.py``).
 
     Follow-up contacts (:meth:`add_followups`, also in id order, in batches of consecutive
     ids) have a second, separate set of sums (an inner accumulator), added elementwise to the
