@@ -1,5 +1,6 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled per-contact loops of the KPI accumulator (private module ``sim._accumulate``).
+"""Compiled per-contact loops of the KPI accumulator (private module ``sim._accumulate``),
+and the group sums, integral parts of its :meth:`sim.kpi.Accumulator.result`.
 
 This module owns nothing of the KPI definitions: each function is the compiled twin of a
 numpy reference implementation in :mod:`sim.kpi` (named in its docstring), which stays the
@@ -24,6 +25,8 @@ faster.
 """
 
 from libc.stdint cimport int8_t, int32_t, int64_t
+
+import numpy as np
 
 ctypedef fused index_t:
     int32_t
@@ -459,3 +462,183 @@ def count_le(const double[::1] inner, const double[:] x, int64_t[::1] out,
             out[i] = row
     if bad >= 0:
         raise ValueError("count_le: NaN")
+
+
+def group_sums(const double[:, :] per_queue, const int64_t[::1] members,
+               const int64_t[::1] starts, double[:, ::1] out):
+    """``out[r, g]`` = the queues ``members[starts[g]:starts[g + 1]]`` of row ``r`` added in
+    order onto the first, then ``+ 0.0``: :meth:`sim.kpi._Groups.aggregate`.
+
+    NOTE: the same additions per element, in the same order, as the numpy version's
+    vector adds (so the same bits), read in place and written row-major: no transposed copy
+    of ``per_queue`` and no strided copy of the result. Where two NaNs meet, the first
+    operand's payload is kept (:func:`_plus`); numpy's vector add keeps either, depending on
+    the array length (its scalar tail loop commutes the operands). The sums of
+    :class:`sim.kpi.Accumulator` (of finite times) are never NaN.
+
+    Parameters
+    ----------
+    per_queue : float64[R, Q]
+    members, starts : intp (queue ids of every group, concatenated; group g's offsets)
+    out : float64[R, G], G = len(starts) - 1, every group non-empty
+    """
+    cdef Py_ssize_t r, g, j, n_r = per_queue.shape[0], n_g = starts.shape[0] - 1
+    cdef Py_ssize_t n_q = per_queue.shape[1]
+    cdef double s
+    if out.shape[0] != n_r or out.shape[1] != n_g:
+        raise ValueError("group_sums: out is not (rows, groups)")
+    for j in range(members.shape[0]):
+        if members[j] < 0 or members[j] >= n_q:
+            raise IndexError(f"group_sums: queue {members[j]} outside {n_q}")
+    for g in range(n_g):
+        if starts[g + 1] <= starts[g]:
+            raise ValueError("group_sums: empty group")
+    with nogil:
+        for r in range(n_r):
+            for g in range(n_g):
+                s = per_queue[r, members[starts[g]]]
+                for j in range(starts[g] + 1, starts[g + 1]):
+                    s = _plus(s, per_queue[r, members[j]])
+                out[r, g] = _plus(s, 0.0)
+
+
+def group_counts(const int32_t[:, ::1] counts, const int64_t[::1] rows,
+                 const int64_t[::1] starts, const int64_t[::1] parts,
+                 const int64_t[::1] part_starts, double[:, ::1] out):
+    """Group sums of integer counts: :meth:`sim.kpi._Groups.count_sums`.
+
+    ``out[k, g]`` is the sum of ``counts[rows[j], k]`` over group g's rows
+    ``rows[starts[g]:starts[g + 1]]`` (an empty group sums to 0), and ``out[K, g]`` their
+    sum over the intervals, as float64; a group with parts ``parts[part_starts[g]:
+    part_starts[g + 1]]`` (groups before it whose rows it is the union of) is instead the
+    sum of their columns.
+
+    NOTE: integers are exact in any order (summed in int64, and integer-valued float64
+    sums far below 2**53 are exact too): the same floats as the numpy version, while a
+    channel's and the ``all`` group's counts are not read again from the table.
+
+    Parameters
+    ----------
+    counts : int32[R, K]
+    rows, starts, parts, part_starts : intp
+    out : float64[K + 1, G], G = len(starts) - 1 = len(part_starts) - 1
+    """
+    cdef Py_ssize_t k, g, j, n_k = counts.shape[1], n_g = starts.shape[0] - 1
+    cdef Py_ssize_t n_r = counts.shape[0]
+    cdef int64_t total
+    cdef double s
+    cdef const int32_t *r0
+    cdef const int32_t *r1
+    cdef const int32_t *r2
+    cdef const int32_t *r3
+    cdef int64_t[::1] acc = np.zeros(n_k, dtype=np.int64)
+    if out.shape[0] != n_k + 1 or out.shape[1] != n_g or part_starts.shape[0] != n_g + 1:
+        raise ValueError("group_counts: out is not (intervals + 1, groups)")
+    for j in range(rows.shape[0]):
+        if rows[j] < 0 or rows[j] >= n_r:
+            raise IndexError(f"group_counts: row {rows[j]} outside {n_r}")
+    for g in range(n_g):
+        for j in range(part_starts[g], part_starts[g + 1]):
+            if parts[j] < 0 or parts[j] >= g:
+                raise IndexError(f"group_counts: part {parts[j]} of group {g}")
+    with nogil:
+        for g in range(n_g):
+            if part_starts[g + 1] > part_starts[g]:
+                # a union of groups before it: their columns, row by row
+                for k in range(n_k + 1):
+                    s = 0.0
+                    for j in range(part_starts[g], part_starts[g + 1]):
+                        s = s + out[k, parts[j]]
+                    out[k, g] = s
+                continue
+            for k in range(n_k):
+                acc[k] = 0
+            # NOTE: four rows per pass over ``acc`` (a quarter of its loads and stores).
+            j = starts[g]
+            while j + 4 <= starts[g + 1]:
+                r0, r1 = &counts[rows[j], 0], &counts[rows[j + 1], 0]
+                r2, r3 = &counts[rows[j + 2], 0], &counts[rows[j + 3], 0]
+                for k in range(n_k):
+                    acc[k] += (<int64_t>r0[k] + r1[k]) + (<int64_t>r2[k] + r3[k])
+                j += 4
+            while j < starts[g + 1]:
+                r0 = &counts[rows[j], 0]
+                for k in range(n_k):
+                    acc[k] += r0[k]
+                j += 1
+            total = 0
+            for k in range(n_k):
+                out[k, g] = <double>acc[k]
+                total += acc[k]
+            out[n_k, g] = <double>total
+
+
+def integral_parts(const double[:, ::1] x_hi, const double[:, ::1] x_hi_plus,
+                   const int64_t[:, ::1] n_hi, const double[:, ::1] x_lo,
+                   const double[:, ::1] x_lo_plus, const int64_t[:, ::1] n_lo,
+                   const double[::1] b0, double[:, ::1] out):
+    """Per-interval parts of an integral from its binned sums: :meth:`sim.kpi._Integral.parts`
+    (``grid.parts(value())``, with ``value`` = ``_sum_min(hi) - _sum_min(lo)``).
+
+    Per group, with ``x = x_hi + x_hi_plus`` (the follow-ups' sums; None: ``x_hi``) and
+    likewise for lo, for ``k < B``: ``S[k] = cumsum(x)[k] + b0[k] * float(sum(n) -
+    cumsum(n)[k])`` (the cumulative sum starts from ``x[0]``, as numpy's), ``F[k] = S_hi[k] -
+    S_lo[k]``; ``out[k] = F[k + 1] - F[k]`` for ``k < B - 1`` and ``out[B - 1] = F[B - 1] -
+    F[0]``: the numpy version's operations, in its order, per element (so its floats).
+
+    NOTE: one pass with a few values per group, instead of about ten full-size temporaries
+    (cumulative sums, conversions, products, the difference, the stacked parts).
+
+    Parameters
+    ----------
+    x_hi, x_lo : float64[B + 1, G]
+    x_hi_plus, x_lo_plus : float64[B + 1, G] or None
+    n_hi, n_lo : int64[B + 1, G]
+    b0 : float64[B]
+        ``bounds - bounds[0]``.
+    out : float64[B, G]
+    """
+    cdef Py_ssize_t k, g, n_b = b0.shape[0], n_g = x_hi.shape[1]
+    cdef bint plus_hi = x_hi_plus is not None, plus_lo = x_lo_plus is not None
+    cdef double x, s_hi, s_lo, f
+    cdef int64_t[::1] tot_hi = np.zeros(n_g, dtype=np.int64)
+    cdef int64_t[::1] tot_lo = np.zeros(n_g, dtype=np.int64)
+    cdef int64_t[::1] cn_hi = np.zeros(n_g, dtype=np.int64)
+    cdef int64_t[::1] cn_lo = np.zeros(n_g, dtype=np.int64)
+    cdef double[::1] cx_hi = np.zeros(n_g)
+    cdef double[::1] cx_lo = np.zeros(n_g)
+    cdef double[::1] f_prev = np.zeros(n_g)
+    cdef double[::1] f_first = np.zeros(n_g)
+    if (x_hi.shape[0] != n_b + 1 or n_hi.shape[0] != n_b + 1 or n_hi.shape[1] != n_g
+            or x_lo.shape[0] != n_b + 1 or x_lo.shape[1] != n_g
+            or n_lo.shape[0] != n_b + 1 or n_lo.shape[1] != n_g):
+        raise ValueError("integral_parts: sums are not (bounds + 1, groups)")
+    if (plus_hi and (x_hi_plus.shape[0] != n_b + 1 or x_hi_plus.shape[1] != n_g)) or (
+            plus_lo and (x_lo_plus.shape[0] != n_b + 1 or x_lo_plus.shape[1] != n_g)):
+        raise ValueError("integral_parts: sums are not (bounds + 1, groups)")
+    if out.shape[0] != n_b or out.shape[1] != n_g:
+        raise ValueError("integral_parts: out is not (bounds, groups)")
+    with nogil:
+        # integer totals (exact in any order)
+        for k in range(n_b + 1):
+            for g in range(n_g):
+                tot_hi[g] += n_hi[k, g]
+                tot_lo[g] += n_lo[k, g]
+        for k in range(n_b):
+            for g in range(n_g):
+                x = _plus(x_hi[k, g], x_hi_plus[k, g]) if plus_hi else x_hi[k, g]
+                cx_hi[g] = x if k == 0 else _plus(cx_hi[g], x)
+                x = _plus(x_lo[k, g], x_lo_plus[k, g]) if plus_lo else x_lo[k, g]
+                cx_lo[g] = x if k == 0 else _plus(cx_lo[g], x)
+                cn_hi[g] += n_hi[k, g]
+                cn_lo[g] += n_lo[k, g]
+                s_hi = _plus(cx_hi[g], b0[k] * <double>(tot_hi[g] - cn_hi[g]))
+                s_lo = _plus(cx_lo[g], b0[k] * <double>(tot_lo[g] - cn_lo[g]))
+                f = s_hi - s_lo
+                if k == 0:
+                    f_first[g] = f
+                else:
+                    out[k - 1, g] = f - f_prev[g]
+                f_prev[g] = f
+        for g in range(n_g):
+            out[n_b - 1, g] = f_prev[g] - f_first[g]

@@ -381,10 +381,11 @@ class Accumulator:
     same to the last bit. (Batches out of id order would still give the same KPIs up to
     rounding, not bit for bit.)
 
-    The per-contact loops run compiled (``sim._accumulate``, from ``ext/_accumulate.pyx``)
-    when the extension is built; the numpy code of each helper is the reference (and the
-    fallback), and the compiled twin performs the same operations in the same order, so the
-    sums are the same to the last bit either way (``tests/unit/test_accumulate.py``).
+    The per-contact loops, and the group sums and integral parts of :meth:`result`, run
+    compiled (``sim._accumulate``, from ``ext/_accumulate.pyx``) when the extension is
+    built; the numpy code of each helper is the reference (and the fallback), and the
+    compiled twin performs the same operations in the same order, so the sums are the same
+    to the last bit either way (``tests/unit/test_accumulate.py``).
 
     Follow-up contacts (:meth:`add_followups`, also in id order, in batches of consecutive
     ids) have a second, separate set of sums (an inner accumulator), added elementwise to the
@@ -573,7 +574,7 @@ class Accumulator:
         }.items():
             integral = _Integral(grid, 1)
             integral.add(lo, hi, None)
-            parts[key] = grid.parts(integral.value())[:, 0]
+            parts[key] = integral.parts()[:, 0]
         seg_cost = model.team_cost_per_h[model.agent_team[roster.seg_agent]]
         shift_cost = model.team_cost_per_h[model.agent_team[roster.shift_agent]]
         parts["cost"] = (float(shift_cost @ grid.clip_len(roster.shift_start_s,
@@ -808,12 +809,12 @@ class Accumulator:
 
         # Time averages over each interval's part of the window, and over the whole window.
         length_s = np.append(np.diff(grid.bounds), grid.bounds[-1] - grid.bounds[0])
-        queue_time_s = grid.parts(st.queue_time.value())
+        queue_time_s = st.queue_time.parts()
         kpi["mean_queue_len"] = _ratio(groups.aggregate(queue_time_s), length_s[:, None])
         kpi["backlog"], kpi["backlog_age_h"] = self._backlog_kpis(st)
 
         share = model.channel_units.astype(np.float64) / CAPACITY_UNITS
-        busy_s = grid.parts(st.busy.value()) * share
+        busy_s = st.busy.parts() * share
         roster = self._roster
         available_s = roster["available_s"]
         occupancy = np.full((rows, groups.n), np.nan)
@@ -823,7 +824,7 @@ class Accumulator:
             elif groups.kind[g] == _ALL:
                 occupancy[:, g] = _ratio(busy_s.sum(axis=1), available_s)
         kpi["occupancy"] = occupancy
-        down_s = grid.parts(self._outage.value())
+        down_s = self._outage.parts()
         availability = np.full((rows, groups.n), np.nan)
         for g in range(groups.n):
             c = groups.channel[g]
@@ -859,6 +860,7 @@ class Accumulator:
                       ) -> tuple[dict, np.ndarray]:
         """The KPIs ``keys`` (of :data:`_QUEUE_COLUMN_KEYS`: ratios of per-contact sums),
         float64[K + 1, G] each, on ``groups``; and the answered counts (float64[K + 1, G])."""
+        n_q = self.model.n_queues
         has_sla = np.isfinite(self._threshold_s)[:, None]
         deferred = self._deferred[:, None]
         masks = {"sla": has_sla, "deferred": deferred, "sla_deferred": has_sla & deferred}
@@ -872,8 +874,9 @@ class Accumulator:
                 if key in _FLOAT_SUMS:
                     sums[key, mask] = groups.aggregate(value)
                 else:
-                    sums[key, mask] = groups.aggregate_counts(
-                        value if mask is None else value * masks[mask])
+                    sums[key, mask] = groups.count_sums(
+                        per_contact["counts"], value, n_q,
+                        None if mask is None else masks[mask][:, 0])
             return sums[key, mask]
 
         formulas = {
@@ -932,20 +935,21 @@ class Accumulator:
             out[n_k] = out[:n_k].sum(axis=0)
             return out
 
-        def agg(by_queue, tier=None) -> np.ndarray:
-            """Integer counts [Q, K] -> float64[K + 1, G] (of the queues of ``tier`` only)."""
-            if tier is not None:
-                by_queue = by_queue * (self._queue_tier == tier)[:, None]
-            return groups.aggregate_counts(by_queue)
+        def agg(table_code, tier=None) -> np.ndarray:
+            """Integer counts of ``(table, codes)`` -> float64[K + 1, G] (of the queues of
+            ``tier`` only)."""
+            table, codes = table_code
+            return groups.count_sums(table, codes, n_q,
+                                     None if tier is None else self._queue_tier == tier)
 
-        # Counts by (code, queue, interval) (see _add_cells).
-        cc = st.ccounts.reshape(_N_C, n_q, n_k)
-        jc = st.jcounts.reshape(_N_J, n_q, n_k)
-        resolved = st.resolved.reshape(_N_SEV, n_q, n_k)
+        # Counts by (code, queue) x interval (see _add_cells), as (table, codes) for agg.
+        cc = [(st.ccounts, [c]) for c in range(_N_C)]
+        jc = [(st.jcounts, [c]) for c in range(_N_J)]
+        resolved = [(st.resolved, [v]) for v in range(_N_SEV)]
         resolve_s = per_queue(st.resolve_s, _N_SEV)
         supervisor_s = per_queue(st.supervisor_s, 1)[:, :, 0]
         handled = agg(cc[_C_HANDLED])
-        n_resolved = agg(resolved.sum(axis=0))
+        n_resolved = agg((st.resolved, range(_N_SEV)))
         journeys = agg(jc[_J_JOURNEYS])
         supervised = agg(jc[_J_SUPERVISED])
         windows = self.windows
@@ -957,7 +961,7 @@ class Accumulator:
             "retrial_rate": _ratio(agg(cc[_C_RETRIED]), agg(cc[_C_ABANDONED])),
             "journey_resolution_rate": _ratio(n_resolved, agg(jc[_J_DECIDED])),
             "contacts_per_journey": _ratio(journeys + agg(jc[_J_FOLLOWUPS]), journeys),
-            "mttr_h": _ratio(groups.aggregate(resolve_s.sum(axis=2)), n_resolved) / 3600.0,
+            "mttr_h": _ratio(groups.aggregate(_sum_last(resolve_s)), n_resolved) / 3600.0,
             "time_to_supervisor_h": _ratio(groups.aggregate(supervisor_s),
                                            supervised) / 3600.0,
             "supervisor_compliance": (
@@ -980,36 +984,37 @@ class Accumulator:
 
         Returns
         -------
-        dict of str -> float64[K + 1, Q] (:data:`_FLOAT_SUMS`) or integers [Q, K] (counts, with
-        no window row: :meth:`_Groups.aggregate_counts` adds it)
+        dict of str -> float64[K + 1, Q] (:data:`_FLOAT_SUMS`) or the category codes whose
+        counts ``st.counts`` (code, queue) x interval add up to it (counts: summed per group
+        by :meth:`_Groups.count_sums`); ``"counts"``: that table
         """
         n_q, n_k = self.model.n_queues, self._grid.n_intervals
         # NOTE: counts are summed as integers (exact: the same floats as converting first),
-        # over category planes (code, queue, interval) that are contiguous: no transposing.
-        by_code = st.counts.reshape(_N_CODES, n_q, n_k)
+        # per group straight from the category planes (see _Groups.count_sums).
 
         def category(codes) -> np.ndarray:
-            codes = np.asarray(codes)
-            total = by_code[codes[0]].copy()
-            for code in codes[1:]:
-                total += by_code[code]
-            return total
+            return np.asarray(codes)
 
         wait_by_answered = st.wait_s.reshape(n_k, n_q, 2)
+        wait_s = np.empty((n_k + 1, n_q))
+        _with_total(_sum_last(wait_by_answered, out=wait_s[:n_k]), out=wait_s)
         sums = {
             "offered": category(np.arange(12)),
             "answered": category(_codes(outcome=Outcome.ANSWERED)),
             "abandoned": category(_codes(outcome=Outcome.ABANDONED)),
             "lost_closed": category([_LOST]),
-            "wait_s": wait_by_answered.sum(axis=2),
+            "wait_s": wait_s,
             "wait_answered_s": wait_by_answered[:, :, 1],
             "waited": category(_codes(waited=True)),
             "within": category(_codes(outcome=Outcome.ANSWERED, within=True)),
             "short_abandoned": category(_codes(outcome=Outcome.ABANDONED, within=True)),
             "handle_s": st.handle_s.reshape(n_k, n_q),
         }
-        return {k: np.vstack([v, v.sum(axis=0)]) if k in _FLOAT_SUMS else v
-                for k, v in sums.items()}
+        # NOTE: float sums with their window row, without stacking copies.
+        out = {k: v if v is wait_s else _with_total(v) if k in _FLOAT_SUMS else v
+               for k, v in sums.items()}
+        out["counts"] = st.counts
+        return out
 
     def _backlog_kpis(self, st: SimpleNamespace):
         """Backlog and age of its oldest contact just before each interval end and the horizon.
@@ -1036,6 +1041,36 @@ class Accumulator:
 
 # --------------------------------------------------------------------------------------------
 # Grid of reporting intervals and groups of queues
+
+
+def _sum_last(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a.sum(axis=-1)`` (float64) for a last axis of 2 to 7 values, the same floats.
+
+    NOTE: numpy sums fewer than 8 values left to right onto +0.0; adding them left to right,
+    then +0.0 (which only turns a -0.0 sum into +0.0, as starting from +0.0 does) gives the
+    same floats with whole-array adds, several times faster than numpy's reduction over a
+    short inner axis (checked by the tests for every sign of zero, infinities and NaN).
+    """
+    n = a.shape[-1]
+    assert 2 <= n < 8, n
+    out = np.add(a[..., 0], a[..., 1], out=out)
+    for i in range(2, n):
+        out += a[..., i]
+    out += 0.0
+    return out
+
+
+def _with_total(v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``np.vstack([v, v.sum(axis=0)])`` of a float64 ``(K, Q)``, or with ``out`` (a
+    ``(K + 1, Q)`` array whose first K rows are ``v``): its last row filled in place."""
+    n_k = v.shape[0]
+    if out is None:
+        out = np.empty((n_k + 1, v.shape[1]))
+        out[:n_k] = v
+    # NOTE: the sum over the intervals of a C-ordered table, row after row (numpy reduces
+    # an outer axis sequentially): the floats of v.sum(axis=0).
+    np.sum(out[:n_k], axis=0, out=out[n_k])
+    return out
 
 
 def _is_int8(*arrays) -> bool:
@@ -1190,10 +1225,30 @@ class _Groups:
         self.channel = np.array(channel, dtype=np.intp)
         self.all_index = self.n - 1 if not only_queues else -1
         self.members = [np.array(m, dtype=np.intp) for m in members]
+        # the members of every group, concatenated, and each group's offsets in them
+        self._flat = np.concatenate(self.members)
+        self._starts = np.cumsum([0] + [len(m) for m in members], dtype=np.intp)
+        # Groups that are the union of groups before them (a channel of its queues' groups,
+        # ``all`` of the channels'): their parts, concatenated, and each group's offsets.
+        parts = [[] for _ in kind]
+        for g, k in enumerate(kind):
+            if k == _CHANNEL and queues and not only_queues:
+                parts[g] = [h for h in range(g) if kind[h] == _QUEUE and channel[h] == channel[g]]
+            elif k == _ALL:
+                parts[g] = [h for h in range(g) if kind[h] == _CHANNEL]
+        self._parts = np.array([h for p in parts for h in p], dtype=np.intp)
+        self._part_starts = np.cumsum([0] + [len(p) for p in parts], dtype=np.intp)
 
     def aggregate(self, per_queue: np.ndarray) -> np.ndarray:
         """Sum ``(rows, Q)`` per-queue values into ``(rows, G)`` group values (the floats of
         ``per_queue[:, members].sum(axis=1)``)."""
+        if _accumulate is not None and per_queue.dtype == np.float64:
+            # NOTE: compiled, the same additions in the same order per element, read in
+            # place and written row-major (no transposed copies: the intervals frame
+            # takes the rows as they are).
+            out = np.empty((per_queue.shape[0], self.n))
+            _accumulate.group_sums(per_queue, self._flat, self._starts, out)
+            return out
         # NOTE: the groups are rows of a (G, rows) array filled from the queues' rows of a
         # transposed copy: contiguous vector adds instead of strided column reads. The
         # queues are added in order onto the first, then 0.0 (-0.0 -> +0.0): the floats of
@@ -1227,6 +1282,38 @@ class _Groups:
             out[g, :n_k] = row
             out[g, n_k] = row.sum(dtype=np.int64)
         return out.T
+
+    def count_sums(self, table: np.ndarray, planes, n_q: int, keep: np.ndarray | None = None
+                   ) -> np.ndarray:
+        """Group sums (float64[K + 1, G], as :meth:`aggregate_counts`) of the integer counts
+        ``table`` (``(P * n_q, K)``: planes of per-queue rows) added over the planes
+        ``planes``, of the queues where ``keep`` (bool[Q]; None: all) only."""
+        planes = np.asarray(planes, dtype=np.intp)
+        if _accumulate is not None and table.dtype == np.int32 and table.flags.c_contiguous:
+            # NOTE: compiled: the planes and masked queues of each group summed straight
+            # from the table (integers: exact in any order), no per-category, per-mask or
+            # per-group copies; a channel and ``all`` add up their parts' columns instead
+            # of reading the table again.
+            rows, starts = [], [0]
+            for g, m in enumerate(self.members):
+                if self._part_starts[g + 1] > self._part_starts[g]:
+                    m = m[:0]
+                elif keep is not None:
+                    m = m[keep[m]]
+                rows.append((planes[:, None] * n_q + m[None, :]).ravel())
+                starts.append(starts[-1] + rows[-1].shape[0])
+            out = np.empty((table.shape[1] + 1, self.n))
+            _accumulate.group_counts(table, np.concatenate(rows).astype(np.intp),
+                                     np.array(starts, dtype=np.intp), self._parts,
+                                     self._part_starts, out)
+            return out
+        by_code = table.reshape(-1, n_q, table.shape[1])
+        by_queue = by_code[planes[0]].copy()
+        for p in planes[1:]:
+            by_queue += by_code[p]
+        if keep is not None:
+            by_queue *= keep[:, None]
+        return self.aggregate_counts(by_queue)
 
     def only_all(self, values: np.ndarray) -> np.ndarray:
         """``(rows,)`` values on the ``("all", "all")`` group, NaN on the others."""
@@ -1451,12 +1538,44 @@ class _Integral:
         # NOTE: no zero-filled arrays for the result (a year x groups, four of them).
         out = object.__new__(_Integral)
         out.grid, out.n_groups = self.grid, self.n_groups
+        if _accumulate is not None:
+            # NOTE: the float sums added only where used, by parts() in one pass (see
+            # _accumulate.integral_parts), not as new full-size arrays here.
+            out._hi = (self._hi[0], add(self._hi[1], other._hi[1]))
+            out._lo = (self._lo[0], add(self._lo[1], other._lo[1]))
+            out._plus = (other._hi[0], other._lo[0])
+            return out
         out._hi = (self._hi[0] + other._hi[0], add(self._hi[1], other._hi[1]))
         out._lo = (self._lo[0] + other._lo[0], add(self._lo[1], other._lo[1]))
         return out
 
+    #: Float sums (hi, lo) still to add to ``_hi[0]``, ``_lo[0]`` (a lazily merged integral).
+    _plus = (None, None)
+
+    def parts(self) -> np.ndarray:
+        """``grid.parts(value())``: the integral's part in each interval, then the window."""
+        if _accumulate is not None:
+            # NOTE: compiled, the same operations per element in one pass (no cumulative
+            # sums, products and differences as full-size temporaries).
+            n_b = self.grid.bounds.shape[0]
+            shape = (n_b + 1, self.n_groups)
+
+            def table(a):
+                return None if a is None else a.reshape(shape)
+
+            out = np.empty((n_b, self.n_groups))
+            _accumulate.integral_parts(
+                table(self._hi[0]), table(self._plus[0]), table(self._hi[1]),
+                table(self._lo[0]), table(self._plus[1]), table(self._lo[1]),
+                self.grid.bounds - self.grid.bounds[0], out)
+            return out
+        return self.grid.parts(self.value())
+
     def value(self) -> np.ndarray:
         """``F`` (float64[K + 1, n_groups]) of the items added so far."""
+        if self._plus[0] is not None:  # lazily merged
+            return (self._sum_min((self._hi[0] + self._plus[0], self._hi[1]))
+                    - self._sum_min((self._lo[0] + self._plus[1], self._lo[1])))
         return self._sum_min(self._hi) - self._sum_min(self._lo)
 
     def _sum_min(self, sums) -> np.ndarray:

@@ -375,3 +375,87 @@ def test_measure_small_scenarios_identical(scenario, seed):
     a, b = _measure_both(model, workload, roster, outcomes,
                          journey_windows(scenario, model))
     _assert_measured_identical(a, b)
+
+
+@st.composite
+def group_layouts(draw):
+    """A model-like namespace of channels and queues (every channel with a queue)."""
+    n_c = draw(st.integers(1, 4))
+    queue_channel = draw(st.lists(st.integers(0, n_c - 1), min_size=1, max_size=12))
+    queue_channel = np.array(list(range(n_c)) + queue_channel, dtype=np.intp)
+    return SimpleNamespace(
+        channel_names=[f"c{c}" for c in range(n_c)],
+        queue_names=[f"q{q}" for q in range(queue_channel.shape[0])],
+        n_queues=queue_channel.shape[0], queue_channel=queue_channel)
+
+
+@settings(max_examples=100, deadline=None)
+@given(group_layouts(), st.booleans(), st.integers(1, 20), st.data())
+def test_group_sums(layout, queues, n_rows, data):
+    groups = kpi._Groups(layout, queues=queues)
+    # NOTE: one NaN (payload) only: where two NaNs meet, numpy's vector add keeps either
+    # payload depending on the array length (its scalar tail loop commutes the operands),
+    # so it is no specification there; these sums (of finite times) are never NaN.
+    floats = st.one_of(st.floats(allow_nan=False, width=64), st.just(np.nan))
+    values = data.draw(st.lists(floats, min_size=n_rows * layout.n_queues,
+                                max_size=n_rows * layout.n_queues))
+    per_queue = np.array(values, dtype=np.float64).reshape(n_rows, layout.n_queues)
+    compiled = groups.aggregate(per_queue)
+    with _numpy_only():
+        reference = groups.aggregate(per_queue)
+    _assert_same_bits(compiled, reference)
+    # a strided view (as the per-severity sums are) gives the same bits too
+    wide = np.repeat(per_queue, 2, axis=1)[:, ::2]
+    _assert_same_bits(groups.aggregate(wide), reference)
+
+
+@settings(max_examples=100, deadline=None)
+@given(group_layouts(), st.booleans(), st.integers(1, 4), st.integers(1, 30), st.data())
+def test_count_sums(layout, queues, n_planes, n_k, data):
+    groups = kpi._Groups(layout, queues=queues)
+    n_q = layout.n_queues
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    table = rng.integers(0, 1000, (n_planes * n_q, n_k)).astype(kpi._COUNT_DTYPE)
+    planes = data.draw(st.lists(st.integers(0, n_planes - 1), min_size=1, max_size=3,
+                                unique=True))
+    keep = data.draw(st.one_of(st.none(), st.lists(st.booleans(), min_size=n_q,
+                                                   max_size=n_q).map(np.array)))
+    compiled = groups.count_sums(table, planes, n_q, keep)
+    with _numpy_only():
+        reference = groups.count_sums(table, planes, n_q, keep)
+    _assert_same_bits(compiled, reference)
+
+
+@pytest.mark.parametrize("n", [2, 3, 7])
+def test_sum_last_is_numpy_sum(n):
+    # every sign of zero, infinities, a NaN, subnormals, overflow: numpy's own bits
+    values = [-0.0, 0.0, 1.5, -1.5, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 1e308]
+    rng = np.random.default_rng(n)
+    rows = rng.choice(values, size=(4000, n))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for a in (rows, rows.reshape(40, 100, n)):
+            _assert_same_bits(kpi._sum_last(a), a.sum(axis=-1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(integral_items(), st.integers(0, 200))
+def test_integral_parts(items, split):
+    # parts() of an integral and of one lazily merged with a follow-ups' integral (sharing
+    # its counts), compiled and in numpy
+    grid, n_groups, lo, hi, group = items
+    split = min(split, lo.shape[0])
+
+    def parts():
+        first = kpi._Integral(grid, n_groups)
+        first.add(lo[:split], hi[:split], group[:split])
+        second = kpi._Integral(grid, n_groups, first)
+        second.add(lo[split:], hi[split:], group[split:])
+        return first.parts(), first.merged(second).parts(), first.merged(second).value()
+
+    compiled = parts()
+    with _numpy_only():
+        reference = parts()
+    for a, b in zip(compiled, reference, strict=True):
+        _assert_same_bits(a, b)
+    _assert_same_bits(compiled[1], grid.parts(compiled[2]))
