@@ -577,9 +577,12 @@ class Accumulator:
             parts[key] = integral.parts()[:, 0]
         seg_cost = model.team_cost_per_h[model.agent_team[roster.seg_agent]]
         shift_cost = model.team_cost_per_h[model.agent_team[roster.shift_agent]]
-        parts["cost"] = (float(shift_cost @ grid.clip_len(roster.shift_start_s,
-                                                         roster.shift_end_s))
-                         + float(seg_cost @ overtime_s)) / 3600.0
+        # NOTE: products summed by np.sum, not a dot product: a BLAS dot of more than ~10k
+        # elements runs on several threads, and its last bit then depends on the machine's
+        # thread count (and its spinning threads take CPU from the other workers).
+        shift_len_s = grid.clip_len(roster.shift_start_s, roster.shift_end_s)
+        parts["cost"] = (float(np.sum(shift_cost * shift_len_s))
+                         + float(np.sum(seg_cost * overtime_s))) / 3600.0
         parts["overtime_s"] = float(overtime_s.sum())
         self._roster = parts
 
