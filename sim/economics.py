@@ -3,8 +3,9 @@
 This module owns the arithmetic of a scenario's ``economics`` section
 (:class:`sim.scenario.Economics`) and its cross-checks (:func:`check_economics`). It reads
 only what a run already measured (the per-replication ``totals`` and tidy ``intervals`` of
-:mod:`sim.kpi`) and the scheduled shifts (which depend on the scenario, not on the seed), so
-it runs once on the client when the replications are assembled (:func:`run_economics`).
+:mod:`sim.kpi`) and the scheduled shifts (which depend on the scenario, not on the seed):
+each worker sums its replication's per-queue rows by month (:func:`queue_month_sums`), and
+the rest runs once on the client when the replications are assembled (:func:`run_economics`).
 
 Definitions
 -----------

@@ -236,8 +236,8 @@ def best_points(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_sweep(table: pd.DataFrame) -> str:
-    """Text: one line per point (parameters, service level, cost, targets met), then the
-    points meeting every target at the least cost."""
+    """Text: one line per point (parameters, service level, cost, margin, targets met), then
+    the best points meeting every target (:func:`best_points`)."""
     fixed = {"point", "channel", "kpi", "mean", "se", "ci95_low", "ci95_high", "n",
              "meets_targets", "cost", "cost_measure", "margin_per_month"}
     names = [c for c in table.columns if c not in fixed]
