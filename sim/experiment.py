@@ -122,8 +122,9 @@ def run_replication(scenario: Scenario, model: Model, seed: int, index: int,
     if econ:
         from sim.economics import queue_month_sums
 
-        rows = measured.queue_rows if measured.queue_rows is not None else intervals
-        queue_sums = queue_month_sums(scenario, model, rows.assign(replication=index))
+        rows = (intervals if measured.queue_rows is None
+                else measured.queue_rows.assign(replication=index))
+        queue_sums = queue_month_sums(scenario, model, rows)
     return ReplicationResult(index, totals, intervals, contacts, measured.n_contacts,
                              queue_sums)
 
