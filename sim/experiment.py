@@ -23,6 +23,8 @@ from sim.executors import ExecutorSpec, execute
 from sim.model import CAPACITY_UNITS, Model, Outcome, Outcomes, Workload
 from sim.roster import intended_shrinkage, sample_roster
 from sim.scenario import Scenario, distribution_mean_s
+from sim.shared import SharedColumns, shareable
+from sim.shared import available as shared_available
 from sim.workload import sample_workload
 
 
@@ -239,6 +241,7 @@ class PackedReplication:
     index: int
     files: dict  # file name (``<frame>.arrow``) -> Arrow IPC stream bytes
     n_contacts: int
+    shared: tuple = ()  # frames written into the client's shared columns instead
 
     @classmethod
     def pack(cls, rep: ReplicationResult) -> PackedReplication:
@@ -249,9 +252,14 @@ class PackedReplication:
                 files[f"{name}{_SUFFIX}"] = _to_ipc(frame)
         return cls(rep.index, files, rep.n_contacts)
 
-    def unpack(self) -> ReplicationResult:
-        """The replication, its frames decoded from the bytes when first used."""
-        return _PackedResult(self.index, self.files, self.n_contacts)
+    def unpack(self, shared: dict | None = None) -> ReplicationResult:
+        """The replication, its frames decoded from the bytes when first used.
+
+        ``shared``: frame name -> ``(SharedColumns, position)`` for the frames the worker
+        wrote into the client's shared columns (:attr:`shared`).
+        """
+        return _PackedResult(self.index, self.files, self.n_contacts,
+                             {k: v for k, v in (shared or {}).items() if k in self.shared})
 
 
 #: File suffix of a packed frame.
@@ -302,16 +310,21 @@ class _PackedResult(ReplicationResult):
     # Arrow and convert to pandas once, instead of converting each then concatenating.
     """
 
-    def __init__(self, index: int, files: dict, n_contacts: int):
+    def __init__(self, index: int, files: dict, n_contacts: int, shared: dict | None = None):
         self.index = index
         self.files = files
         self.n_contacts = n_contacts
+        self.shared = shared or {}  # frame name -> (SharedColumns, position)
 
     def __getattr__(self, name):
         if name not in _FRAMES:
             raise AttributeError(name)
         data = self.files.get(f"{name}{_SUFFIX}")
-        value = None if data is None else _from_ipc(data).to_pandas()
+        if name in self.shared:
+            columns, position = self.shared[name]
+            value = columns.part(position)
+        else:
+            value = None if data is None else _from_ipc(data).to_pandas()
         setattr(self, name, value)
         return value
 
@@ -321,18 +334,19 @@ def concat_frames(reps: list, name: str, consume: bool = False) -> pd.DataFrame:
 
     Replications still holding that frame as bytes are joined from their Arrow tables, one
     at a time (faster and smaller for the large interval tables of long runs), or taken
-    from the join :func:`run_replications` made while they arrived. With ``consume``, each
-    one's bytes are dropped once joined (the caller needs them no more).
+    from the join :func:`run_replications` made while they arrived (with the parts local
+    workers wrote into shared columns). With ``consume``, each one's bytes are dropped once
+    joined (the caller needs them no more).
     """
     file = f"{name}{_SUFFIX}"
     if reps and all(isinstance(r, _PackedResult) and name not in vars(r)
-                    and file in r.files for r in reps):
+                    and (file in r.files or name in r.shared) for r in reps):
         joiner = getattr(reps[0], "_joined", {}).get(name)
         frame = None
         if joiner is not None and [getattr(r, "_joined", {}).get(name) for r in reps] \
                 == [joiner] * len(reps) and [r.index for r in reps] == joiner.order:
             frame = joiner.frame()
-        if frame is None:
+        if frame is None and all(file in r.files for r in reps):
             joiner = _Joiner([_ipc_rows(r.files[file]) for r in reps])
             frame = joiner.frame() if all(joiner.add(j, r.files[file])
                                           for j, r in enumerate(reps)) else None
@@ -353,6 +367,10 @@ class _Joiner:
     others'). :meth:`add` refuses a part that differs in schema, categories or rows; then
     :meth:`frame` is None and the caller joins otherwise.
 
+    ``shared``: a :class:`sim.shared.SharedColumns` whose arrays are the output; parts the
+    workers wrote there themselves are only marked (:meth:`mark`), parts that come as bytes
+    are copied in when their columns match its layout.
+
     # NOTE: each numeric and categorical column is allocated once at its final length and
     # filled part by part, each part decoded (decompressed) only when added and dropped once
     # copied: one copy of the data, one array per column (no 2-D blocks), and the pages of a
@@ -363,47 +381,80 @@ class _Joiner:
     """
 
     def __init__(self, rows: list[int] | None, n_parts: int | None = None,
-                 order: list | None = None):
+                 order: list | None = None, shared=None):
         self.rows = rows
         self.n_parts = len(rows) if rows is not None else int(n_parts)
         self.order = order  # the replication index of each position (run_replications)
         self.done = [False] * self.n_parts
         self.failed = False
         self.first = None
+        self.shared = shared
+        if shared is not None:
+            self.rows = [shared.rows] * self.n_parts
+            self._layout(shared.sample, shared.arrays)
+
+    def _layout(self, sample: pd.DataFrame, arrays: dict | None = None) -> None:
+        """Output columns for parts with ``sample``'s columns and dtypes (``arrays``: the
+        output arrays to fill, else new ones)."""
+        self.sample = sample
+        rows = self.rows or [self.first.num_rows] * self.n_parts
+        self.bounds = np.cumsum([0, *rows])
+        n = int(self.bounds[-1])
+        self.out, self.kinds = {}, {}
+        for name, dtype in sample.dtypes.items():
+            if isinstance(dtype, pd.CategoricalDtype):
+                self.kinds[name] = "codes"
+                self.out[name] = arrays[name] if arrays else np.empty(n, dtype=np.int32)
+            elif isinstance(dtype, np.dtype) and dtype.kind in "iufb":
+                self.kinds[name] = "values"
+                self.out[name] = arrays[name] if arrays else np.empty(n, dtype=dtype)
+            else:
+                self.kinds[name], self.out[name] = "pandas", [None] * self.n_parts
 
     def _start(self, table) -> None:
         import pyarrow as pa
 
         self.first = table
-        self.sample = table.slice(0, 0).to_pandas()  # the dtypes pandas gives each column
-        rows = self.rows or [table.num_rows] * self.n_parts
-        self.bounds = np.cumsum([0, *rows])
-        n = int(self.bounds[-1])
-        self.out, self.kinds = {}, {}
+        self._layout(table.slice(0, 0).to_pandas())  # the dtypes pandas gives each column
         for i, name in enumerate(self.sample.columns):
-            kind, dtype = table.schema.field(i).type, self.sample.dtypes.iloc[i]
-            if isinstance(dtype, pd.CategoricalDtype) and pa.types.is_dictionary(kind):
-                self.kinds[name], self.out[name] = "codes", np.empty(n, dtype=np.int32)
-            elif (isinstance(dtype, np.dtype) and dtype.kind in "iufb"
-                  and (pa.types.is_integer(kind) or pa.types.is_floating(kind)
-                       or pa.types.is_boolean(kind))):
-                self.kinds[name], self.out[name] = "values", np.empty(n, dtype=dtype)
-            else:
+            kind = table.schema.field(i).type
+            # (a categorical stored otherwise than as a dictionary, or a number stored as
+            # anything but a number, is converted by pandas)
+            if (self.kinds[name] == "codes" and not pa.types.is_dictionary(kind)) or (
+                    self.kinds[name] == "values" and not (
+                        pa.types.is_integer(kind) or pa.types.is_floating(kind)
+                        or pa.types.is_boolean(kind))):
                 self.kinds[name], self.out[name] = "pandas", [None] * self.n_parts
+
+    def _fits(self, table, position: int) -> bool:
+        rows = table.num_rows == self.bounds[position + 1] - self.bounds[position]
+        if self.shared is None:
+            # (the pandas metadata differs only by each table's row count, which sets a
+            # range index that is replaced anyway)
+            return (rows and table.schema.equals(self.first.schema, check_metadata=False)
+                    and _same_dictionaries([self.first, table]))
+        import pyarrow as pa
+
+        sample = table.slice(0, 0).to_pandas()
+        return (rows and list(sample.columns) == list(self.sample.columns)
+                and all(a == b for a, b in zip(sample.dtypes, self.sample.dtypes, strict=True))
+                and _same_dictionaries([table])
+                and all(pa.types.is_dictionary(f.type) == (self.kinds[f.name] == "codes")
+                        for f in table.schema))
+
+    def mark(self, position: int) -> None:
+        """Part ``position`` was written into the shared output by its worker."""
+        self.done[position] = self.shared is not None and not self.failed
 
     def add(self, position: int, data: bytes) -> bool:
         """Copy part ``position`` in; False (and the join failed) when it does not fit."""
         if self.failed:
             return False
         table = _from_ipc(data)
-        if self.first is None:
+        if self.first is None and self.shared is None:
             self._start(table)
-        first, lo = self.first, int(self.bounds[position])
-        # (the pandas metadata differs only by each table's row count, which sets a range
-        # index that is replaced anyway)
-        fits = (table.schema.equals(first.schema, check_metadata=False)
-                and _same_dictionaries([first, table])
-                and table.num_rows == self.bounds[position + 1] - lo)
+        lo = int(self.bounds[position])
+        fits = self._fits(table, position)
         for i, name in enumerate(self.sample.columns if fits else ()):
             column = table.column(i)
             if self.kinds[name] == "values":
@@ -427,6 +478,8 @@ class _Joiner:
         """The joined frame, once every part was added (else None)."""
         if self.failed or not all(self.done):
             return None
+        if self.shared is not None:
+            return self.shared.frame()
         out = {}
         for i, name in enumerate(self.sample.columns):
             column = self.out[name]
@@ -469,13 +522,45 @@ _FRAMES = ("totals", "intervals", "contacts", "queue_sums")
 
 def run_batch(payload: tuple, indices: list[int]) -> list[PackedReplication]:
     """Task body: replications ``indices`` of ``payload = (scenario, model, seed, engine,
-    keep_contacts[, queue_intervals])``, in order (module level: it is pickled to the
-    workers)."""
+    keep_contacts[, queue_intervals[, shared]])``, in order (module level: it is pickled to
+    the workers).
+
+    ``shared``: ``(token, positions)``, the client's :class:`sim.shared.SharedColumns` for
+    the intervals and each replication's part in it; a worker that has it (forked after it
+    was made) writes the intervals there instead of sending them.
+    """
+    from sim.shared import lookup
+
     scenario, model, seed, engine, keep_contacts, *rest = payload
     queue_intervals = rest[0] if rest else True
-    return [PackedReplication.pack(run_replication(scenario, model, seed, i, engine,
-                                                   keep_contacts, queue_intervals))
-            for i in indices]
+    token, positions = rest[1] if len(rest) > 1 and rest[1] else (None, {})
+    columns = lookup(token)
+    out = []
+    for i in indices:
+        rep = run_replication(scenario, model, seed, i, engine, keep_contacts, queue_intervals)
+        shared = ()
+        if columns is not None and rep.intervals is not None \
+                and columns.write(positions[i], rep.intervals):
+            rep.intervals, shared = None, ("intervals",)
+        packed = PackedReplication.pack(rep)
+        packed.shared = shared
+        out.append(packed)
+    return out
+
+
+def interval_sample(scenario: Scenario, model: Model, queue_intervals: bool = True
+                    ) -> pd.DataFrame:
+    """The interval rows of a replication of no contacts and no agents: the rows, columns
+    and dtypes every replication's ``intervals`` has (the values differ)."""
+    from sim.kpi import Accumulator, journey_windows
+    from sim.model import Roster
+
+    econ = getattr(scenario, "economics", None) is not None
+    queue_columns = () if queue_intervals or not econ else economics_queue_columns(scenario)
+    acc = Accumulator(model, journey_windows(scenario, model), queue_intervals, queue_columns)
+    i4, f8 = np.zeros(0, dtype=np.int32), np.zeros(0)
+    acc.add_roster(Roster(i4, f8, f8, i4, f8, f8, i4, f8, f8, np.zeros(0, dtype=np.int8)), f8)
+    return acc.result().intervals.assign(replication=0)
 
 
 class ReplicationStore:
@@ -561,22 +646,37 @@ def run_replications(scenario: Scenario, replications: int | list[int], seed: in
     # still run (the client would otherwise join them all at the end on one core, the other
     # idle); concat_frames takes the join when it covers exactly the replications asked for.
     position = {i: p for p, i in enumerate(indices)}
-    joiner = _Joiner(None, len(indices), order=list(indices))
+    todo = [(0, i) for i in indices if i not in done]
+    columns = None
+    if store is None and spec.kind == "processes" and len(todo) > 1 and shared_available():
+        # Local workers forked from here write the intervals into shared columns (made
+        # before the pool forks them): nothing to encode, send, decode or copy.
+        sample = interval_sample(scenario, model, bool(queue_intervals))
+        if shareable(sample):
+            columns = SharedColumns(sample, len(sample), len(indices))
+    joiner = _Joiner(None, len(indices), order=list(indices), shared=columns)
+    shared = {"intervals": columns} if columns is not None else {}
 
     def on_result(key, rep: PackedReplication) -> None:
+        p = position[rep.index]
         data = rep.files.get(f"intervals{_SUFFIX}")
-        if data is not None:
-            joiner.add(position[rep.index], data)
+        if "intervals" in rep.shared:
+            joiner.mark(p)
+        elif data is not None:
+            joiner.add(p, data)
         if store is not None:
             store.save(rep)
         else:
-            results[rep.index] = rep.unpack()
+            results[rep.index] = rep.unpack({k: (v, p) for k, v in shared.items()})
 
-    todo = [(0, i) for i in indices if i not in done]
     if todo:
-        execute(run_batch, {0: (scenario, model, seed, engine, keep_contacts,
-                                bool(queue_intervals))}, todo, spec,
-                on_result, progress=progress)
+        payload = (scenario, model, seed, engine, keep_contacts, bool(queue_intervals),
+                   (columns.register(), position) if columns is not None else None)
+        try:
+            execute(run_batch, {0: payload}, todo, spec, on_result, progress=progress)
+        finally:
+            if columns is not None:
+                columns.unregister()
     out = [store.load(i) for i in indices] if store is not None else \
         [results[i] for i in indices]
     for rep in out:

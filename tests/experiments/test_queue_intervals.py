@@ -105,6 +105,7 @@ def test_intervals_joined_as_replications_arrive(workers):
     cover exactly the replications asked for is not used."""
     from sim.executors import ExecutorSpec
     from sim.experiment import concat_frames, run_replications
+    from sim.shared import available as shared_available
 
     scenario = _careconnect(2)
     model = compile_scenario(scenario)
@@ -113,6 +114,9 @@ def test_intervals_joined_as_replications_arrive(workers):
     assert [r.index for r in reps] == [1, 3, 4]
     joiner = reps[0]._joined["intervals"]
     assert joiner.frame() is not None  # every replication was joined on arrival
+    if workers > 1 and shared_available():
+        # the local workers wrote their intervals into the client's shared columns
+        assert joiner.shared is not None and all("intervals" in r.shared for r in reps)
     want = pd.concat([r.intervals for r in run_replications(
         scenario, [1, 3, 4], 7, "kernel", model=model, queue_intervals=False)],
         ignore_index=True)
