@@ -642,9 +642,9 @@ def run_replications(scenario: Scenario, replications: int | list[int], seed: in
         spec = ExecutorSpec("in-process")
     done = store.done() if store is not None else set()
     results: dict[int, ReplicationResult] = {}
-    # NOTE: the interval tables are joined as the replications arrive, while the workers
-    # still run (the client would otherwise join them all at the end on one core, the other
-    # idle); concat_frames takes the join when it covers exactly the replications asked for.
+    # NOTE: the tables are joined as the replications arrive, while the workers still run
+    # (the client would otherwise join them all at the end on one core, the other idle);
+    # concat_frames takes a join when it covers exactly the replications asked for.
     position = {i: p for p, i in enumerate(indices)}
     todo = [(0, i) for i in indices if i not in done]
     columns = None
@@ -654,16 +654,20 @@ def run_replications(scenario: Scenario, replications: int | list[int], seed: in
         sample = interval_sample(scenario, model, bool(queue_intervals))
         if shareable(sample):
             columns = SharedColumns(sample, len(sample), len(indices))
-    joiner = _Joiner(None, len(indices), order=list(indices), shared=columns)
+    # (contacts: each replication has its own rows; they are joined at the end)
+    joiners = {name: _Joiner(None, len(indices), order=list(indices),
+                             shared=columns if name == "intervals" else None)
+               for name in _FRAMES if name != "contacts"}
     shared = {"intervals": columns} if columns is not None else {}
 
     def on_result(key, rep: PackedReplication) -> None:
         p = position[rep.index]
-        data = rep.files.get(f"intervals{_SUFFIX}")
-        if "intervals" in rep.shared:
-            joiner.mark(p)
-        elif data is not None:
-            joiner.add(p, data)
+        for name, joiner in joiners.items():
+            data = rep.files.get(f"{name}{_SUFFIX}")
+            if name in rep.shared:
+                joiner.mark(p)
+            elif data is not None:
+                joiner.add(p, data)
         if store is not None:
             store.save(rep)
         else:
@@ -681,7 +685,7 @@ def run_replications(scenario: Scenario, replications: int | list[int], seed: in
         [results[i] for i in indices]
     for rep in out:
         if isinstance(rep, _PackedResult):
-            rep._joined = {"intervals": joiner}
+            rep._joined = joiners
     return out
 
 

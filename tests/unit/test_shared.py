@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiment import (PackedReplication, ReplicationResult, _Joiner, _to_ipc,
-                            concat_frames)
+from sim.experiment import PackedReplication, ReplicationResult, _Joiner, _to_ipc, concat_frames
 from sim.shared import SharedColumns, available, lookup, shareable
 
 CHANNELS = pd.CategoricalDtype(["phone", "chat", "all"])
