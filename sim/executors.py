@@ -11,7 +11,8 @@ The seeds travel with each task: a task holds the job's payload (scenario, compi
 seed, engine) and its replication indices, and replication *i* always draws from
 ``SeedSequence(seed).spawn(n)[i]`` (:func:`sim.experiment.replication_seed`), so results do
 not depend on the executor, the number of workers or the grouping. Only the client (this
-process) handles the results; workers never write files.
+process) handles the results; workers never write files (local workers may write interval
+columns into memory the client shares with them: :mod:`sim.shared`).
 
 Executors are ``concurrent.futures`` executors:
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import gc
 import math
 import os
 import signal
@@ -91,6 +93,33 @@ def _worker_init() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     # Ctrl-C goes to the whole process group: the client stops the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # NOTE: the objects inherited from the client (modules, the scenario) live as long as
+    # the worker: frozen, the garbage collector's full passes no longer walk them.
+    gc.freeze()
+    _keep_freed_memory()
+
+
+def _keep_freed_memory() -> None:
+    """Ask glibc's malloc to keep freed memory for reuse instead of returning it at once.
+
+    # NOTE: every replication allocates the same large arrays again (a month of contacts,
+    # the KPI arrays of a year). By default glibc maps large blocks afresh (over a threshold
+    # of 128 KB that grows as they are freed) and trims the heap's top as soon as 128 KB
+    # are free, so each replication faults much of its memory in again; on VMs whose freed
+    # memory goes back to the host (free page reporting) a page faulted afresh costs
+    # several times its copy. Kept, the pages are reused warm. Only in worker processes
+    # (ours); a no-op without glibc.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 * 1024 * 1024)  # glibc's maximum on 64-bit systems
+    mallopt(m_trim_threshold, 1024 * 1024 * 1024)
 
 
 @contextlib.contextmanager
