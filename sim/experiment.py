@@ -533,15 +533,16 @@ def run_batch(payload: tuple, indices: list[int]) -> list[PackedReplication]:
     keep_contacts[, queue_intervals[, shared]])``, in order (module level: it is pickled to
     the workers).
 
-    ``shared``: ``(token, positions)``, the client's :class:`sim.shared.SharedColumns` for
-    the intervals and each replication's part in it; a worker that has it (forked after it
-    was made) writes the intervals there instead of sending them.
+    ``shared``: ``(token, positions, send)``, the client's :class:`sim.shared.SharedColumns`
+    for the intervals and each replication's part in it; a worker that has it (forked after
+    it was made) writes the intervals there, and sends them as bytes too only if ``send``
+    (the client keeps them in a :class:`ReplicationStore`).
     """
     from sim.shared import lookup
 
     scenario, model, seed, engine, keep_contacts, *rest = payload
     queue_intervals = rest[0] if rest else True
-    token, positions = rest[1] if len(rest) > 1 and rest[1] else (None, {})
+    token, positions, send = rest[1] if len(rest) > 1 and rest[1] else (None, {}, True)
     columns = lookup(token)
     out = []
     for i in indices:
@@ -549,7 +550,9 @@ def run_batch(payload: tuple, indices: list[int]) -> list[PackedReplication]:
         shared = ()
         if columns is not None and rep.intervals is not None \
                 and columns.write(positions[i], rep.intervals):
-            rep.intervals, shared = None, ("intervals",)
+            shared = ("intervals",)
+            if not send:
+                rep.intervals = None
         packed = PackedReplication.pack(rep)
         packed.shared = shared
         out.append(packed)
@@ -656,9 +659,10 @@ def run_replications(scenario: Scenario, replications: int | list[int], seed: in
     position = {i: p for p, i in enumerate(indices)}
     todo = [(0, i) for i in indices if i not in done]
     columns = None
-    if store is None and spec.kind == "processes" and len(todo) > 1 and shared_available():
+    if spec.kind == "processes" and len(todo) > 1 and shared_available():
         # Local workers forked from here write the intervals into shared columns (made
-        # before the pool forks them): nothing to encode, send, decode or copy.
+        # before the pool forks them): nothing to encode, send, decode or copy (with a
+        # store, they still send the bytes it keeps, but nothing is decoded or copied).
         sample = interval_sample(scenario, model, bool(queue_intervals))
         if shareable(sample):
             columns = SharedColumns(sample, len(sample), len(indices))
@@ -679,11 +683,13 @@ def run_replications(scenario: Scenario, replications: int | list[int], seed: in
         if store is not None:
             store.save(rep)
         else:
-            results[rep.index] = rep.unpack({k: (v, p) for k, v in shared.items()})
+            results[rep.index] = rep.unpack({k: (v, p) for k, v in shared.items()
+                                             if f"{k}{_SUFFIX}" not in rep.files})
 
     if todo:
         payload = (scenario, model, seed, engine, keep_contacts, bool(queue_intervals),
-                   (columns.register(), position) if columns is not None else None)
+                   (columns.register(), position, store is not None)
+                   if columns is not None else None)
         try:
             execute(run_batch, {0: payload}, todo, spec, on_result, progress=progress)
         finally:

@@ -127,3 +127,27 @@ def test_intervals_joined_as_replications_arrive(workers):
     part = concat_frames(reps[1:], "intervals")
     pd.testing.assert_frame_equal(want[want.replication != 1].reset_index(drop=True), part,
                                   check_exact=True)
+
+
+def test_a_stored_run_takes_the_shared_intervals_and_keeps_the_bytes(tmp_path):
+    """With a ReplicationStore, local workers write the intervals into the shared columns and
+    still send their bytes, which the store keeps (a resume reads them); the frames equal
+    the in-process ones."""
+    from sim.executors import ExecutorSpec
+    from sim.experiment import ReplicationStore, concat_frames, run_replications
+    from sim.shared import available as shared_available
+
+    scenario = _careconnect(2)
+    model = compile_scenario(scenario)
+    store = ReplicationStore(tmp_path)
+    reps = run_replications(scenario, 3, 7, "kernel", model=model, store=store,
+                            executor=ExecutorSpec.choose(2), queue_intervals=False)
+    joiner = reps[0]._joined["intervals"]
+    if shared_available():
+        assert joiner.shared is not None and joiner.frame() is not None
+    assert all((store.path(i) / "intervals.arrow").exists() for i in range(3))
+    want = pd.concat([r.intervals for r in run_replications(
+        scenario, 3, 7, "kernel", model=model, queue_intervals=False)], ignore_index=True)
+    pd.testing.assert_frame_equal(want, concat_frames(reps, "intervals"), check_exact=True)
+    again = [store.load(i) for i in range(3)]  # as a resume reads them: from the bytes
+    pd.testing.assert_frame_equal(want, concat_frames(again, "intervals"), check_exact=True)
