@@ -265,11 +265,7 @@ def assemble(scenario: Scenario, model, reps: list, manifest: dict) -> Results:
     summary = summary.sort_values(["channel", "kpi"], key=lambda s: s.map(order)
                                   if s.name == "channel" else s.map(kpis.index)
                                   ).reset_index(drop=True)
-    # (the targets' per week and month values come made by the replications, when they all
-    # have them)
-    periods = (concat_frames(reps, "periods")
-               if reps and all(has_frame(r, "periods") for r in reps) else None)
-    targets = evaluate_targets(scenario, summary, basis, intervals, periods)
+    targets = evaluate_targets(scenario, summary, basis, intervals)
     alerts = [f"{t.channel} {t.kpi}: {t.status} (mean {t.mean:.4g}, target "
               f"{_bounds(t)})" for t in targets.itertuples() if t.status != "met"]
     keep = manifest.get("contacts")

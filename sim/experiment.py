@@ -47,8 +47,6 @@ class ReplicationResult:
     ``queue_sums``: with an ``economics`` section, the per month x queue sums
     :mod:`sim.economics` reads (:func:`sim.economics.queue_month_sums`, made in the worker
     from the per-queue interval rows, kept or not); else None.
-    ``periods``: with targets, their per week and per month values
-    (:func:`sim.results.target_periods`, made in the worker); else None.
     """
 
     index: int
@@ -57,7 +55,6 @@ class ReplicationResult:
     contacts: pd.DataFrame | None
     n_contacts: int
     queue_sums: pd.DataFrame | None = None
-    periods: pd.DataFrame | None = None
 
 
 #: Auto rule of ``queue_intervals=None``: keep the per-queue interval rows when there are at
@@ -130,13 +127,8 @@ def run_replication(scenario: Scenario, model: Model, seed: int, index: int,
         rows = (intervals if measured.queue_rows is None
                 else measured.queue_rows.assign(replication=index))
         queue_sums = queue_month_sums(scenario, model, rows)
-    periods = None
-    if scenario.targets:
-        from sim.results import target_periods
-
-        periods = target_periods(scenario, intervals)
     return ReplicationResult(index, totals, intervals, contacts, measured.n_contacts,
-                             queue_sums, periods)
+                             queue_sums)
 
 
 def contacts_frame(model: Model, workload: Workload, outcomes: Outcomes, index: int
@@ -525,7 +517,7 @@ def has_frame(rep: ReplicationResult, name: str) -> bool:
 
 
 #: Frames of a replication, packed as ``<name>.arrow`` when present.
-_FRAMES = ("totals", "intervals", "contacts", "queue_sums", "periods")
+_FRAMES = ("totals", "intervals", "contacts", "queue_sums")
 
 
 def run_batch(payload: tuple, indices: list[int]) -> list[PackedReplication]:

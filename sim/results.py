@@ -229,8 +229,7 @@ def _write_json(path: Path, data) -> None:
 
 
 def evaluate_targets(scenario: Scenario, summary: pd.DataFrame, totals: pd.DataFrame,
-                     intervals: pd.DataFrame | None = None,
-                     periods: pd.DataFrame | None = None) -> pd.DataFrame:
+                     intervals: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per target: the KPI's mean and 95% CI, whether the mean meets it, how sure.
 
     ``status`` is ``met`` when the whole 95% interval is inside the bounds, ``missed`` when
@@ -238,85 +237,42 @@ def evaluate_targets(scenario: Scenario, summary: pd.DataFrame, totals: pd.DataF
     ``p_met`` is the share of replications whose own value meets the target;
     ``p_met_week`` and ``p_met_month`` the share of (replication, week) and (replication,
     calendar month) pairs whose value meets it (:func:`period_values`; NaN without
-    ``intervals`` or for KPIs not defined per interval). ``periods``: those values already
-    made, each replication's by :func:`target_periods` (then ``intervals`` is not read).
+    ``intervals`` or for KPIs not defined per interval).
     """
     rows = []
     cache: dict = {}  # channel -> its rows and period blocks (see period_values)
+    for channel, bounds in scenario.targets.items():
+        for kpi, b in bounds.items():
+            sel = summary[(summary.channel == channel) & (summary.kpi == kpi)]
+            if sel.empty:
+                continue
+            r = sel.iloc[0]
+            per_rep = totals.loc[totals.channel == channel, kpi].to_numpy(dtype=float)
 
-    def values(j: int, channel: str, kpi: str, period: str) -> np.ndarray:
-        if periods is None:
-            return period_values(scenario, intervals, channel, kpi, period, cache)
-        code = _PERIODS.index(period)
-        sel = (periods.target.to_numpy() == j) & (periods.period.to_numpy() == code)
-        return periods.value.to_numpy()[sel]
+            def ok(x, b=b):
+                return (b.min is None or x >= b.min) & (b.max is None or x <= b.max)
 
-    for j, (channel, kpi, b) in enumerate(_targets(scenario)):
-        sel = summary[(summary.channel == channel) & (summary.kpi == kpi)]
-        if sel.empty:
-            continue
-        r = sel.iloc[0]
-        per_rep = totals.loc[totals.channel == channel, kpi].to_numpy(dtype=float)
-
-        def ok(x, b=b):
-            return (b.min is None or x >= b.min) & (b.max is None or x <= b.max)
-
-        met = bool(ok(r["mean"])) if not math.isnan(r["mean"]) else False
-        lo, hi = r["ci95_low"], r["ci95_high"]
-        if math.isnan(lo) or math.isnan(hi):
-            status = "met" if met else "missed"
-        elif ok(lo) and ok(hi):
-            status = "met"
-        elif (b.max is not None and lo > b.max) or (b.min is not None and hi < b.min):
-            status = "missed"
-        else:
-            status = "uncertain"
-        valid = per_rep[~np.isnan(per_rep)]
-        rows.append({"channel": channel, "kpi": kpi, "min": b.min, "max": b.max,
-                     "mean": r["mean"], "ci95_low": lo, "ci95_high": hi, "met": met,
-                     "status": status,
-                     "p_met": float(ok(valid).mean()) if valid.size else math.nan,
-                     **{f"p_met_{period}": _share(ok, values(j, channel, kpi, period))
-                        for period in _PERIODS}})
+            met = bool(ok(r["mean"])) if not math.isnan(r["mean"]) else False
+            lo, hi = r["ci95_low"], r["ci95_high"]
+            if math.isnan(lo) or math.isnan(hi):
+                status = "met" if met else "missed"
+            elif ok(lo) and ok(hi):
+                status = "met"
+            elif (b.max is not None and lo > b.max) or (b.min is not None and hi < b.min):
+                status = "missed"
+            else:
+                status = "uncertain"
+            valid = per_rep[~np.isnan(per_rep)]
+            rows.append({"channel": channel, "kpi": kpi, "min": b.min, "max": b.max,
+                         "mean": r["mean"], "ci95_low": lo, "ci95_high": hi, "met": met,
+                         "status": status,
+                         "p_met": float(ok(valid).mean()) if valid.size else math.nan,
+                         **{f"p_met_{period}": _share(ok, period_values(
+                             scenario, intervals, channel, kpi, period, cache))
+                            for period in ("week", "month")}})
     return pd.DataFrame(rows, columns=["channel", "kpi", "min", "max", "mean", "ci95_low",
                                        "ci95_high", "met", "status", "p_met", "p_met_week",
                                        "p_met_month"])
-
-
-#: The periods of ``p_met_<period>`` (:func:`period_values`).
-_PERIODS = ("week", "month")
-
-
-def _targets(scenario: Scenario) -> list[tuple]:
-    """``(channel, kpi, bounds)`` of every target, in the scenario's order."""
-    return [(channel, kpi, b) for channel, bounds in scenario.targets.items()
-            for kpi, b in bounds.items()]
-
-
-def target_periods(scenario: Scenario, intervals: pd.DataFrame) -> pd.DataFrame:
-    """Every target's :func:`period_values` of ``intervals``: columns ``target`` (its
-    number in the scenario's order), ``period`` (0 week, 1 month) and ``value``.
-
-    Made by each replication (:func:`sim.experiment.run_replication`, in the worker) from
-    its own intervals; :func:`evaluate_targets` then reads them joined, instead of the
-    joined intervals.
-
-    # NOTE: a (replication, period) value uses only that replication's rows, and its weeks
-    # start at its first interval like the joined rows' (every replication has the same
-    # intervals), so the values are those of the joined intervals, bit for bit; made in the
-    # workers, they cost ~0.5 s less after the last replication of a CareConnect year x 30.
-    """
-    parts, cache = [], {}
-    for j, (channel, kpi, _) in enumerate(_targets(scenario)):
-        for code, period in enumerate(_PERIODS):
-            v = period_values(scenario, intervals, channel, kpi, period, cache)
-            parts.append(pd.DataFrame({"target": np.full(v.size, j, dtype=np.int32),
-                                       "period": np.full(v.size, code, dtype=np.int8),
-                                       "value": v.astype(float)}))
-    if not parts:
-        return pd.DataFrame({"target": np.zeros(0, dtype=np.int32),
-                             "period": np.zeros(0, dtype=np.int8), "value": np.zeros(0)})
-    return pd.concat(parts, ignore_index=True)
 
 
 def _share(ok, values: np.ndarray) -> float:
