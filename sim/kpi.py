@@ -760,7 +760,7 @@ class Accumulator:
         first_task = is_task[sel].copy()
         if self._escalated_tasks.shape[0]:
             rows = np.flatnonzero(first_task)
-            first_task[rows] = ~np.isin(f.parent[sel][rows], self._escalated_tasks)
+            first_task[rows] = ~_isin(f.parent[sel][rows], self._escalated_tasks)
         supervised = first_task & (f.outcome[sel] == Outcome.ANSWERED)
         supervised &= windows.supervisor_for[severity]
         # NOTE: from the arrival of the contact that raised the escalation (the task's
@@ -1084,6 +1084,18 @@ def _is_int8(*arrays) -> bool:
 
 def _is_sorted(a: np.ndarray) -> bool:
     return bool(np.all(a[1:] >= a[:-1]))
+
+
+def _isin(x: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``np.isin(x, table)`` for integer arrays."""
+    if table.shape[0] == 0 or not _is_sorted(table):
+        return np.isin(x, table)
+    # NOTE: ``table`` (the escalated tasks' ids, gathered in id order) is sorted: a binary
+    # search per item, where np.isin sorts both arrays on every call (a year's escalated
+    # tasks, once per batch of follow-ups).
+    pos = np.searchsorted(table, x)
+    np.minimum(pos, table.shape[0] - 1, out=pos)
+    return table[pos] == x
 
 
 class _Grid:
