@@ -24,7 +24,7 @@ block is larger than the batch. One pass per item with no temporaries is several
 faster.
 """
 
-from libc.stdint cimport int8_t, int32_t, int64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint32_t
 
 import numpy as np
 
@@ -107,6 +107,58 @@ def add_code(int32_t[:, ::1] counts, const int64_t[:] interval, const index_t[:]
     if bad >= 0:
         raise IndexError(f"add_code: queue {queue[bad]}, interval {interval[bad]} outside "
                          f"({n_q}, {n_k})")
+
+
+def add_coded(int32_t[:, ::1] counts, const int64_t[:] interval, const index_t[:] queue,
+              Py_ssize_t n_q, const int8_t[:] outcome, const int8_t[:] fate,
+              const uint32_t[:, ::1] codes):
+    """``counts[code * n_q + queue[i], interval[i]] += 1`` for each item and each code of
+    the bit set ``codes[outcome[i], fate[i]]``: :func:`sim.kpi._add_fate_codes` (the flags
+    of :func:`sim.kpi._add_codes` when they depend on the outcome and fate only).
+
+    Parameters
+    ----------
+    counts : int32[R, K]
+    interval : intp[n]
+    queue : int32[n] or int64[n]
+    n_q : int
+    outcome, fate : int8[n]
+    codes : uint32[n_outcomes, n_fates]
+        Bit ``c`` set: count the item in code ``c``.
+    """
+    cdef Py_ssize_t i, n = interval.shape[0], n_r = counts.shape[0], n_k = counts.shape[1]
+    cdef Py_ssize_t n_o = codes.shape[0], n_f = codes.shape[1], c
+    cdef int64_t q, k, o, f
+    cdef uint32_t bits, every = 0
+    cdef Py_ssize_t bad = -1
+    if (queue.shape[0] != n or outcome.shape[0] != n or fate.shape[0] != n):
+        raise ValueError("add_coded: arrays differ in length")
+    for o in range(n_o):
+        for f in range(n_f):
+            every |= codes[o, f]
+    for c in range(32):
+        if (every >> c) & 1 and (c + 1) * n_q > n_r:
+            raise IndexError(f"add_coded: code {c} outside the table")
+    with nogil:
+        for i in range(n):
+            q = queue[i]
+            k = interval[i]
+            o = outcome[i]
+            f = fate[i]
+            if q < 0 or q >= n_q or k < 0 or k >= n_k or o < 0 or o >= n_o or f < 0 or f >= n_f:
+                bad = i
+                break
+            bits = codes[o, f]
+            c = 0
+            while bits:
+                if bits & 1:
+                    counts[c * n_q + q, k] += 1
+                bits >>= 1
+                c += 1
+    if bad >= 0:
+        raise IndexError(f"add_coded: queue {queue[bad]}, interval {interval[bad]}, outcome "
+                         f"{outcome[bad]}, fate {fate[bad]} outside ({n_q}, {n_k}, {n_o}, "
+                         f"{n_f})")
 
 
 def add_at(double[::1] acc, const int64_t[:] key, const double[:] value):
@@ -502,75 +554,100 @@ def group_sums(const double[:, :] per_queue, const int64_t[::1] members,
                 out[r, g] = _plus(s, 0.0)
 
 
+cdef enum:
+    # Intervals summed per block by :func:`group_counts`: the block of every table row read
+    # (a few hundred rows x 512 x 4 bytes) stays in the L2 cache while each request reads it.
+    _BLOCK = 512
+
+
 def group_counts(const int32_t[:, ::1] counts, const int64_t[::1] rows,
                  const int64_t[::1] starts, const int64_t[::1] parts,
-                 const int64_t[::1] part_starts, double[:, ::1] out):
-    """Group sums of integer counts: :meth:`sim.kpi._Groups.count_sums`.
+                 const int64_t[::1] part_starts, double[:, :, ::1] out):
+    """Group sums of integer counts for a batch of requests: :meth:`sim.kpi._Groups.
+    count_sums_many`.
 
-    ``out[k, g]`` is the sum of ``counts[rows[j], k]`` over group g's rows
-    ``rows[starts[g]:starts[g + 1]]`` (an empty group sums to 0), and ``out[K, g]`` their
-    sum over the intervals, as float64; a group with parts ``parts[part_starts[g]:
-    part_starts[g + 1]]`` (groups before it whose rows it is the union of) is instead the
-    sum of their columns.
+    ``out[r, k, g]`` is the sum of ``counts[rows[j], k]`` over request r's rows of group g,
+    ``rows[starts[r * G + g]:starts[r * G + g + 1]]`` (an empty group sums to 0), and
+    ``out[r, K, g]`` their sum over the intervals, as float64; a group with parts
+    ``parts[part_starts[g]:part_starts[g + 1]]`` (groups before it whose rows it is the
+    union of) is instead the sum of their columns.
 
     NOTE: integers are exact in any order (summed in int64, and integer-valued float64
     sums far below 2**53 are exact too): the same floats as the numpy version, while a
-    channel's and the ``all`` group's counts are not read again from the table.
+    channel's and the ``all`` group's counts are not read again from the table. The
+    intervals are taken in blocks, every request per block: each table row is read from
+    memory once for the whole batch, not once per request.
 
     Parameters
     ----------
     counts : int32[R, K]
     rows, starts, parts, part_starts : intp
-    out : float64[K + 1, G], G = len(starts) - 1 = len(part_starts) - 1
+    out : float64[n_requests, K + 1, G], G = len(part_starts) - 1,
+        len(starts) = n_requests * G + 1
     """
-    cdef Py_ssize_t k, g, j, n_k = counts.shape[1], n_g = starts.shape[0] - 1
-    cdef Py_ssize_t n_r = counts.shape[0]
-    cdef int64_t total
+    cdef Py_ssize_t k, g, j, r, kb, nb, n_k = counts.shape[1], n_g = part_starts.shape[0] - 1
+    cdef Py_ssize_t n_r = counts.shape[0], n_req = out.shape[0]
+    cdef Py_ssize_t lo, hi
     cdef double s
     cdef const int32_t *r0
     cdef const int32_t *r1
     cdef const int32_t *r2
     cdef const int32_t *r3
-    cdef int64_t[::1] acc = np.zeros(n_k, dtype=np.int64)
-    if out.shape[0] != n_k + 1 or out.shape[1] != n_g or part_starts.shape[0] != n_g + 1:
-        raise ValueError("group_counts: out is not (intervals + 1, groups)")
+    cdef int64_t acc[_BLOCK]
+    cdef int64_t[::1] total = np.zeros(max(n_req * n_g, 1), dtype=np.int64)
+    if (out.shape[1] != n_k + 1 or out.shape[2] != n_g
+            or starts.shape[0] != n_req * n_g + 1):
+        raise ValueError("group_counts: out is not (requests, intervals + 1, groups)")
     for j in range(rows.shape[0]):
         if rows[j] < 0 or rows[j] >= n_r:
             raise IndexError(f"group_counts: row {rows[j]} outside {n_r}")
+    for j in range(starts.shape[0] - 1):
+        if starts[j] < 0 or starts[j + 1] < starts[j] or starts[j + 1] > rows.shape[0]:
+            raise ValueError("group_counts: starts are not offsets into rows")
     for g in range(n_g):
         for j in range(part_starts[g], part_starts[g + 1]):
             if parts[j] < 0 or parts[j] >= g:
                 raise IndexError(f"group_counts: part {parts[j]} of group {g}")
     with nogil:
-        for g in range(n_g):
-            if part_starts[g + 1] > part_starts[g]:
-                # a union of groups before it: their columns, row by row
-                for k in range(n_k + 1):
-                    s = 0.0
-                    for j in range(part_starts[g], part_starts[g + 1]):
-                        s = s + out[k, parts[j]]
-                    out[k, g] = s
-                continue
-            for k in range(n_k):
-                acc[k] = 0
-            # NOTE: four rows per pass over ``acc`` (a quarter of its loads and stores).
-            j = starts[g]
-            while j + 4 <= starts[g + 1]:
-                r0, r1 = &counts[rows[j], 0], &counts[rows[j + 1], 0]
-                r2, r3 = &counts[rows[j + 2], 0], &counts[rows[j + 3], 0]
-                for k in range(n_k):
-                    acc[k] += (<int64_t>r0[k] + r1[k]) + (<int64_t>r2[k] + r3[k])
-                j += 4
-            while j < starts[g + 1]:
-                r0 = &counts[rows[j], 0]
-                for k in range(n_k):
-                    acc[k] += r0[k]
-                j += 1
-            total = 0
-            for k in range(n_k):
-                out[k, g] = <double>acc[k]
-                total += acc[k]
-            out[n_k, g] = <double>total
+        kb = 0
+        while kb < n_k:
+            nb = n_k - kb if n_k - kb < _BLOCK else _BLOCK
+            for r in range(n_req):
+                for g in range(n_g):
+                    if part_starts[g + 1] > part_starts[g]:
+                        continue
+                    for k in range(nb):
+                        acc[k] = 0
+                    # NOTE: four rows per pass over ``acc`` (a quarter of its loads and
+                    # stores).
+                    j, hi = starts[r * n_g + g], starts[r * n_g + g + 1]
+                    while j + 4 <= hi:
+                        r0, r1 = &counts[rows[j], kb], &counts[rows[j + 1], kb]
+                        r2, r3 = &counts[rows[j + 2], kb], &counts[rows[j + 3], kb]
+                        for k in range(nb):
+                            acc[k] += (<int64_t>r0[k] + r1[k]) + (<int64_t>r2[k] + r3[k])
+                        j += 4
+                    while j < hi:
+                        r0 = &counts[rows[j], kb]
+                        for k in range(nb):
+                            acc[k] += r0[k]
+                        j += 1
+                    for k in range(nb):
+                        out[r, kb + k, g] = <double>acc[k]
+                        total[r * n_g + g] += acc[k]
+            kb += nb
+        for r in range(n_req):
+            for g in range(n_g):
+                if part_starts[g + 1] > part_starts[g]:
+                    # a union of groups before it: their columns, row by row
+                    lo, hi = part_starts[g], part_starts[g + 1]
+                    for k in range(n_k + 1):
+                        s = 0.0
+                        for j in range(lo, hi):
+                            s = s + out[r, k, parts[j]]
+                        out[r, k, g] = s
+                else:
+                    out[r, n_k, g] = <double>total[r * n_g + g]
 
 
 def integral_parts(const double[:, ::1] x_hi, const double[:, ::1] x_hi_plus,

@@ -90,6 +90,7 @@ counts and minima are exact in any order: both add into the same arrays.)
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -225,6 +226,24 @@ _FLOAT_SUMS = ("wait_s", "wait_answered_s", "handle_s")
 _QUEUE_COLUMN_KEYS = (*_COUNT_KEYS, "asa_s", "mean_wait_s", "p_wait", "service_level",
                       "service_level_answered", "service_level_excl_short_abandons",
                       "abandon_rate", "aht_s", "sla_compliance")
+
+
+#: The count sums ``(key, mask)`` (of :meth:`Accumulator._contact_sums`; masks of queues:
+#: None, ``"sla"``, ``"deferred"``, ``"sla_deferred"``) each KPI of _QUEUE_COLUMN_KEYS reads
+#: (:meth:`Accumulator._contact_kpis` sums them in one batch).
+_COUNT_INPUTS = {
+    **{k: [(k, None)] for k in _COUNT_KEYS},
+    "asa_s": [("answered", None)],
+    "mean_wait_s": [("offered", None)],
+    "p_wait": [("waited", None), ("offered", None)],
+    "service_level": [("within", None), ("offered", "sla")],
+    "service_level_answered": [("within", None), ("answered", "sla")],
+    "service_level_excl_short_abandons": [("within", None), ("offered", "sla"),
+                                          ("short_abandoned", None)],
+    "abandon_rate": [("abandoned", None), ("offered", None)],
+    "aht_s": [("answered", None)],
+    "sla_compliance": [("within", "deferred"), ("answered", "sla_deferred")],
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -704,17 +723,10 @@ class Accumulator:
             return
         interval, queue = grid.local_interval(arrival_s), workload.queue[sel]
         outcome, fate = outcomes.outcome[sel], outcomes.fate[sel]
-        flags = _fate_flags(outcome, fate)
-        _add_codes(self._ccounts, interval, queue, n_q, flags)
-        handled = flags[_C_HANDLED]
-        resolved = fate == Fate.RESOLVED
-        _add_codes(self._jcounts, interval, queue, n_q, {
-            _J_JOURNEYS: None,
-            _J_FIRST_HANDLED: handled,
-            _J_FIRST_RESOLVED: handled & resolved,
-            _J_DECIDED: _terminal(fate),
-        })
-        self._add_resolutions(interval, queue, workload.severity[sel], resolved,
+        _add_fate_codes(self._ccounts, interval, queue, n_q, outcome, fate, _fate_flags)
+        _add_fate_codes(self._jcounts, interval, queue, n_q, outcome, fate,
+                        _first_journey_flags)
+        self._add_resolutions(interval, queue, workload.severity[sel], fate == Fate.RESOLVED,
                               outcomes.end_s[sel] - arrival_s)
 
     def _add_followup_journeys(self, f: Followups) -> None:
@@ -727,7 +739,7 @@ class Accumulator:
             queue = f.queue[own]
             interval = grid.local_interval(arrival_s)
             outcome, fate = f.outcome[own], f.fate[own]
-            flags = _fate_flags(outcome, fate)
+            _add_fate_codes(self._ccounts, interval, queue, n_q, outcome, fate, _fate_flags)
             # Task windows by (tier of the queue, severity); NaN: no window (or not a task).
             tier = self._queue_tier[queue]
             severity = f.severity[own].astype(np.intp)
@@ -736,12 +748,13 @@ class Accumulator:
             res_s = np.where(task, windows.resolve_s[tier, severity], np.nan)
             answered = outcome == Outcome.ANSWERED
             ack = answered & np.isfinite(ack_s)
-            res = flags[_C_HANDLED] & np.isfinite(res_s)
-            flags[_C_ACK] = ack
-            flags[_C_ACK_WITHIN] = ack & (f.start_s[own] - arrival_s <= ack_s)
-            flags[_C_RESOLVE] = res
-            flags[_C_RESOLVE_WITHIN] = res & (f.end_s[own] - arrival_s <= res_s)
-            _add_codes(self._ccounts, interval, queue, n_q, flags)
+            res = answered & (fate != Fate.NONE) & np.isfinite(res_s)  # handled
+            _add_codes(self._ccounts, interval, queue, n_q, {
+                _C_ACK: ack,
+                _C_ACK_WITHIN: ack & (f.start_s[own] - arrival_s <= ack_s),
+                _C_RESOLVE: res,
+                _C_RESOLVE_WITHIN: res & (f.end_s[own] - arrival_s <= res_s),
+            })
 
         # Per journey: its first arrival interval and queue.
         is_task = f.kind == ContactKind.TASK
@@ -767,8 +780,9 @@ class Accumulator:
         # parent), not the journey's first arrival: a concern raised on a repeat contact a
         # day later starts its own 30-minute clock then.
         to_supervisor_s = f.start_s[sel] - f.p_arrival_s[sel]
+        _add_fate_codes(self._jcounts, interval, queue, n_q, f.outcome[sel], fate,
+                        _decided_flags)
         _add_codes(self._jcounts, interval, queue, n_q, {
-            _J_DECIDED: _terminal(fate),
             _J_FOLLOWUPS: f.arrival_s[sel] < grid.horizon_s,
             _J_SUPERVISED: supervised,
             _J_SUPERVISED_WITHIN: supervised & (to_supervisor_s
@@ -869,17 +883,26 @@ class Accumulator:
         masks = {"sla": has_sla, "deferred": deferred, "sla_deferred": has_sla & deferred}
         sums = {}
 
+        def count_request(key, mask):
+            return per_contact[key], None if mask is None else masks[mask][:, 0]
+
+        # NOTE: the count sums of the KPIs asked for, in one batch (one pass over the count
+        # table for all of them); any other is computed on demand below.
+        batch = list(dict.fromkeys(
+            [("answered", None)] + [need for k in keys for need in _COUNT_INPUTS[k]]))
+        sums.update(zip(batch, groups.count_sums_many(
+            per_contact["counts"], [count_request(*need) for need in batch], n_q),
+            strict=True))
+
         def agg(key, mask=None) -> np.ndarray:
             """Group sums of ``per_contact[key]`` (of the queues in ``masks[mask]``), once."""
             # NOTE: computed on demand: the per-queue rows ask for a few KPIs only.
             if (key, mask) not in sums:
-                value = per_contact[key]
                 if key in _FLOAT_SUMS:
-                    sums[key, mask] = groups.aggregate(value)
+                    sums[key, mask] = groups.aggregate(per_contact[key])
                 else:
-                    sums[key, mask] = groups.count_sums(
-                        per_contact["counts"], value, n_q,
-                        None if mask is None else masks[mask][:, 0])
+                    sums[key, mask] = groups.count_sums_many(
+                        per_contact["counts"], [count_request(key, mask)], n_q)[0]
             return sums[key, mask]
 
         formulas = {
@@ -938,48 +961,61 @@ class Accumulator:
             out[n_k] = out[:n_k].sum(axis=0)
             return out
 
-        def agg(table_code, tier=None) -> np.ndarray:
-            """Integer counts of ``(table, codes)`` -> float64[K + 1, G] (of the queues of
-            ``tier`` only)."""
-            table, codes = table_code
-            return groups.count_sums(table, codes, n_q,
-                                     None if tier is None else self._queue_tier == tier)
+        tiers = (2, 3)
+        keep = {None: None, **{tier: self._queue_tier == tier for tier in tiers}}
 
-        # Counts by (code, queue) x interval (see _add_cells), as (table, codes) for agg.
-        cc = [(st.ccounts, [c]) for c in range(_N_C)]
-        jc = [(st.jcounts, [c]) for c in range(_N_J)]
-        resolved = [(st.resolved, [v]) for v in range(_N_SEV)]
+        def batch(table, requests) -> dict:
+            """``(codes, tier) -> `` integer counts of ``table`` (code, queue) x interval
+            (see _add_cells) over ``codes`` as float64[K + 1, G] (of the queues of ``tier``
+            only), for each request."""
+            # NOTE: one batch per table: one pass over it for every request.
+            return dict(zip(requests, groups.count_sums_many(
+                table, [(codes, keep[tier]) for codes, tier in requests], n_q), strict=True))
+
+        tier_codes = (_C_ACK, _C_ACK_WITHIN, _C_RESOLVE, _C_RESOLVE_WITHIN)
+        cc = batch(st.ccounts, [((c,), None) for c in range(_N_C) if c not in tier_codes]
+                   + [((c,), tier) for tier in tiers for c in tier_codes])
+        jc = batch(st.jcounts, [((c,), None) for c in range(_N_J)])
+        by_severity = batch(st.resolved, [((v,), None) for v in range(_N_SEV)]
+                            + [(tuple(range(_N_SEV)), None)])
+
+        def c(code, tier=None) -> np.ndarray:
+            return cc[(code,), tier]
+
+        def j(code) -> np.ndarray:
+            return jc[(code,), None]
+
         resolve_s = per_queue(st.resolve_s, _N_SEV)
         supervisor_s = per_queue(st.supervisor_s, 1)[:, :, 0]
-        handled = agg(cc[_C_HANDLED])
-        n_resolved = agg((st.resolved, range(_N_SEV)))
-        journeys = agg(jc[_J_JOURNEYS])
-        supervised = agg(jc[_J_SUPERVISED])
+        handled = c(_C_HANDLED)
+        n_resolved = by_severity[tuple(range(_N_SEV)), None]
+        journeys = j(_J_JOURNEYS)
+        supervised = j(_J_SUPERVISED)
         windows = self.windows
         kpi = {
-            "fcr": _ratio(agg(jc[_J_FIRST_RESOLVED]), agg(jc[_J_FIRST_HANDLED])),
-            "repeat_rate": _ratio(agg(cc[_C_REPEAT]), handled),
-            "escalation_rate": _ratio(agg(cc[_C_ESCALATED]), handled),
-            "transfer_rate": _ratio(agg(cc[_C_TRANSFERRED]), handled),
-            "retrial_rate": _ratio(agg(cc[_C_RETRIED]), agg(cc[_C_ABANDONED])),
-            "journey_resolution_rate": _ratio(n_resolved, agg(jc[_J_DECIDED])),
-            "contacts_per_journey": _ratio(journeys + agg(jc[_J_FOLLOWUPS]), journeys),
+            "fcr": _ratio(j(_J_FIRST_RESOLVED), j(_J_FIRST_HANDLED)),
+            "repeat_rate": _ratio(c(_C_REPEAT), handled),
+            "escalation_rate": _ratio(c(_C_ESCALATED), handled),
+            "transfer_rate": _ratio(c(_C_TRANSFERRED), handled),
+            "retrial_rate": _ratio(c(_C_RETRIED), c(_C_ABANDONED)),
+            "journey_resolution_rate": _ratio(n_resolved, j(_J_DECIDED)),
+            "contacts_per_journey": _ratio(journeys + j(_J_FOLLOWUPS), journeys),
             "mttr_h": _ratio(groups.aggregate(_sum_last(resolve_s)), n_resolved) / 3600.0,
             "time_to_supervisor_h": _ratio(groups.aggregate(supervisor_s),
                                            supervised) / 3600.0,
             "supervisor_compliance": (
-                _ratio(agg(jc[_J_SUPERVISED_WITHIN]), supervised)
+                _ratio(j(_J_SUPERVISED_WITHIN), supervised)
                 if np.isfinite(windows.supervisor_within_s)
                 else np.full((rows, groups.n), np.nan)),
         }
         for v, severity in enumerate(SEVERITY_NAMES):
             kpi[f"mttr_h_{severity}"] = _ratio(groups.aggregate(resolve_s[:, :, v]),
-                                               agg(resolved[v])) / 3600.0
-        for tier in (2, 3):
+                                               by_severity[(v,), None]) / 3600.0
+        for tier in tiers:
             kpi[f"tier{tier}_ack_compliance"] = _ratio(
-                agg(cc[_C_ACK_WITHIN], tier), agg(cc[_C_ACK], tier))
+                c(_C_ACK_WITHIN, tier), c(_C_ACK, tier))
             kpi[f"tier{tier}_resolve_compliance"] = _ratio(
-                agg(cc[_C_RESOLVE_WITHIN], tier), agg(cc[_C_RESOLVE], tier))
+                c(_C_RESOLVE_WITHIN, tier), c(_C_RESOLVE, tier))
         return kpi
 
     def _contact_sums(self, st: SimpleNamespace) -> dict:
@@ -1303,13 +1339,22 @@ class _Groups:
         """Group sums (float64[K + 1, G], as :meth:`aggregate_counts`) of the integer counts
         ``table`` (``(P * n_q, K)``: planes of per-queue rows) added over the planes
         ``planes``, of the queues where ``keep`` (bool[Q]; None: all) only."""
-        planes = np.asarray(planes, dtype=np.intp)
-        if _accumulate is not None and table.dtype == np.int32 and table.flags.c_contiguous:
-            # NOTE: compiled: the planes and masked queues of each group summed straight
-            # from the table (integers: exact in any order), no per-category, per-mask or
-            # per-group copies; a channel and ``all`` add up their parts' columns instead
-            # of reading the table again.
-            rows, starts = [], [0]
+        return self.count_sums_many(table, [(planes, keep)], n_q)[0]
+
+    def count_sums_many(self, table: np.ndarray, requests, n_q: int) -> list[np.ndarray]:
+        """:meth:`count_sums` of each ``(planes, keep)`` of ``requests`` on one table."""
+        if not (_accumulate is not None and table.dtype == np.int32
+                and table.flags.c_contiguous):
+            return [self._count_sums_numpy(table, np.asarray(planes, dtype=np.intp), n_q,
+                                           keep) for planes, keep in requests]
+        # NOTE: compiled: the planes and masked queues of each group summed straight from
+        # the table (integers: exact in any order), no per-category, per-mask or per-group
+        # copies; a channel and ``all`` add up their parts' columns instead of reading the
+        # table again; and every request of the batch in one pass over the table (see
+        # _accumulate.group_counts).
+        rows, starts = [], [0]
+        for planes, keep in requests:
+            planes = np.asarray(planes, dtype=np.intp)
             for g, m in enumerate(self.members):
                 if self._part_starts[g + 1] > self._part_starts[g]:
                     m = m[:0]
@@ -1317,11 +1362,13 @@ class _Groups:
                     m = m[keep[m]]
                 rows.append((planes[:, None] * n_q + m[None, :]).ravel())
                 starts.append(starts[-1] + rows[-1].shape[0])
-            out = np.empty((table.shape[1] + 1, self.n))
-            _accumulate.group_counts(table, np.concatenate(rows).astype(np.intp),
-                                     np.array(starts, dtype=np.intp), self._parts,
-                                     self._part_starts, out)
-            return out
+        out = np.empty((len(requests), table.shape[1] + 1, self.n))
+        _accumulate.group_counts(table, np.concatenate(rows).astype(np.intp),
+                                 np.array(starts, dtype=np.intp), self._parts,
+                                 self._part_starts, out)
+        return list(out)
+
+    def _count_sums_numpy(self, table, planes, n_q, keep) -> np.ndarray:
         by_code = table.reshape(-1, n_q, table.shape[1])
         by_queue = by_code[planes[0]].copy()
         for p in planes[1:]:
@@ -1457,6 +1504,49 @@ def _fate_flags(outcome: np.ndarray, fate: np.ndarray) -> dict:
         _C_ABANDONED: abandoned,
         _C_RETRIED: abandoned & (fate == Fate.RETRIED),
     }
+
+
+def _first_journey_flags(outcome: np.ndarray, fate: np.ndarray) -> dict:
+    """Per-contact journey flags (code -> bool[n]; None: every contact) of first contacts,
+    by their journey (their own arrival and queue)."""
+    handled = (outcome == Outcome.ANSWERED) & (fate != Fate.NONE)
+    return {
+        _J_JOURNEYS: None,
+        _J_FIRST_HANDLED: handled,
+        _J_FIRST_RESOLVED: handled & (fate == Fate.RESOLVED),
+        _J_DECIDED: _terminal(fate),
+    }
+
+
+def _decided_flags(outcome: np.ndarray, fate: np.ndarray) -> dict:
+    """Whether each contact's fate ends its journey, as a journey flag."""
+    return {_J_DECIDED: _terminal(fate)}
+
+
+@functools.cache
+def _fate_codes(flags_of) -> np.ndarray:
+    """The codes ``flags_of(outcome, fate)`` flags for each (outcome, fate) pair, as bit
+    sets: uint32[len(Outcome), len(Fate)] (bit ``c``: code ``c``)."""
+    outcome, fate = np.meshgrid(np.arange(len(Outcome), dtype=np.int8),
+                                np.arange(len(Fate), dtype=np.int8), indexing="ij")
+    bits = np.zeros(outcome.shape, dtype=np.uint32)
+    for code, flag in flags_of(outcome, fate).items():
+        bits |= np.where(True if flag is None else flag, np.uint32(1 << code), np.uint32(0))
+    return bits
+
+
+def _add_fate_codes(counts: np.ndarray, interval: np.ndarray, queue: np.ndarray, n_q: int,
+                    outcome: np.ndarray, fate: np.ndarray, flags_of) -> None:
+    """``_add_codes(counts, interval, queue, n_q, flags_of(outcome, fate))``, for flags that
+    depend on each contact's outcome and fate only."""
+    if _accumulate is not None and _is_int8(outcome, fate):
+        # NOTE: compiled, one pass over the contacts for every code: each contact's codes
+        # are a table look-up by its (outcome, fate) (the flags of every pair, computed
+        # once), no flag arrays; the same integer counts.
+        _accumulate.add_coded(counts, interval, queue, n_q, outcome, fate,
+                              _fate_codes(flags_of))
+        return
+    _add_codes(counts, interval, queue, n_q, flags_of(outcome, fate))
 
 
 def _add_codes(counts: np.ndarray, interval: np.ndarray, queue: np.ndarray, n_q: int,

@@ -107,6 +107,36 @@ def test_add_codes(items, data):
     _assert_same_bits(a, b)
 
 
+@settings(max_examples=200, deadline=None)
+@given(cell_items(max_rows=8), st.data(),
+       st.sampled_from([kpi._fate_flags, kpi._first_journey_flags, kpi._decided_flags]))
+def test_add_fate_codes(items, data, flags_of):
+    # the codes of each contact by a table look-up of its (outcome, fate), as its flags
+    n_q, n_k, interval, queue = items
+    n = interval.shape[0]
+    outcome = np.array(data.draw(st.lists(st.sampled_from(list(kpi.Outcome)), min_size=n,
+                                          max_size=n)), dtype=np.int8)
+    fate = np.array(data.draw(st.lists(st.sampled_from(list(kpi.Fate)), min_size=n,
+                                       max_size=n)), dtype=np.int8)
+    queue = queue.astype(data.draw(st.sampled_from([np.int32, np.intp])))
+
+    def make():
+        return (np.zeros((max(kpi._N_C, kpi._N_J) * n_q, n_k), dtype=kpi._COUNT_DTYPE),
+                interval, queue, n_q, outcome, fate, flags_of)
+
+    (a, *_), (b, *_) = _both(kpi._add_fate_codes, make)
+    _assert_same_bits(a, b)
+
+
+def test_add_fate_codes_rejects_unknown_fates():
+    counts = np.zeros((kpi._N_C, 2), dtype=kpi._COUNT_DTYPE)
+    one = np.zeros(1, dtype=np.intp)
+    with pytest.raises(IndexError):
+        kpi._add_fate_codes(counts, one, one, 1, np.zeros(1, np.int8),
+                            np.full(1, len(kpi.Fate), np.int8), kpi._fate_flags)
+    assert counts.sum() == 0
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.integers(1, 50), st.data())
 def test_add_at(size, data):
@@ -425,6 +455,13 @@ def test_count_sums(layout, queues, n_planes, n_k, data):
     with _numpy_only():
         reference = groups.count_sums(table, planes, n_q, keep)
     _assert_same_bits(compiled, reference)
+    # in a batch of requests (with n_k spanning several blocks of the compiled loop)
+    wide = np.tile(table, (1, 60))
+    requests = [(planes, keep), ([0], None), (list(range(n_planes)), keep)]
+    batch = groups.count_sums_many(wide, requests, n_q)
+    with _numpy_only():
+        for got, (p, k) in zip(batch, requests, strict=True):
+            _assert_same_bits(got, groups.count_sums(wide, p, n_q, k))
 
 
 @pytest.mark.parametrize("n", [2, 3, 7])
