@@ -24,6 +24,7 @@ block is larger than the batch. One pass per item with no temporaries is several
 faster.
 """
 
+from libc.math cimport NAN
 from libc.stdint cimport int8_t, int32_t, int64_t, uint32_t
 
 import numpy as np
@@ -719,3 +720,20 @@ def integral_parts(const double[:, ::1] x_hi, const double[:, ::1] x_hi_plus,
                 f_prev[g] = f
         for g in range(n_g):
             out[n_b - 1, g] = f_prev[g] - f_first[g]
+
+
+def ratio(const double[::1] num, const double[::1] den, double[::1] out):
+    """``out = num / den`` with NaN where ``den == 0``: :func:`sim.kpi._ratio` (arrays of one
+    shape, flattened).
+
+    NOTE: one pass, no quotient-then-mask temporaries; the division is the same IEEE
+    operation (operand order kept, so NaN payloads too).
+    """
+    cdef Py_ssize_t i, n = num.shape[0]
+    cdef double d
+    if den.shape[0] != n or out.shape[0] != n:
+        raise ValueError("ratio: arrays differ in length")
+    with nogil:
+        for i in range(n):
+            d = den[i]
+            out[i] = num[i] / d if d != 0.0 else NAN

@@ -1710,7 +1710,7 @@ def _segment_work(roster: Roster, release_s: np.ndarray, grid: _Grid):
     """
     n_seg = roster.seg_agent.shape[0]
     release = np.where(np.isnan(release_s), roster.seg_end_s, release_s)
-    order = np.lexsort((roster.seg_start_s, roster.seg_agent))
+    order = _lexsort_agent_time(roster.seg_agent, roster.seg_start_s)
     agent_sorted = roster.seg_agent[order]
     next_start = np.full(n_seg, np.inf)
     same = agent_sorted[1:] == agent_sorted[:-1]
@@ -1722,7 +1722,9 @@ def _segment_work(roster: Roster, release_s: np.ndarray, grid: _Grid):
     agent = np.concatenate([roster.shift_agent, roster.seg_agent])
     time_s = np.concatenate([roster.shift_start_s, roster.seg_start_s])
     is_seg = np.concatenate([np.zeros(n_shift, bool), np.ones(n_seg, bool)])
-    merged = np.lexsort((is_seg, time_s, agent))  # a shift sorts before a segment it starts
+    # a shift sorts before a segment it starts (NOTE: by (agent, time) only: the sort is
+    # stable and the shifts come first, so the same order as with is_seg as the last key)
+    merged = _lexsort_agent_time(agent, time_s)
     position = np.where(is_seg[merged], -1, np.arange(merged.shape[0]))
     last = np.maximum.accumulate(position) if merged.shape[0] else position
     seg_rows = np.flatnonzero(is_seg[merged])
@@ -1738,6 +1740,19 @@ def _segment_work(roster: Roster, release_s: np.ndarray, grid: _Grid):
     return end_s, grid.clip_len(overtime_from, end_s)
 
 
+def _lexsort_agent_time(agent: np.ndarray, time_s: np.ndarray) -> np.ndarray:
+    """``np.lexsort((time_s, agent))``: by agent, then time, then position."""
+    if agent.shape[0] == 0 or not (0 <= agent.min() and agent.max() <= np.iinfo(np.int16).max):
+        return np.lexsort((time_s, agent))
+    # NOTE: the same stable sorts, one key after the other, but the agent key as int16, which
+    # numpy sorts by radix (a year of segments); no time sort when the times are sorted.
+    by_time = None if _is_sorted(time_s) else np.argsort(time_s, kind="stable")
+    small = agent.astype(np.int16)
+    if by_time is None:
+        return np.argsort(small, kind="stable")
+    return by_time[np.argsort(small[by_time], kind="stable")]
+
+
 # --------------------------------------------------------------------------------------------
 # Frames
 
@@ -1747,6 +1762,13 @@ def _ratio(num, den) -> np.ndarray:
     # NOTE: one division and a masked fill, not a masked division into a new array: the
     # output takes the inputs' memory order (column-major (K + 1, G) tables), so no
     # strided copy; the quotients are the same floats.
+    if (_accumulate is not None and isinstance(num, np.ndarray) and isinstance(den, np.ndarray)
+            and num.shape == den.shape and num.dtype == den.dtype == np.float64
+            and num.flags.c_contiguous and den.flags.c_contiguous):
+        # NOTE: compiled, one pass: the same quotients, NaN where den == 0.
+        out = np.empty(num.shape)
+        _accumulate.ratio(num.reshape(-1), den.reshape(-1), out.reshape(-1))
+        return out
     den = np.asarray(den, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.asarray(np.divide(np.asarray(num, np.float64), den))

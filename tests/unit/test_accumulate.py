@@ -496,3 +496,31 @@ def test_integral_parts(items, split):
     for a, b in zip(compiled, reference, strict=True):
         _assert_same_bits(a, b)
     _assert_same_bits(compiled[1], grid.parts(compiled[2]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.0, 1.0, 2.5, np.inf, -0.0])),
+                max_size=60), st.booleans(), st.booleans())
+def test_lexsort_agent_time(items, sort_times, wide):
+    # the roster's (agent, time) order, ties by position: np.lexsort's permutation
+    agent = np.array([a for a, _ in items], dtype=np.int32)
+    time_s = np.array([t for _, t in items], dtype=np.float64)
+    if sort_times:
+        time_s.sort()
+    if wide:
+        agent = agent * 40000  # beyond int16: np.lexsort itself
+    _assert_same_bits(kpi._lexsort_agent_time(agent, time_s), np.lexsort((time_s, agent)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 8), st.data())
+def test_ratio(n_rows, n_cols, data):
+    # quotients and NaN where the denominator is 0 (either sign), NaN or infinite operands
+    values = st.one_of(FLOATS, st.sampled_from([0.0, -0.0, 1.0, 3.0]))
+    num, den = (np.array(data.draw(st.lists(values, min_size=n_rows * n_cols,
+                                            max_size=n_rows * n_cols)),
+                         dtype=np.float64).reshape(n_rows, n_cols) for _ in range(2))
+    compiled = kpi._ratio(num, den)
+    with _numpy_only(), np.errstate(over="ignore", under="ignore"):
+        reference = kpi._ratio(num, den)
+    _assert_same_bits(compiled, reference)
