@@ -514,9 +514,9 @@ class Accumulator:
         if outcomes.outcome.shape[0] != n:
             raise ValueError(f"outcomes have {outcomes.outcome.shape[0]} contacts, "
                              f"workload {n}")
-        self._add(workload, outcomes)
+        window = self._add(workload, outcomes)
         if self._journeys and n:
-            self._add_first_journeys(workload, outcomes)
+            self._add_first_journeys(workload, outcomes, window)
 
     def add_outages(self, outages: dict) -> None:
         """Add outage periods ``{channel index: (lo_s, hi_s)}`` (a channel listed, even with
@@ -555,20 +555,21 @@ class Accumulator:
             channel=self.model.queue_channel[f.queue], abandon_at_s=f.abandon_at_s,
             closed=np.zeros(n, dtype=np.int8))
         outcomes = SimpleNamespace(outcome=f.outcome, start_s=f.start_s, end_s=f.end_s)
-        inner._add(contacts, outcomes)
+        window = inner._add(contacts, outcomes)
         if self._journeys:
-            inner._add_followup_journeys(f)
+            inner._add_followup_journeys(f, window)
 
-    def _add(self, workload, outcomes) -> None:
+    def _add(self, workload, outcomes) -> tuple | None:
         """The per-contact sums of a batch (``workload`` / ``outcomes`` or their follow-up
-        look-alikes)."""
+        look-alikes); returns the batch's :meth:`_window` (None if empty)."""
         n = workload.n_contacts
         self.n_contacts += n
         if n == 0:
-            return
+            return None
         grid = self._grid
         stop_s = _wait_end(workload, outcomes, grid.horizon_s)
-        self._add_contact_sums(workload, outcomes, stop_s)
+        window = self._window(workload.arrival_s)
+        self._add_contact_sums(workload, outcomes, stop_s, window)
         self._queue_time.add(workload.arrival_s, stop_s, workload.queue)
         # NOTE: only answered contacts are busy. Giving the others as [warm-up, warm-up)
         # (as this did) adds exactly nothing: x0 = 0 adds +0.0 to a float sum (never -0.0)
@@ -578,6 +579,14 @@ class Accumulator:
                        workload.channel[answered])
         if self._deferred.any():
             self._add_backlog(workload, stop_s)
+        return window
+
+    def _window(self, arrival_s: np.ndarray) -> tuple:
+        """``(sel, interval)``: the contacts arriving in the window (:meth:`_Grid.window`) and
+        their interval rows (:meth:`_Grid.local_interval`)."""
+        # NOTE: once per batch, for the contact sums and the journey sums alike.
+        sel = self._grid.window(arrival_s)
+        return sel, self._grid.local_interval(arrival_s[sel])
 
     def add_roster(self, roster: Roster, release_s: np.ndarray) -> None:
         """Add the roster (once) and each segment's release time (``Outcomes.release_s``)."""
@@ -608,9 +617,10 @@ class Accumulator:
     # ----------------------------------------------------------------------------------------
     # per-contact sums
 
-    def _add_contact_sums(self, workload: Workload, outcomes: Outcomes, stop_s) -> None:
-        grid, n_q = self._grid, self.model.n_queues
-        sel = grid.window(workload.arrival_s)
+    def _add_contact_sums(self, workload: Workload, outcomes: Outcomes, stop_s,
+                          window: tuple | None = None) -> None:
+        n_q = self.model.n_queues
+        sel, interval = window if window is not None else self._window(workload.arrival_s)
         arrival_s = workload.arrival_s[sel]
         if arrival_s.shape[0] == 0:
             return
@@ -622,7 +632,7 @@ class Accumulator:
             # _accumulate.add_contact_sums), no per-contact temporaries.
             _accumulate.add_contact_sums(
                 self._counts, self._wait_s, self._handle_s,
-                grid.local_interval(arrival_s), queue, outcome, workload.closed[sel],
+                interval, queue, outcome, workload.closed[sel],
                 arrival_s, stop_s[sel], outcomes.start_s[sel], outcomes.end_s[sel],
                 self._threshold_s, int(Outcome.ANSWERED), _LOST)
             return
@@ -631,7 +641,6 @@ class Accumulator:
         threshold_s = self._threshold_s[queue]
 
         # NOTE: one bincount over (category, queue, interval) counts every count KPI at once.
-        interval = grid.local_interval(arrival_s)
         cell = interval * n_q + queue
         code = outcome.astype(np.intp) * 4
         code += ((wait_s > 0) | ~answered) * 2
@@ -714,14 +723,15 @@ class Accumulator:
     # ----------------------------------------------------------------------------------------
     # journey sums
 
-    def _add_first_journeys(self, workload: Workload, outcomes: Outcomes) -> None:
+    def _add_first_journeys(self, workload: Workload, outcomes: Outcomes,
+                            window: tuple | None = None) -> None:
         """Journey sums of a batch of first contacts (each starts its own journey)."""
-        grid, n_q = self._grid, self.model.n_queues
-        sel = grid.window(workload.arrival_s)
+        n_q = self.model.n_queues
+        sel, interval = window if window is not None else self._window(workload.arrival_s)
         arrival_s = workload.arrival_s[sel]
         if arrival_s.shape[0] == 0:
             return
-        interval, queue = grid.local_interval(arrival_s), workload.queue[sel]
+        queue = workload.queue[sel]
         outcome, fate = outcomes.outcome[sel], outcomes.fate[sel]
         _add_fate_codes(self._ccounts, interval, queue, n_q, outcome, fate, _fate_flags)
         _add_fate_codes(self._jcounts, interval, queue, n_q, outcome, fate,
@@ -729,31 +739,31 @@ class Accumulator:
         self._add_resolutions(interval, queue, workload.severity[sel], fate == Fate.RESOLVED,
                               outcomes.end_s[sel] - arrival_s)
 
-    def _add_followup_journeys(self, f: Followups) -> None:
+    def _add_followup_journeys(self, f: Followups, window: tuple | None = None) -> None:
         """Journey sums of a batch of follow-ups (this is the inner accumulator)."""
         grid, n_q, windows = self._grid, self.model.n_queues, self.windows
         # Per contact: own arrival interval and queue.
-        own = grid.window(f.arrival_s)
+        own, interval = window if window is not None else self._window(f.arrival_s)
         arrival_s = f.arrival_s[own]
         if arrival_s.shape[0]:
             queue = f.queue[own]
-            interval = grid.local_interval(arrival_s)
             outcome, fate = f.outcome[own], f.fate[own]
             _add_fate_codes(self._ccounts, interval, queue, n_q, outcome, fate, _fate_flags)
-            # Task windows by (tier of the queue, severity); NaN: no window (or not a task).
+            # Task windows by (tier of the queue, severity); NaN: no window. NOTE: only the
+            # answered tasks of tier-2 and -3 queues can count, so only they are looked at.
             tier = self._queue_tier[queue]
-            severity = f.severity[own].astype(np.intp)
-            task = (f.kind[own] == ContactKind.TASK) & (tier >= 2)
-            ack_s = np.where(task, windows.acknowledge_s[tier, severity], np.nan)
-            res_s = np.where(task, windows.resolve_s[tier, severity], np.nan)
-            answered = outcome == Outcome.ANSWERED
-            ack = answered & np.isfinite(ack_s)
-            res = answered & (fate != Fate.NONE) & np.isfinite(res_s)  # handled
-            _add_codes(self._ccounts, interval, queue, n_q, {
+            t = np.flatnonzero((f.kind[own] == ContactKind.TASK) & (tier >= 2)
+                               & (outcome == Outcome.ANSWERED))
+            tier, severity = tier[t], f.severity[own][t].astype(np.intp)
+            ack_s = windows.acknowledge_s[tier, severity]
+            res_s = windows.resolve_s[tier, severity]
+            ack = np.isfinite(ack_s)
+            res = (fate[t] != Fate.NONE) & np.isfinite(res_s)  # handled
+            _add_codes(self._ccounts, interval[t], queue[t], n_q, {
                 _C_ACK: ack,
-                _C_ACK_WITHIN: ack & (f.start_s[own] - arrival_s <= ack_s),
+                _C_ACK_WITHIN: ack & (f.start_s[own][t] - arrival_s[t] <= ack_s),
                 _C_RESOLVE: res,
-                _C_RESOLVE_WITHIN: res & (f.end_s[own] - arrival_s <= res_s),
+                _C_RESOLVE_WITHIN: res & (f.end_s[own][t] - arrival_s[t] <= res_s),
             })
 
         # Per journey: its first arrival interval and queue.
