@@ -936,21 +936,32 @@ class Accumulator:
     #: Sums shared with the follow-ups' inner accumulator (exact whatever the order).
     _SHARED = ("_counts", "_backlog", "_ccounts", "_jcounts", "_resolved", "_oldest_s")
 
+    #: Float sums per interval that :meth:`_state` gives with a last row for the window.
+    _WITH_TOTAL = ("_handle_s", "_resolve_s", "_supervisor_s")
+
     def _state(self) -> SimpleNamespace:
         """The sums of the first contacts plus (elementwise) those of the follow-ups.
 
         Attributes are the sums' names without the underscore, ``queue_time`` and ``busy``
-        (:class:`_Integral`), ``oldest_s`` and ``n_contacts``.
+        (:class:`_Integral`), ``oldest_s`` and ``n_contacts``. The sums of
+        :attr:`_WITH_TOTAL` are float64[K + 1, ...]: the intervals, then their sum over the
+        intervals (as :func:`_with_total`).
         """
         fu = self._followups
         st = {name[1:]: getattr(self, name) for name in self._SUMS}
         st.update(queue_time=self._queue_time, busy=self._busy, oldest_s=self._oldest_s,
                   n_contacts=self.n_contacts)
+        n_k = self._grid.n_intervals
+        for name in self._SUMS:
+            plus = None if fu is None or name in self._SHARED else getattr(fu, name)
+            if name in self._WITH_TOTAL:
+                # NOTE: the follow-ups' sums added straight into the rows of the table with
+                # the window row (no full-size sum, then a copy of it).
+                st[name[1:]] = _plus_with_total(st[name[1:]], plus, n_k)
+            elif plus is not None:
+                st[name[1:]] = st[name[1:]] + plus
         if fu is None:
             return SimpleNamespace(**st)
-        for name in self._SUMS:
-            if name not in self._SHARED:
-                st[name[1:]] = st[name[1:]] + getattr(fu, name)
         st.update(queue_time=self._queue_time.merged(fu._queue_time),
                   busy=self._busy.merged(fu._busy),
                   n_contacts=self.n_contacts + fu.n_contacts)
@@ -962,14 +973,6 @@ class Accumulator:
         if not self._journeys:
             return {k: np.full((rows, groups.n), np.nan) for k in _JOURNEY_KEYS}
         n_q, n_k = self.model.n_queues, self._grid.n_intervals
-
-        def per_queue(sums, n_codes) -> np.ndarray:
-            """float64[K + 1, Q, n_codes] of float sums: the intervals, then the window."""
-            v = sums.reshape(n_k, n_q, n_codes)
-            out = np.empty((n_k + 1, n_q, n_codes))
-            out[:n_k] = v
-            out[n_k] = out[:n_k].sum(axis=0)
-            return out
 
         tiers = (2, 3)
         keep = {None: None, **{tier: self._queue_tier == tier for tier in tiers}}
@@ -995,8 +998,9 @@ class Accumulator:
         def j(code) -> np.ndarray:
             return jc[(code,), None]
 
-        resolve_s = per_queue(st.resolve_s, _N_SEV)
-        supervisor_s = per_queue(st.supervisor_s, 1)[:, :, 0]
+        # float64[K + 1, Q, n] of float sums: the intervals, then the window
+        resolve_s = st.resolve_s.reshape(n_k + 1, n_q, _N_SEV)
+        supervisor_s = st.supervisor_s
         handled = c(_C_HANDLED)
         n_resolved = by_severity[tuple(range(_N_SEV)), None]
         journeys = j(_J_JOURNEYS)
@@ -1057,11 +1061,11 @@ class Accumulator:
             "waited": category(_codes(waited=True)),
             "within": category(_codes(outcome=Outcome.ANSWERED, within=True)),
             "short_abandoned": category(_codes(outcome=Outcome.ABANDONED, within=True)),
-            "handle_s": st.handle_s.reshape(n_k, n_q),
+            "handle_s": st.handle_s,  # with its window row (see _state)
         }
         # NOTE: float sums with their window row, without stacking copies.
-        out = {k: v if v is wait_s else _with_total(v) if k in _FLOAT_SUMS else v
-               for k, v in sums.items()}
+        out = {k: v if v is wait_s or v is st.handle_s else _with_total(v)
+               if k in _FLOAT_SUMS else v for k, v in sums.items()}
         out["counts"] = st.counts
         return out
 
@@ -1120,6 +1124,18 @@ def _with_total(v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     # an outer axis sequentially): the floats of v.sum(axis=0).
     np.sum(out[:n_k], axis=0, out=out[n_k])
     return out
+
+
+def _plus_with_total(a: np.ndarray, plus: np.ndarray | None, n_k: int) -> np.ndarray:
+    """``_with_total`` of ``a + plus`` (or of ``a``), float64 sums of ``n_k`` intervals (flat,
+    interval-major), as float64[K + 1, a.size // K]."""
+    row = a.shape[0] // n_k
+    out = np.empty((n_k + 1, row))
+    if plus is None:
+        np.copyto(out[:n_k], a.reshape(n_k, row))
+    else:
+        np.add(a.reshape(n_k, row), plus.reshape(n_k, row), out=out[:n_k])
+    return _with_total(out[:n_k], out=out)
 
 
 def _is_int8(*arrays) -> bool:
