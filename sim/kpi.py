@@ -685,7 +685,7 @@ class Accumulator:
         if _accumulate is not None:
             # NOTE: compiled, one pass over the contacts (see _accumulate.add_backlog): no
             # sort when the arrivals are sorted, no searches; the same counts and minima.
-            order = None if _is_sorted(a) else np.lexsort((a, queue))
+            order = None if _is_sorted(a) else _lexsort_small(queue, a)
             _accumulate.add_backlog(self._backlog, self._oldest_s, first_r, stop_r, queue, a,
                                     order, np.zeros((hi - lo + 1, n_q), np.int64),
                                     np.empty(n_q, np.int64), lo)
@@ -1736,7 +1736,7 @@ def _segment_work(roster: Roster, release_s: np.ndarray, grid: _Grid):
     """
     n_seg = roster.seg_agent.shape[0]
     release = np.where(np.isnan(release_s), roster.seg_end_s, release_s)
-    order = _lexsort_agent_time(roster.seg_agent, roster.seg_start_s)
+    order = _lexsort_small(roster.seg_agent, roster.seg_start_s)
     agent_sorted = roster.seg_agent[order]
     next_start = np.full(n_seg, np.inf)
     same = agent_sorted[1:] == agent_sorted[:-1]
@@ -1750,7 +1750,7 @@ def _segment_work(roster: Roster, release_s: np.ndarray, grid: _Grid):
     is_seg = np.concatenate([np.zeros(n_shift, bool), np.ones(n_seg, bool)])
     # a shift sorts before a segment it starts (NOTE: by (agent, time) only: the sort is
     # stable and the shifts come first, so the same order as with is_seg as the last key)
-    merged = _lexsort_agent_time(agent, time_s)
+    merged = _lexsort_small(agent, time_s)
     position = np.where(is_seg[merged], -1, np.arange(merged.shape[0]))
     last = np.maximum.accumulate(position) if merged.shape[0] else position
     seg_rows = np.flatnonzero(is_seg[merged])
@@ -1766,17 +1766,19 @@ def _segment_work(roster: Roster, release_s: np.ndarray, grid: _Grid):
     return end_s, grid.clip_len(overtime_from, end_s)
 
 
-def _lexsort_agent_time(agent: np.ndarray, time_s: np.ndarray) -> np.ndarray:
-    """``np.lexsort((time_s, agent))``: by agent, then time, then position."""
-    if agent.shape[0] == 0 or not (0 <= agent.min() and agent.max() <= np.iinfo(np.int16).max):
-        return np.lexsort((time_s, agent))
-    # NOTE: the same stable sorts, one key after the other, but the agent key as int16, which
-    # numpy sorts by radix (a year of segments); no time sort when the times are sorted.
-    by_time = None if _is_sorted(time_s) else np.argsort(time_s, kind="stable")
-    small = agent.astype(np.int16)
-    if by_time is None:
+def _lexsort_small(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
+    """``np.lexsort((minor, major))`` (by ``major``, then ``minor``, then position) for a
+    ``major`` key of small non-negative integers (agents, queues)."""
+    if major.shape[0] == 0 or not (0 <= major.min() and major.max() <= np.iinfo(np.int16).max):
+        return np.lexsort((minor, major))
+    # NOTE: the same stable sorts, one key after the other, but the major key as int16, which
+    # numpy sorts by radix (a year of roster segments); no sort of ``minor`` when it is
+    # sorted already.
+    by_minor = None if _is_sorted(minor) else np.argsort(minor, kind="stable")
+    small = major.astype(np.int16)
+    if by_minor is None:
         return np.argsort(small, kind="stable")
-    return by_time[np.argsort(small[by_time], kind="stable")]
+    return by_minor[np.argsort(small[by_minor], kind="stable")]
 
 
 # --------------------------------------------------------------------------------------------

@@ -501,7 +501,7 @@ def test_integral_parts(items, split):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.0, 1.0, 2.5, np.inf, -0.0])),
                 max_size=60), st.booleans(), st.booleans())
-def test_lexsort_agent_time(items, sort_times, wide):
+def test_lexsort_small(items, sort_times, wide):
     # the roster's (agent, time) order, ties by position: np.lexsort's permutation
     agent = np.array([a for a, _ in items], dtype=np.int32)
     time_s = np.array([t for _, t in items], dtype=np.float64)
@@ -509,7 +509,7 @@ def test_lexsort_agent_time(items, sort_times, wide):
         time_s.sort()
     if wide:
         agent = agent * 40000  # beyond int16: np.lexsort itself
-    _assert_same_bits(kpi._lexsort_agent_time(agent, time_s), np.lexsort((time_s, agent)))
+    _assert_same_bits(kpi._lexsort_small(agent, time_s), np.lexsort((time_s, agent)))
 
 
 @settings(max_examples=200, deadline=None)
