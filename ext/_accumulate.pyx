@@ -365,6 +365,30 @@ def add_backlog(int64_t[:, ::1] backlog, double[:, ::1] oldest_s, const int64_t[
                          f"{first_r[bad]}..{stop_r[bad]}) outside the rows from {lo}")
 
 
+def wait_end(const int8_t[:] outcome, const int8_t[:] closed, const double[:] start_s,
+             const double[:] abandon_at_s, const double[:] arrival_s, double horizon_s,
+             int answered_code, int abandoned_code, double[::1] out):
+    """End of each contact's wait: :func:`sim.kpi._wait_end` (``start_s`` if answered,
+    ``abandon_at_s`` if abandoned, else ``horizon_s``; ``arrival_s`` if closed), copied into
+    ``out`` in one pass."""
+    cdef Py_ssize_t i, n = outcome.shape[0]
+    cdef int o
+    if (closed.shape[0] != n or start_s.shape[0] != n or abandon_at_s.shape[0] != n
+            or arrival_s.shape[0] != n or out.shape[0] != n):
+        raise ValueError("wait_end: arrays differ in length")
+    with nogil:
+        for i in range(n):
+            o = outcome[i]
+            if closed[i] != 0:
+                out[i] = arrival_s[i]
+            elif o == answered_code:
+                out[i] = start_s[i]
+            elif o == abandoned_code:
+                out[i] = abandon_at_s[i]
+            else:
+                out[i] = horizon_s
+
+
 def add_contact_sums(int32_t[:, ::1] counts, double[::1] wait_sums, double[::1] handle_sums,
                      const int64_t[:] interval, const index_t[:] queue,
                      const int8_t[:] outcome, const int8_t[:] closed,

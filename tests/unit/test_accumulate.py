@@ -524,3 +524,21 @@ def test_ratio(n_rows, n_cols, data):
     with _numpy_only(), np.errstate(over="ignore", under="ignore"):
         reference = kpi._ratio(num, den)
     _assert_same_bits(compiled, reference)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 60), st.data())
+def test_wait_end(n, data):
+    # start, abandon time or horizon; the arrival for closed contacts (any outcome)
+    def column(values, dtype):
+        return np.array(data.draw(st.lists(values, min_size=n, max_size=n)), dtype=dtype)
+
+    workload = SimpleNamespace(closed=column(st.sampled_from([0, 0, 1]), np.int8),
+                               abandon_at_s=column(FLOATS, np.float64),
+                               arrival_s=column(FLOATS, np.float64))
+    outcomes = SimpleNamespace(outcome=column(st.sampled_from(list(kpi.Outcome)), np.int8),
+                               start_s=column(FLOATS, np.float64))
+    compiled = kpi._wait_end(workload, outcomes, 86400.0)
+    with _numpy_only():
+        reference = kpi._wait_end(workload, outcomes, 86400.0)
+    _assert_same_bits(compiled, reference)
