@@ -337,9 +337,9 @@ def queue_month_sums(scenario: Scenario, model: Model, rows: pd.DataFrame,
     def col(name) -> np.ndarray:
         return rows[name].to_numpy(dtype=float)[sel]
 
-    m = _count_le(months.bounds_s, col("interval_start")) - 1
-    m = np.clip(m, 0, max(n_m - 1, 0))
-    key = (r * n_m + m) * n_c + codes
+    m = _month_of(months.bounds_s, col("interval_start"), n_m)
+    # NOTE: one replication (the workers' rows): r is 0, the same keys with fewer passes.
+    key = m * n_c + codes if n_r == 1 else (r * n_m + m) * n_c + codes
     size = n_r * n_m * n_c
 
     def total(values) -> np.ndarray:
@@ -381,15 +381,18 @@ def _unique_reps(rep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(rep, return_inverse=True)
 
 
-def _count_le(bounds: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``np.searchsorted(bounds, x, side="right")``: ``#(bounds <= x)`` per item (intp)."""
+def _month_of(bounds: np.ndarray, x: np.ndarray, n_m: int) -> np.ndarray:
+    """``clip(np.searchsorted(bounds, x, side="right") - 1, 0, n_m - 1)`` (intp): the month
+    of each interval start (the months' ``bounds_s``; outside them: the first or last)."""
+    last = max(n_m - 1, 0)
     if x.shape[0] < 2 or not bool(np.all(x[1:] >= x[:-1])):
-        return np.searchsorted(bounds, x, side="right")
-    # NOTE: sorted x (interval-major rows): the count is constant between the positions of
-    # the bounds in x, so a search per bound and runs instead of a search per row.
+        return np.clip(np.searchsorted(bounds, x, side="right") - 1, 0, last)
+    # NOTE: sorted x (interval-major rows): #(bounds <= x) is constant between the positions
+    # of the bounds in x, so a search per bound and runs instead of a search per row.
     cuts = np.searchsorted(x, bounds, side="left")  # #(x < bound)
     sizes = np.diff(np.concatenate([[0], cuts, [x.shape[0]]]))
-    return np.repeat(np.arange(bounds.shape[0] + 1, dtype=np.intp), sizes)
+    month = np.clip(np.arange(-1, bounds.shape[0], dtype=np.intp), 0, last)
+    return np.repeat(month, sizes)
 
 
 def _is_sums(frame: pd.DataFrame) -> bool:
