@@ -1794,16 +1794,17 @@ def _lexsort_small(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
 
 def _ratio(num, den) -> np.ndarray:
     """``num / den`` with NaN where ``den == 0`` (or either is NaN)."""
-    # NOTE: one division and a masked fill, not a masked division into a new array: the
-    # output takes the inputs' memory order (column-major (K + 1, G) tables), so no
-    # strided copy; the quotients are the same floats.
     if (_accumulate is not None and isinstance(num, np.ndarray) and isinstance(den, np.ndarray)
             and num.shape == den.shape and num.dtype == den.dtype == np.float64
             and num.flags.c_contiguous and den.flags.c_contiguous):
-        # NOTE: compiled, one pass: the same quotients, NaN where den == 0.
+        # NOTE: compiled, one pass over tables of one shape (the group sums): the same
+        # quotients, NaN where den == 0, no quotient-then-mask temporaries.
         out = np.empty(num.shape)
         _accumulate.ratio(num.reshape(-1), den.reshape(-1), out.reshape(-1))
         return out
+    # NOTE: one division and a masked fill, not a masked division into a new array: the
+    # output takes the inputs' memory order (column-major (K + 1, G) tables), so no
+    # strided copy; the quotients are the same floats.
     den = np.asarray(den, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.asarray(np.divide(np.asarray(num, np.float64), den))
