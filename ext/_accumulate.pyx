@@ -211,7 +211,7 @@ cdef inline bint _bin_one(double* sums, int64_t* counts, Py_ssize_t m, double x0
 def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_lo,
                  int64_t[::1] counts_lo, const double[:] lo, const double[:] hi,
                  const index_t[:] group, Py_ssize_t n_groups, double warmup_s, double span_s,
-                 double offset, double inv_interval):
+                 double offset, double inv_interval, const int64_t[:] index=None):
     """Add items ``[lo_i, hi_i)`` of groups ``group`` to an integral's binned sums:
     :meth:`sim.kpi._Integral.add` (with ``_bin`` and :meth:`sim.kpi._Grid.bin_at_or_above`).
 
@@ -236,14 +236,19 @@ def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_l
         The window start and length.
     offset, inv_interval : float
         ``warmup_s - k0 * interval_s`` and ``1.0 / interval_s``, as the grid computes them.
+    index : intp[n'], optional
+        Add only these items, in this order (None: all, in order): the items
+        ``lo[index]``, ``hi[index]``, ``group[index]`` without gathering them.
     """
-    cdef Py_ssize_t i, n = lo.shape[0], m = sums_hi.shape[0]
+    cdef Py_ssize_t i, j, n_items = lo.shape[0], m = sums_hi.shape[0]
     cdef double n_bins, lo0, hi0
     cdef int64_t g
     cdef Py_ssize_t bad = -1
+    cdef bint indexed = index is not None
+    cdef Py_ssize_t n = index.shape[0] if indexed else n_items
     if n_groups < 1:
         raise ValueError("integral_add: n_groups must be positive")
-    if hi.shape[0] != n or group.shape[0] != n:
+    if hi.shape[0] != n_items or group.shape[0] != n_items:
         raise ValueError("integral_add: lo, hi and group differ in length")
     if counts_hi.shape[0] != m or sums_lo.shape[0] != m or counts_lo.shape[0] != m:
         raise ValueError("integral_add: sums and counts differ in length")
@@ -258,19 +263,23 @@ def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_l
     cdef int64_t* c_lo = &counts_lo[0]
     with nogil:
         for i in range(n):
-            g = group[i]
+            j = index[i] if indexed else i
+            if j < 0 or j >= n_items:
+                bad = i
+                break
+            g = group[j]
             if g < 0 or g >= n_groups:
                 bad = i
                 break
             # NOTE: numpy's clip and maximum, operation for operation: np.clip keeps x when
             # it is not below the lower bound (-0.0 stays -0.0), np.maximum(a, b) gives b
             # when a == b; both propagate NaN.
-            lo0 = lo[i] - warmup_s
+            lo0 = lo[j] - warmup_s
             if lo0 < 0.0:
                 lo0 = 0.0
             if lo0 > span_s:
                 lo0 = span_s
-            hi0 = hi[i] - warmup_s
+            hi0 = hi[j] - warmup_s
             if hi0 < 0.0:
                 hi0 = 0.0
             if hi0 > span_s:
@@ -284,7 +293,10 @@ def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_l
                 bad = i
                 break
     if bad >= 0:
-        raise IndexError(f"integral_add: item [{lo[bad]}, {hi[bad]}) of group {group[bad]} "
+        j = index[bad] if indexed else bad
+        if j < 0 or j >= n_items:
+            raise IndexError(f"integral_add: index {j} outside ({n_items},)")
+        raise IndexError(f"integral_add: item [{lo[j]}, {hi[j]}) of group {group[j]} "
                          f"outside the bins")
 
 

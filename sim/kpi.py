@@ -575,8 +575,7 @@ class Accumulator:
         # (as this did) adds exactly nothing: x0 = 0 adds +0.0 to a float sum (never -0.0)
         # and counts in bin 1, which only changes S[0] by 0 * count (see _Integral).
         answered = np.flatnonzero(outcomes.outcome == Outcome.ANSWERED)
-        self._busy.add(outcomes.start_s[answered], outcomes.end_s[answered],
-                       workload.channel[answered])
+        self._busy.add(outcomes.start_s, outcomes.end_s, workload.channel, answered)
         if self._deferred.any():
             self._add_backlog(workload, stop_s)
         return window
@@ -1632,8 +1631,9 @@ class _Integral:
         self._hi = (np.zeros(size), counts_hi)  # sum of x, count
         self._lo = (np.zeros(size), counts_lo)
 
-    def add(self, lo, hi, group) -> None:
-        """Add items ``[lo_i, hi_i)`` of groups ``group`` (None: all in group 0)."""
+    def add(self, lo, hi, group, index: np.ndarray | None = None) -> None:
+        """Add items ``[lo_i, hi_i)`` of groups ``group`` (None: all in group 0); only the
+        items ``index`` (intp), in that order, if given."""
         # NOTE: sum_i min(x_i, b) = (sum of x_i <= b) + b * #(x_i > b). Binning each x once
         # and cumulating the bins gives it at every bound for every group in O(N), with no
         # sort. Times are shifted to the window start and clipped to the window first:
@@ -1644,13 +1644,16 @@ class _Integral:
             group = np.zeros(np.shape(lo)[0], dtype=np.intp)
         if _accumulate is not None:
             # NOTE: compiled: clip, bin, sum and count each item in one pass, the same float
-            # operations as below (see _accumulate.integral_add), no temporaries.
+            # operations as below (see _accumulate.integral_add), no temporaries; the items
+            # of ``index`` read in place (no gathered copies).
             _accumulate.integral_add(
                 self._hi[0], self._hi[1], self._lo[0], self._lo[1],
                 np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64), group,
                 self.n_groups, grid.warmup_s, span,
-                grid.warmup_s - grid.k0 * grid.interval_s, 1.0 / grid.interval_s)
+                grid.warmup_s - grid.k0 * grid.interval_s, 1.0 / grid.interval_s, index)
             return
+        if index is not None:
+            lo, hi, group = np.asarray(lo)[index], np.asarray(hi)[index], group[index]
         lo0 = np.subtract(lo, grid.warmup_s, dtype=np.float64)
         np.clip(lo0, 0.0, span, out=lo0)
         hi0 = np.subtract(hi, grid.warmup_s, dtype=np.float64)

@@ -542,3 +542,27 @@ def test_wait_end(n, data):
     with _numpy_only():
         reference = kpi._wait_end(workload, outcomes, 86400.0)
     _assert_same_bits(compiled, reference)
+
+
+@settings(max_examples=200, deadline=None)
+@given(integral_items(), st.data())
+def test_integral_add_index(items, data):
+    # a selection of the items, read in place: as adding the gathered items
+    grid, n_groups, lo, hi, group = items
+    n = lo.shape[0]
+    index = np.array(data.draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=n if n else 0)),
+                     dtype=np.intp)
+
+    def make():
+        return kpi._Integral(grid, n_groups), lo, hi, group, index
+
+    def add(integral, lo, hi, group, index):
+        integral.add(lo, hi, group, index)
+
+    (a, *_), (b, *_) = _both(add, make)
+    gathered = kpi._Integral(grid, n_groups)
+    gathered.add(lo[index], hi[index], group[index])
+    for x in (b, gathered):
+        for u, v in [(a._hi, x._hi), (a._lo, x._lo)]:
+            _assert_same_bits(u[0], v[0])
+            _assert_same_bits(u[1], v[1])
