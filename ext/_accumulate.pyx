@@ -24,7 +24,8 @@ block is larger than the batch. One pass per item with no temporaries is several
 faster.
 """
 
-from libc.stdint cimport int8_t, int32_t, int64_t
+from libc.math cimport NAN
+from libc.stdint cimport int8_t, int32_t, int64_t, uint32_t
 
 import numpy as np
 
@@ -109,6 +110,58 @@ def add_code(int32_t[:, ::1] counts, const int64_t[:] interval, const index_t[:]
                          f"({n_q}, {n_k})")
 
 
+def add_coded(int32_t[:, ::1] counts, const int64_t[:] interval, const index_t[:] queue,
+              Py_ssize_t n_q, const int8_t[:] outcome, const int8_t[:] fate,
+              const uint32_t[:, ::1] codes):
+    """``counts[code * n_q + queue[i], interval[i]] += 1`` for each item and each code of
+    the bit set ``codes[outcome[i], fate[i]]``: :func:`sim.kpi._add_fate_codes` (the flags
+    of :func:`sim.kpi._add_codes` when they depend on the outcome and fate only).
+
+    Parameters
+    ----------
+    counts : int32[R, K]
+    interval : intp[n]
+    queue : int32[n] or int64[n]
+    n_q : int
+    outcome, fate : int8[n]
+    codes : uint32[n_outcomes, n_fates]
+        Bit ``c`` set: count the item in code ``c``.
+    """
+    cdef Py_ssize_t i, n = interval.shape[0], n_r = counts.shape[0], n_k = counts.shape[1]
+    cdef Py_ssize_t n_o = codes.shape[0], n_f = codes.shape[1], c
+    cdef int64_t q, k, o, f
+    cdef uint32_t bits, every = 0
+    cdef Py_ssize_t bad = -1
+    if (queue.shape[0] != n or outcome.shape[0] != n or fate.shape[0] != n):
+        raise ValueError("add_coded: arrays differ in length")
+    for o in range(n_o):
+        for f in range(n_f):
+            every |= codes[o, f]
+    for c in range(32):
+        if (every >> c) & 1 and (c + 1) * n_q > n_r:
+            raise IndexError(f"add_coded: code {c} outside the table")
+    with nogil:
+        for i in range(n):
+            q = queue[i]
+            k = interval[i]
+            o = outcome[i]
+            f = fate[i]
+            if q < 0 or q >= n_q or k < 0 or k >= n_k or o < 0 or o >= n_o or f < 0 or f >= n_f:
+                bad = i
+                break
+            bits = codes[o, f]
+            c = 0
+            while bits:
+                if bits & 1:
+                    counts[c * n_q + q, k] += 1
+                bits >>= 1
+                c += 1
+    if bad >= 0:
+        raise IndexError(f"add_coded: queue {queue[bad]}, interval {interval[bad]}, outcome "
+                         f"{outcome[bad]}, fate {fate[bad]} outside ({n_q}, {n_k}, {n_o}, "
+                         f"{n_f})")
+
+
 def add_at(double[::1] acc, const int64_t[:] key, const double[:] value):
     """``acc[key[i]] += value[i]`` item by item in item order: ``numpy.add.at(acc, key,
     value)`` on float64 (non-negative keys).
@@ -158,7 +211,7 @@ cdef inline bint _bin_one(double* sums, int64_t* counts, Py_ssize_t m, double x0
 def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_lo,
                  int64_t[::1] counts_lo, const double[:] lo, const double[:] hi,
                  const index_t[:] group, Py_ssize_t n_groups, double warmup_s, double span_s,
-                 double offset, double inv_interval):
+                 double offset, double inv_interval, const int64_t[:] index=None):
     """Add items ``[lo_i, hi_i)`` of groups ``group`` to an integral's binned sums:
     :meth:`sim.kpi._Integral.add` (with ``_bin`` and :meth:`sim.kpi._Grid.bin_at_or_above`).
 
@@ -183,14 +236,19 @@ def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_l
         The window start and length.
     offset, inv_interval : float
         ``warmup_s - k0 * interval_s`` and ``1.0 / interval_s``, as the grid computes them.
+    index : intp[n'], optional
+        Add only these items, in this order (None: all, in order): the items
+        ``lo[index]``, ``hi[index]``, ``group[index]`` without gathering them.
     """
-    cdef Py_ssize_t i, n = lo.shape[0], m = sums_hi.shape[0]
+    cdef Py_ssize_t i, j, n_items = lo.shape[0], m = sums_hi.shape[0]
     cdef double n_bins, lo0, hi0
     cdef int64_t g
     cdef Py_ssize_t bad = -1
+    cdef bint indexed = index is not None
+    cdef Py_ssize_t n = index.shape[0] if indexed else n_items
     if n_groups < 1:
         raise ValueError("integral_add: n_groups must be positive")
-    if hi.shape[0] != n or group.shape[0] != n:
+    if hi.shape[0] != n_items or group.shape[0] != n_items:
         raise ValueError("integral_add: lo, hi and group differ in length")
     if counts_hi.shape[0] != m or sums_lo.shape[0] != m or counts_lo.shape[0] != m:
         raise ValueError("integral_add: sums and counts differ in length")
@@ -205,19 +263,23 @@ def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_l
     cdef int64_t* c_lo = &counts_lo[0]
     with nogil:
         for i in range(n):
-            g = group[i]
+            j = index[i] if indexed else i
+            if j < 0 or j >= n_items:
+                bad = i
+                break
+            g = group[j]
             if g < 0 or g >= n_groups:
                 bad = i
                 break
             # NOTE: numpy's clip and maximum, operation for operation: np.clip keeps x when
             # it is not below the lower bound (-0.0 stays -0.0), np.maximum(a, b) gives b
             # when a == b; both propagate NaN.
-            lo0 = lo[i] - warmup_s
+            lo0 = lo[j] - warmup_s
             if lo0 < 0.0:
                 lo0 = 0.0
             if lo0 > span_s:
                 lo0 = span_s
-            hi0 = hi[i] - warmup_s
+            hi0 = hi[j] - warmup_s
             if hi0 < 0.0:
                 hi0 = 0.0
             if hi0 > span_s:
@@ -231,7 +293,10 @@ def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_l
                 bad = i
                 break
     if bad >= 0:
-        raise IndexError(f"integral_add: item [{lo[bad]}, {hi[bad]}) of group {group[bad]} "
+        j = index[bad] if indexed else bad
+        if j < 0 or j >= n_items:
+            raise IndexError(f"integral_add: index {j} outside ({n_items},)")
+        raise IndexError(f"integral_add: item [{lo[j]}, {hi[j]}) of group {group[j]} "
                          f"outside the bins")
 
 
@@ -310,6 +375,30 @@ def add_backlog(int64_t[:, ::1] backlog, double[:, ::1] oldest_s, const int64_t[
     if bad >= 0:
         raise IndexError(f"add_backlog: item {bad} (queue {queue[bad]}, rows "
                          f"{first_r[bad]}..{stop_r[bad]}) outside the rows from {lo}")
+
+
+def wait_end(const int8_t[:] outcome, const int8_t[:] closed, const double[:] start_s,
+             const double[:] abandon_at_s, const double[:] arrival_s, double horizon_s,
+             int answered_code, int abandoned_code, double[::1] out):
+    """End of each contact's wait: :func:`sim.kpi._wait_end` (``start_s`` if answered,
+    ``abandon_at_s`` if abandoned, else ``horizon_s``; ``arrival_s`` if closed), copied into
+    ``out`` in one pass."""
+    cdef Py_ssize_t i, n = outcome.shape[0]
+    cdef int o
+    if (closed.shape[0] != n or start_s.shape[0] != n or abandon_at_s.shape[0] != n
+            or arrival_s.shape[0] != n or out.shape[0] != n):
+        raise ValueError("wait_end: arrays differ in length")
+    with nogil:
+        for i in range(n):
+            o = outcome[i]
+            if closed[i] != 0:
+                out[i] = arrival_s[i]
+            elif o == answered_code:
+                out[i] = start_s[i]
+            elif o == abandoned_code:
+                out[i] = abandon_at_s[i]
+            else:
+                out[i] = horizon_s
 
 
 def add_contact_sums(int32_t[:, ::1] counts, double[::1] wait_sums, double[::1] handle_sums,
@@ -502,75 +591,100 @@ def group_sums(const double[:, :] per_queue, const int64_t[::1] members,
                 out[r, g] = _plus(s, 0.0)
 
 
+cdef enum:
+    # Intervals summed per block by :func:`group_counts`: the block of every table row read
+    # (a few hundred rows x 512 x 4 bytes) stays in the L2 cache while each request reads it.
+    _BLOCK = 512
+
+
 def group_counts(const int32_t[:, ::1] counts, const int64_t[::1] rows,
                  const int64_t[::1] starts, const int64_t[::1] parts,
-                 const int64_t[::1] part_starts, double[:, ::1] out):
-    """Group sums of integer counts: :meth:`sim.kpi._Groups.count_sums`.
+                 const int64_t[::1] part_starts, double[:, :, ::1] out):
+    """Group sums of integer counts for a batch of requests: :meth:`sim.kpi._Groups.
+    count_sums_many`.
 
-    ``out[k, g]`` is the sum of ``counts[rows[j], k]`` over group g's rows
-    ``rows[starts[g]:starts[g + 1]]`` (an empty group sums to 0), and ``out[K, g]`` their
-    sum over the intervals, as float64; a group with parts ``parts[part_starts[g]:
-    part_starts[g + 1]]`` (groups before it whose rows it is the union of) is instead the
-    sum of their columns.
+    ``out[r, k, g]`` is the sum of ``counts[rows[j], k]`` over request r's rows of group g,
+    ``rows[starts[r * G + g]:starts[r * G + g + 1]]`` (an empty group sums to 0), and
+    ``out[r, K, g]`` their sum over the intervals, as float64; a group with parts
+    ``parts[part_starts[g]:part_starts[g + 1]]`` (groups before it whose rows it is the
+    union of) is instead the sum of their columns.
 
     NOTE: integers are exact in any order (summed in int64, and integer-valued float64
     sums far below 2**53 are exact too): the same floats as the numpy version, while a
-    channel's and the ``all`` group's counts are not read again from the table.
+    channel's and the ``all`` group's counts are not read again from the table. The
+    intervals are taken in blocks, every request per block: each table row is read from
+    memory once for the whole batch, not once per request.
 
     Parameters
     ----------
     counts : int32[R, K]
     rows, starts, parts, part_starts : intp
-    out : float64[K + 1, G], G = len(starts) - 1 = len(part_starts) - 1
+    out : float64[n_requests, K + 1, G], G = len(part_starts) - 1,
+        len(starts) = n_requests * G + 1
     """
-    cdef Py_ssize_t k, g, j, n_k = counts.shape[1], n_g = starts.shape[0] - 1
-    cdef Py_ssize_t n_r = counts.shape[0]
-    cdef int64_t total
+    cdef Py_ssize_t k, g, j, r, kb, nb, n_k = counts.shape[1], n_g = part_starts.shape[0] - 1
+    cdef Py_ssize_t n_r = counts.shape[0], n_req = out.shape[0]
+    cdef Py_ssize_t lo, hi
     cdef double s
     cdef const int32_t *r0
     cdef const int32_t *r1
     cdef const int32_t *r2
     cdef const int32_t *r3
-    cdef int64_t[::1] acc = np.zeros(n_k, dtype=np.int64)
-    if out.shape[0] != n_k + 1 or out.shape[1] != n_g or part_starts.shape[0] != n_g + 1:
-        raise ValueError("group_counts: out is not (intervals + 1, groups)")
+    cdef int64_t acc[_BLOCK]
+    cdef int64_t[::1] total = np.zeros(max(n_req * n_g, 1), dtype=np.int64)
+    if (out.shape[1] != n_k + 1 or out.shape[2] != n_g
+            or starts.shape[0] != n_req * n_g + 1):
+        raise ValueError("group_counts: out is not (requests, intervals + 1, groups)")
     for j in range(rows.shape[0]):
         if rows[j] < 0 or rows[j] >= n_r:
             raise IndexError(f"group_counts: row {rows[j]} outside {n_r}")
+    for j in range(starts.shape[0] - 1):
+        if starts[j] < 0 or starts[j + 1] < starts[j] or starts[j + 1] > rows.shape[0]:
+            raise ValueError("group_counts: starts are not offsets into rows")
     for g in range(n_g):
         for j in range(part_starts[g], part_starts[g + 1]):
             if parts[j] < 0 or parts[j] >= g:
                 raise IndexError(f"group_counts: part {parts[j]} of group {g}")
     with nogil:
-        for g in range(n_g):
-            if part_starts[g + 1] > part_starts[g]:
-                # a union of groups before it: their columns, row by row
-                for k in range(n_k + 1):
-                    s = 0.0
-                    for j in range(part_starts[g], part_starts[g + 1]):
-                        s = s + out[k, parts[j]]
-                    out[k, g] = s
-                continue
-            for k in range(n_k):
-                acc[k] = 0
-            # NOTE: four rows per pass over ``acc`` (a quarter of its loads and stores).
-            j = starts[g]
-            while j + 4 <= starts[g + 1]:
-                r0, r1 = &counts[rows[j], 0], &counts[rows[j + 1], 0]
-                r2, r3 = &counts[rows[j + 2], 0], &counts[rows[j + 3], 0]
-                for k in range(n_k):
-                    acc[k] += (<int64_t>r0[k] + r1[k]) + (<int64_t>r2[k] + r3[k])
-                j += 4
-            while j < starts[g + 1]:
-                r0 = &counts[rows[j], 0]
-                for k in range(n_k):
-                    acc[k] += r0[k]
-                j += 1
-            total = 0
-            for k in range(n_k):
-                out[k, g] = <double>acc[k]
-                total += acc[k]
-            out[n_k, g] = <double>total
+        kb = 0
+        while kb < n_k:
+            nb = n_k - kb if n_k - kb < _BLOCK else _BLOCK
+            for r in range(n_req):
+                for g in range(n_g):
+                    if part_starts[g + 1] > part_starts[g]:
+                        continue
+                    for k in range(nb):
+                        acc[k] = 0
+                    # NOTE: four rows per pass over ``acc`` (a quarter of its loads and
+                    # stores).
+                    j, hi = starts[r * n_g + g], starts[r * n_g + g + 1]
+                    while j + 4 <= hi:
+                        r0, r1 = &counts[rows[j], kb], &counts[rows[j + 1], kb]
+                        r2, r3 = &counts[rows[j + 2], kb], &counts[rows[j + 3], kb]
+                        for k in range(nb):
+                            acc[k] += (<int64_t>r0[k] + r1[k]) + (<int64_t>r2[k] + r3[k])
+                        j += 4
+                    while j < hi:
+                        r0 = &counts[rows[j], kb]
+                        for k in range(nb):
+                            acc[k] += r0[k]
+                        j += 1
+                    for k in range(nb):
+                        out[r, kb + k, g] = <double>acc[k]
+                        total[r * n_g + g] += acc[k]
+            kb += nb
+        for r in range(n_req):
+            for g in range(n_g):
+                if part_starts[g + 1] > part_starts[g]:
+                    # a union of groups before it: their columns, row by row
+                    lo, hi = part_starts[g], part_starts[g + 1]
+                    for k in range(n_k + 1):
+                        s = 0.0
+                        for j in range(lo, hi):
+                            s = s + out[r, k, parts[j]]
+                        out[r, k, g] = s
+                else:
+                    out[r, n_k, g] = <double>total[r * n_g + g]
 
 
 def integral_parts(const double[:, ::1] x_hi, const double[:, ::1] x_hi_plus,
@@ -642,3 +756,20 @@ def integral_parts(const double[:, ::1] x_hi, const double[:, ::1] x_hi_plus,
                 f_prev[g] = f
         for g in range(n_g):
             out[n_b - 1, g] = f_prev[g] - f_first[g]
+
+
+def ratio(const double[::1] num, const double[::1] den, double[::1] out):
+    """``out = num / den`` with NaN where ``den == 0``: :func:`sim.kpi._ratio` (arrays of one
+    shape, flattened).
+
+    NOTE: one pass, no quotient-then-mask temporaries; the division is the same IEEE
+    operation (operand order kept, so NaN payloads too).
+    """
+    cdef Py_ssize_t i, n = num.shape[0]
+    cdef double d
+    if den.shape[0] != n or out.shape[0] != n:
+        raise ValueError("ratio: arrays differ in length")
+    with nogil:
+        for i in range(n):
+            d = den[i]
+            out[i] = num[i] / d if d != 0.0 else NAN

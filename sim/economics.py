@@ -324,21 +324,22 @@ def queue_month_sums(scenario: Scenario, model: Model, rows: pd.DataFrame,
     for code, names_ in ((q_code, q_names), (c_code, c_names)):
         if "all" in names_:
             keep &= code != names_.index("all")
-    sel = np.flatnonzero(keep)
-    present, codes = np.unique(q_code[sel], return_inverse=True)
+    # NOTE: a slice when every row is kept (the workers' per-queue rows): no row copies.
+    sel = slice(None) if keep.all() else np.flatnonzero(keep)
+    present, codes = _unique_codes(q_code[sel], len(q_names))
     names = [q_names[i] for i in present]
     first = np.zeros(len(present), dtype=np.int64)
     first[codes[::-1]] = np.arange(len(codes))[::-1]  # first row of each queue
     chans = [c_names[i] for i in c_code[sel][first]]
-    reps, r = np.unique(rows["replication"].to_numpy()[sel], return_inverse=True)
+    reps, r = _unique_reps(rows["replication"].to_numpy()[sel])
     n_r, n_m, n_c = len(reps), months.n, len(names)
 
     def col(name) -> np.ndarray:
         return rows[name].to_numpy(dtype=float)[sel]
 
-    m = np.searchsorted(months.bounds_s, col("interval_start"), side="right") - 1
-    m = np.clip(m, 0, max(n_m - 1, 0))
-    key = (r * n_m + m) * n_c + codes
+    m = _month_of(months.bounds_s, col("interval_start"), n_m)
+    # NOTE: one replication (the workers' rows): r is 0, the same keys with fewer passes.
+    key = m * n_c + codes if n_r == 1 else (r * n_m + m) * n_c + codes
     size = n_r * n_m * n_c
 
     def total(values) -> np.ndarray:
@@ -360,6 +361,38 @@ def queue_month_sums(scenario: Scenario, model: Model, rows: pd.DataFrame,
         out[f"{kpi}.wv"] = total(np.where(ok, v * weight, 0.0))
         out[f"{kpi}.w"] = total(np.where(ok, weight, 0.0))
     return pd.DataFrame(out)
+
+
+def _unique_codes(code: np.ndarray, n_codes: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(code, return_inverse=True)`` of codes in ``0 .. n_codes - 1``."""
+    # NOTE: a count per code instead of sorting a year of rows (the same sorted values and
+    # indices into them).
+    present = np.flatnonzero(np.bincount(code, minlength=n_codes))
+    index = np.zeros(n_codes, dtype=np.intp)
+    index[present] = np.arange(present.shape[0])
+    return present, index[code]
+
+
+def _unique_reps(rep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(rep, return_inverse=True)``."""
+    if rep.shape[0] and rep.min() == rep.max():
+        # NOTE: one replication (the workers' rows): nothing to sort.
+        return rep[:1].copy(), np.zeros(rep.shape[0], dtype=np.intp)
+    return np.unique(rep, return_inverse=True)
+
+
+def _month_of(bounds: np.ndarray, x: np.ndarray, n_m: int) -> np.ndarray:
+    """``clip(np.searchsorted(bounds, x, side="right") - 1, 0, n_m - 1)`` (intp): the month
+    of each interval start (the months' ``bounds_s``; outside them: the first or last)."""
+    last = max(n_m - 1, 0)
+    if x.shape[0] < 2 or not bool(np.all(x[1:] >= x[:-1])):
+        return np.clip(np.searchsorted(bounds, x, side="right") - 1, 0, last)
+    # NOTE: sorted x (interval-major rows): #(bounds <= x) is constant between the positions
+    # of the bounds in x, so a search per bound and runs instead of a search per row.
+    cuts = np.searchsorted(x, bounds, side="left")  # #(x < bound)
+    sizes = np.diff(np.concatenate([[0], cuts, [x.shape[0]]]))
+    month = np.clip(np.arange(-1, bounds.shape[0], dtype=np.intp), 0, last)
+    return np.repeat(month, sizes)
 
 
 def _is_sums(frame: pd.DataFrame) -> bool:

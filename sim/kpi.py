@@ -90,6 +90,7 @@ counts and minima are exact in any order: both add into the same arrays.)
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -225,6 +226,24 @@ _FLOAT_SUMS = ("wait_s", "wait_answered_s", "handle_s")
 _QUEUE_COLUMN_KEYS = (*_COUNT_KEYS, "asa_s", "mean_wait_s", "p_wait", "service_level",
                       "service_level_answered", "service_level_excl_short_abandons",
                       "abandon_rate", "aht_s", "sla_compliance")
+
+
+#: The count sums ``(key, mask)`` (of :meth:`Accumulator._contact_sums`; masks of queues:
+#: None, ``"sla"``, ``"deferred"``, ``"sla_deferred"``) each KPI of _QUEUE_COLUMN_KEYS reads
+#: (:meth:`Accumulator._contact_kpis` sums them in one batch).
+_COUNT_INPUTS = {
+    **{k: [(k, None)] for k in _COUNT_KEYS},
+    "asa_s": [("answered", None)],
+    "mean_wait_s": [("offered", None)],
+    "p_wait": [("waited", None), ("offered", None)],
+    "service_level": [("within", None), ("offered", "sla")],
+    "service_level_answered": [("within", None), ("answered", "sla")],
+    "service_level_excl_short_abandons": [("within", None), ("offered", "sla"),
+                                          ("short_abandoned", None)],
+    "abandon_rate": [("abandoned", None), ("offered", None)],
+    "aht_s": [("answered", None)],
+    "sla_compliance": [("within", "deferred"), ("answered", "sla_deferred")],
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -495,9 +514,9 @@ class Accumulator:
         if outcomes.outcome.shape[0] != n:
             raise ValueError(f"outcomes have {outcomes.outcome.shape[0]} contacts, "
                              f"workload {n}")
-        self._add(workload, outcomes)
+        window = self._add(workload, outcomes)
         if self._journeys and n:
-            self._add_first_journeys(workload, outcomes)
+            self._add_first_journeys(workload, outcomes, window)
 
     def add_outages(self, outages: dict) -> None:
         """Add outage periods ``{channel index: (lo_s, hi_s)}`` (a channel listed, even with
@@ -536,29 +555,37 @@ class Accumulator:
             channel=self.model.queue_channel[f.queue], abandon_at_s=f.abandon_at_s,
             closed=np.zeros(n, dtype=np.int8))
         outcomes = SimpleNamespace(outcome=f.outcome, start_s=f.start_s, end_s=f.end_s)
-        inner._add(contacts, outcomes)
+        window = inner._add(contacts, outcomes)
         if self._journeys:
-            inner._add_followup_journeys(f)
+            inner._add_followup_journeys(f, window)
 
-    def _add(self, workload, outcomes) -> None:
+    def _add(self, workload, outcomes) -> tuple | None:
         """The per-contact sums of a batch (``workload`` / ``outcomes`` or their follow-up
-        look-alikes)."""
+        look-alikes); returns the batch's :meth:`_window` (None if empty)."""
         n = workload.n_contacts
         self.n_contacts += n
         if n == 0:
-            return
+            return None
         grid = self._grid
         stop_s = _wait_end(workload, outcomes, grid.horizon_s)
-        self._add_contact_sums(workload, outcomes, stop_s)
+        window = self._window(workload.arrival_s)
+        self._add_contact_sums(workload, outcomes, stop_s, window)
         self._queue_time.add(workload.arrival_s, stop_s, workload.queue)
         # NOTE: only answered contacts are busy. Giving the others as [warm-up, warm-up)
         # (as this did) adds exactly nothing: x0 = 0 adds +0.0 to a float sum (never -0.0)
         # and counts in bin 1, which only changes S[0] by 0 * count (see _Integral).
         answered = np.flatnonzero(outcomes.outcome == Outcome.ANSWERED)
-        self._busy.add(outcomes.start_s[answered], outcomes.end_s[answered],
-                       workload.channel[answered])
+        self._busy.add(outcomes.start_s, outcomes.end_s, workload.channel, answered)
         if self._deferred.any():
             self._add_backlog(workload, stop_s)
+        return window
+
+    def _window(self, arrival_s: np.ndarray) -> tuple:
+        """``(sel, interval)``: the contacts arriving in the window (:meth:`_Grid.window`) and
+        their interval rows (:meth:`_Grid.local_interval`)."""
+        # NOTE: once per batch, for the contact sums and the journey sums alike.
+        sel = self._grid.window(arrival_s)
+        return sel, self._grid.local_interval(arrival_s[sel])
 
     def add_roster(self, roster: Roster, release_s: np.ndarray) -> None:
         """Add the roster (once) and each segment's release time (``Outcomes.release_s``)."""
@@ -589,9 +616,10 @@ class Accumulator:
     # ----------------------------------------------------------------------------------------
     # per-contact sums
 
-    def _add_contact_sums(self, workload: Workload, outcomes: Outcomes, stop_s) -> None:
-        grid, n_q = self._grid, self.model.n_queues
-        sel = grid.window(workload.arrival_s)
+    def _add_contact_sums(self, workload: Workload, outcomes: Outcomes, stop_s,
+                          window: tuple | None = None) -> None:
+        n_q = self.model.n_queues
+        sel, interval = window if window is not None else self._window(workload.arrival_s)
         arrival_s = workload.arrival_s[sel]
         if arrival_s.shape[0] == 0:
             return
@@ -603,7 +631,7 @@ class Accumulator:
             # _accumulate.add_contact_sums), no per-contact temporaries.
             _accumulate.add_contact_sums(
                 self._counts, self._wait_s, self._handle_s,
-                grid.local_interval(arrival_s), queue, outcome, workload.closed[sel],
+                interval, queue, outcome, workload.closed[sel],
                 arrival_s, stop_s[sel], outcomes.start_s[sel], outcomes.end_s[sel],
                 self._threshold_s, int(Outcome.ANSWERED), _LOST)
             return
@@ -612,7 +640,6 @@ class Accumulator:
         threshold_s = self._threshold_s[queue]
 
         # NOTE: one bincount over (category, queue, interval) counts every count KPI at once.
-        interval = grid.local_interval(arrival_s)
         cell = interval * n_q + queue
         code = outcome.astype(np.intp) * 4
         code += ((wait_s > 0) | ~answered) * 2
@@ -657,7 +684,7 @@ class Accumulator:
         if _accumulate is not None:
             # NOTE: compiled, one pass over the contacts (see _accumulate.add_backlog): no
             # sort when the arrivals are sorted, no searches; the same counts and minima.
-            order = None if _is_sorted(a) else np.lexsort((a, queue))
+            order = None if _is_sorted(a) else _lexsort_small(queue, a)
             _accumulate.add_backlog(self._backlog, self._oldest_s, first_r, stop_r, queue, a,
                                     order, np.zeros((hi - lo + 1, n_q), np.int64),
                                     np.empty(n_q, np.int64), lo)
@@ -695,53 +722,48 @@ class Accumulator:
     # ----------------------------------------------------------------------------------------
     # journey sums
 
-    def _add_first_journeys(self, workload: Workload, outcomes: Outcomes) -> None:
+    def _add_first_journeys(self, workload: Workload, outcomes: Outcomes,
+                            window: tuple | None = None) -> None:
         """Journey sums of a batch of first contacts (each starts its own journey)."""
-        grid, n_q = self._grid, self.model.n_queues
-        sel = grid.window(workload.arrival_s)
+        n_q = self.model.n_queues
+        sel, interval = window if window is not None else self._window(workload.arrival_s)
         arrival_s = workload.arrival_s[sel]
         if arrival_s.shape[0] == 0:
             return
-        interval, queue = grid.local_interval(arrival_s), workload.queue[sel]
+        queue = workload.queue[sel]
         outcome, fate = outcomes.outcome[sel], outcomes.fate[sel]
-        flags = _fate_flags(outcome, fate)
-        _add_codes(self._ccounts, interval, queue, n_q, flags)
-        handled = flags[_C_HANDLED]
-        resolved = fate == Fate.RESOLVED
-        _add_codes(self._jcounts, interval, queue, n_q, {
-            _J_JOURNEYS: None,
-            _J_FIRST_HANDLED: handled,
-            _J_FIRST_RESOLVED: handled & resolved,
-            _J_DECIDED: _terminal(fate),
-        })
-        self._add_resolutions(interval, queue, workload.severity[sel], resolved,
+        _add_fate_codes(self._ccounts, interval, queue, n_q, outcome, fate, _fate_flags)
+        _add_fate_codes(self._jcounts, interval, queue, n_q, outcome, fate,
+                        _first_journey_flags)
+        self._add_resolutions(interval, queue, workload.severity[sel], fate == Fate.RESOLVED,
                               outcomes.end_s[sel] - arrival_s)
 
-    def _add_followup_journeys(self, f: Followups) -> None:
+    def _add_followup_journeys(self, f: Followups, window: tuple | None = None) -> None:
         """Journey sums of a batch of follow-ups (this is the inner accumulator)."""
         grid, n_q, windows = self._grid, self.model.n_queues, self.windows
         # Per contact: own arrival interval and queue.
-        own = grid.window(f.arrival_s)
+        own, interval = window if window is not None else self._window(f.arrival_s)
         arrival_s = f.arrival_s[own]
         if arrival_s.shape[0]:
             queue = f.queue[own]
-            interval = grid.local_interval(arrival_s)
             outcome, fate = f.outcome[own], f.fate[own]
-            flags = _fate_flags(outcome, fate)
-            # Task windows by (tier of the queue, severity); NaN: no window (or not a task).
+            _add_fate_codes(self._ccounts, interval, queue, n_q, outcome, fate, _fate_flags)
+            # Task windows by (tier of the queue, severity); NaN: no window. NOTE: only the
+            # answered tasks of tier-2 and -3 queues can count, so only they are looked at.
             tier = self._queue_tier[queue]
-            severity = f.severity[own].astype(np.intp)
-            task = (f.kind[own] == ContactKind.TASK) & (tier >= 2)
-            ack_s = np.where(task, windows.acknowledge_s[tier, severity], np.nan)
-            res_s = np.where(task, windows.resolve_s[tier, severity], np.nan)
-            answered = outcome == Outcome.ANSWERED
-            ack = answered & np.isfinite(ack_s)
-            res = flags[_C_HANDLED] & np.isfinite(res_s)
-            flags[_C_ACK] = ack
-            flags[_C_ACK_WITHIN] = ack & (f.start_s[own] - arrival_s <= ack_s)
-            flags[_C_RESOLVE] = res
-            flags[_C_RESOLVE_WITHIN] = res & (f.end_s[own] - arrival_s <= res_s)
-            _add_codes(self._ccounts, interval, queue, n_q, flags)
+            t = np.flatnonzero((f.kind[own] == ContactKind.TASK) & (tier >= 2)
+                               & (outcome == Outcome.ANSWERED))
+            tier, severity = tier[t], f.severity[own][t].astype(np.intp)
+            ack_s = windows.acknowledge_s[tier, severity]
+            res_s = windows.resolve_s[tier, severity]
+            ack = np.isfinite(ack_s)
+            res = (fate[t] != Fate.NONE) & np.isfinite(res_s)  # handled
+            _add_codes(self._ccounts, interval[t], queue[t], n_q, {
+                _C_ACK: ack,
+                _C_ACK_WITHIN: ack & (f.start_s[own][t] - arrival_s[t] <= ack_s),
+                _C_RESOLVE: res,
+                _C_RESOLVE_WITHIN: res & (f.end_s[own][t] - arrival_s[t] <= res_s),
+            })
 
         # Per journey: its first arrival interval and queue.
         is_task = f.kind == ContactKind.TASK
@@ -760,15 +782,16 @@ class Accumulator:
         first_task = is_task[sel].copy()
         if self._escalated_tasks.shape[0]:
             rows = np.flatnonzero(first_task)
-            first_task[rows] = ~np.isin(f.parent[sel][rows], self._escalated_tasks)
+            first_task[rows] = ~_isin(f.parent[sel][rows], self._escalated_tasks)
         supervised = first_task & (f.outcome[sel] == Outcome.ANSWERED)
         supervised &= windows.supervisor_for[severity]
         # NOTE: from the arrival of the contact that raised the escalation (the task's
         # parent), not the journey's first arrival: a concern raised on a repeat contact a
         # day later starts its own 30-minute clock then.
         to_supervisor_s = f.start_s[sel] - f.p_arrival_s[sel]
+        _add_fate_codes(self._jcounts, interval, queue, n_q, f.outcome[sel], fate,
+                        _decided_flags)
         _add_codes(self._jcounts, interval, queue, n_q, {
-            _J_DECIDED: _terminal(fate),
             _J_FOLLOWUPS: f.arrival_s[sel] < grid.horizon_s,
             _J_SUPERVISED: supervised,
             _J_SUPERVISED_WITHIN: supervised & (to_supervisor_s
@@ -869,17 +892,26 @@ class Accumulator:
         masks = {"sla": has_sla, "deferred": deferred, "sla_deferred": has_sla & deferred}
         sums = {}
 
+        def count_request(key, mask):
+            return per_contact[key], None if mask is None else masks[mask][:, 0]
+
+        # NOTE: the count sums of the KPIs asked for, in one batch (one pass over the count
+        # table for all of them); any other is computed on demand below.
+        batch = list(dict.fromkeys(
+            [("answered", None)] + [need for k in keys for need in _COUNT_INPUTS[k]]))
+        sums.update(zip(batch, groups.count_sums_many(
+            per_contact["counts"], [count_request(*need) for need in batch], n_q),
+            strict=True))
+
         def agg(key, mask=None) -> np.ndarray:
             """Group sums of ``per_contact[key]`` (of the queues in ``masks[mask]``), once."""
             # NOTE: computed on demand: the per-queue rows ask for a few KPIs only.
             if (key, mask) not in sums:
-                value = per_contact[key]
                 if key in _FLOAT_SUMS:
-                    sums[key, mask] = groups.aggregate(value)
+                    sums[key, mask] = groups.aggregate(per_contact[key])
                 else:
-                    sums[key, mask] = groups.count_sums(
-                        per_contact["counts"], value, n_q,
-                        None if mask is None else masks[mask][:, 0])
+                    sums[key, mask] = groups.count_sums_many(
+                        per_contact["counts"], [count_request(key, mask)], n_q)[0]
             return sums[key, mask]
 
         formulas = {
@@ -903,21 +935,32 @@ class Accumulator:
     #: Sums shared with the follow-ups' inner accumulator (exact whatever the order).
     _SHARED = ("_counts", "_backlog", "_ccounts", "_jcounts", "_resolved", "_oldest_s")
 
+    #: Float sums per interval that :meth:`_state` gives with a last row for the window.
+    _WITH_TOTAL = ("_handle_s", "_resolve_s", "_supervisor_s")
+
     def _state(self) -> SimpleNamespace:
         """The sums of the first contacts plus (elementwise) those of the follow-ups.
 
         Attributes are the sums' names without the underscore, ``queue_time`` and ``busy``
-        (:class:`_Integral`), ``oldest_s`` and ``n_contacts``.
+        (:class:`_Integral`), ``oldest_s`` and ``n_contacts``. The sums of
+        :attr:`_WITH_TOTAL` are float64[K + 1, ...]: the intervals, then their sum over the
+        intervals (as :func:`_with_total`).
         """
         fu = self._followups
         st = {name[1:]: getattr(self, name) for name in self._SUMS}
         st.update(queue_time=self._queue_time, busy=self._busy, oldest_s=self._oldest_s,
                   n_contacts=self.n_contacts)
+        n_k = self._grid.n_intervals
+        for name in self._SUMS:
+            plus = None if fu is None or name in self._SHARED else getattr(fu, name)
+            if name in self._WITH_TOTAL:
+                # NOTE: the follow-ups' sums added straight into the rows of the table with
+                # the window row (no full-size sum, then a copy of it).
+                st[name[1:]] = _plus_with_total(st[name[1:]], plus, n_k)
+            elif plus is not None:
+                st[name[1:]] = st[name[1:]] + plus
         if fu is None:
             return SimpleNamespace(**st)
-        for name in self._SUMS:
-            if name not in self._SHARED:
-                st[name[1:]] = st[name[1:]] + getattr(fu, name)
         st.update(queue_time=self._queue_time.merged(fu._queue_time),
                   busy=self._busy.merged(fu._busy),
                   n_contacts=self.n_contacts + fu.n_contacts)
@@ -930,56 +973,62 @@ class Accumulator:
             return {k: np.full((rows, groups.n), np.nan) for k in _JOURNEY_KEYS}
         n_q, n_k = self.model.n_queues, self._grid.n_intervals
 
-        def per_queue(sums, n_codes) -> np.ndarray:
-            """float64[K + 1, Q, n_codes] of float sums: the intervals, then the window."""
-            v = sums.reshape(n_k, n_q, n_codes)
-            out = np.empty((n_k + 1, n_q, n_codes))
-            out[:n_k] = v
-            out[n_k] = out[:n_k].sum(axis=0)
-            return out
+        tiers = (2, 3)
+        keep = {None: None, **{tier: self._queue_tier == tier for tier in tiers}}
 
-        def agg(table_code, tier=None) -> np.ndarray:
-            """Integer counts of ``(table, codes)`` -> float64[K + 1, G] (of the queues of
-            ``tier`` only)."""
-            table, codes = table_code
-            return groups.count_sums(table, codes, n_q,
-                                     None if tier is None else self._queue_tier == tier)
+        def batch(table, requests) -> dict:
+            """``(codes, tier) -> `` integer counts of ``table`` (code, queue) x interval
+            (see _add_cells) over ``codes`` as float64[K + 1, G] (of the queues of ``tier``
+            only), for each request."""
+            # NOTE: one batch per table: one pass over it for every request.
+            return dict(zip(requests, groups.count_sums_many(
+                table, [(codes, keep[tier]) for codes, tier in requests], n_q), strict=True))
 
-        # Counts by (code, queue) x interval (see _add_cells), as (table, codes) for agg.
-        cc = [(st.ccounts, [c]) for c in range(_N_C)]
-        jc = [(st.jcounts, [c]) for c in range(_N_J)]
-        resolved = [(st.resolved, [v]) for v in range(_N_SEV)]
-        resolve_s = per_queue(st.resolve_s, _N_SEV)
-        supervisor_s = per_queue(st.supervisor_s, 1)[:, :, 0]
-        handled = agg(cc[_C_HANDLED])
-        n_resolved = agg((st.resolved, range(_N_SEV)))
-        journeys = agg(jc[_J_JOURNEYS])
-        supervised = agg(jc[_J_SUPERVISED])
+        tier_codes = (_C_ACK, _C_ACK_WITHIN, _C_RESOLVE, _C_RESOLVE_WITHIN)
+        cc = batch(st.ccounts, [((c,), None) for c in range(_N_C) if c not in tier_codes]
+                   + [((c,), tier) for tier in tiers for c in tier_codes])
+        jc = batch(st.jcounts, [((c,), None) for c in range(_N_J)])
+        by_severity = batch(st.resolved, [((v,), None) for v in range(_N_SEV)]
+                            + [(tuple(range(_N_SEV)), None)])
+
+        def c(code, tier=None) -> np.ndarray:
+            return cc[(code,), tier]
+
+        def j(code) -> np.ndarray:
+            return jc[(code,), None]
+
+        # float64[K + 1, Q, n] of float sums: the intervals, then the window
+        resolve_s = st.resolve_s.reshape(n_k + 1, n_q, _N_SEV)
+        supervisor_s = st.supervisor_s
+        handled = c(_C_HANDLED)
+        n_resolved = by_severity[tuple(range(_N_SEV)), None]
+        journeys = j(_J_JOURNEYS)
+        supervised = j(_J_SUPERVISED)
         windows = self.windows
         kpi = {
-            "fcr": _ratio(agg(jc[_J_FIRST_RESOLVED]), agg(jc[_J_FIRST_HANDLED])),
-            "repeat_rate": _ratio(agg(cc[_C_REPEAT]), handled),
-            "escalation_rate": _ratio(agg(cc[_C_ESCALATED]), handled),
-            "transfer_rate": _ratio(agg(cc[_C_TRANSFERRED]), handled),
-            "retrial_rate": _ratio(agg(cc[_C_RETRIED]), agg(cc[_C_ABANDONED])),
-            "journey_resolution_rate": _ratio(n_resolved, agg(jc[_J_DECIDED])),
-            "contacts_per_journey": _ratio(journeys + agg(jc[_J_FOLLOWUPS]), journeys),
+            "fcr": _ratio(j(_J_FIRST_RESOLVED), j(_J_FIRST_HANDLED)),
+            "repeat_rate": _ratio(c(_C_REPEAT), handled),
+            "escalation_rate": _ratio(c(_C_ESCALATED), handled),
+            "transfer_rate": _ratio(c(_C_TRANSFERRED), handled),
+            "retrial_rate": _ratio(c(_C_RETRIED), c(_C_ABANDONED)),
+            "journey_resolution_rate": _ratio(n_resolved, j(_J_DECIDED)),
+            "contacts_per_journey": _ratio(journeys + j(_J_FOLLOWUPS), journeys),
             "mttr_h": _ratio(groups.aggregate(_sum_last(resolve_s)), n_resolved) / 3600.0,
             "time_to_supervisor_h": _ratio(groups.aggregate(supervisor_s),
                                            supervised) / 3600.0,
             "supervisor_compliance": (
-                _ratio(agg(jc[_J_SUPERVISED_WITHIN]), supervised)
+                _ratio(j(_J_SUPERVISED_WITHIN), supervised)
                 if np.isfinite(windows.supervisor_within_s)
                 else np.full((rows, groups.n), np.nan)),
         }
         for v, severity in enumerate(SEVERITY_NAMES):
             kpi[f"mttr_h_{severity}"] = _ratio(groups.aggregate(resolve_s[:, :, v]),
-                                               agg(resolved[v])) / 3600.0
-        for tier in (2, 3):
+                                               by_severity[(v,), None]) / 3600.0
+        for tier in tiers:
             kpi[f"tier{tier}_ack_compliance"] = _ratio(
-                agg(cc[_C_ACK_WITHIN], tier), agg(cc[_C_ACK], tier))
+                c(_C_ACK_WITHIN, tier), c(_C_ACK, tier))
             kpi[f"tier{tier}_resolve_compliance"] = _ratio(
-                agg(cc[_C_RESOLVE_WITHIN], tier), agg(cc[_C_RESOLVE], tier))
+                c(_C_RESOLVE_WITHIN, tier), c(_C_RESOLVE, tier))
         return kpi
 
     def _contact_sums(self, st: SimpleNamespace) -> dict:
@@ -1011,11 +1060,11 @@ class Accumulator:
             "waited": category(_codes(waited=True)),
             "within": category(_codes(outcome=Outcome.ANSWERED, within=True)),
             "short_abandoned": category(_codes(outcome=Outcome.ABANDONED, within=True)),
-            "handle_s": st.handle_s.reshape(n_k, n_q),
+            "handle_s": st.handle_s,  # with its window row (see _state)
         }
         # NOTE: float sums with their window row, without stacking copies.
-        out = {k: v if v is wait_s else _with_total(v) if k in _FLOAT_SUMS else v
-               for k, v in sums.items()}
+        out = {k: v if v is wait_s or v is st.handle_s else _with_total(v)
+               if k in _FLOAT_SUMS else v for k, v in sums.items()}
         out["counts"] = st.counts
         return out
 
@@ -1076,6 +1125,18 @@ def _with_total(v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
+def _plus_with_total(a: np.ndarray, plus: np.ndarray | None, n_k: int) -> np.ndarray:
+    """``_with_total`` of ``a + plus`` (or of ``a``), float64 sums of ``n_k`` intervals (flat,
+    interval-major), as float64[K + 1, a.size // K]."""
+    row = a.shape[0] // n_k
+    out = np.empty((n_k + 1, row))
+    if plus is None:
+        np.copyto(out[:n_k], a.reshape(n_k, row))
+    else:
+        np.add(a.reshape(n_k, row), plus.reshape(n_k, row), out=out[:n_k])
+    return _with_total(out[:n_k], out=out)
+
+
 def _is_int8(*arrays) -> bool:
     """Whether every array is int8 (the model's outcome, closed, severity arrays), as the
     compiled loops take them."""
@@ -1084,6 +1145,18 @@ def _is_int8(*arrays) -> bool:
 
 def _is_sorted(a: np.ndarray) -> bool:
     return bool(np.all(a[1:] >= a[:-1]))
+
+
+def _isin(x: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``np.isin(x, table)`` for integer arrays."""
+    if table.shape[0] == 0 or not _is_sorted(table):
+        return np.isin(x, table)
+    # NOTE: ``table`` (the escalated tasks' ids, gathered in id order) is sorted: a binary
+    # search per item, where np.isin sorts both arrays on every call (a year's escalated
+    # tasks, once per batch of follow-ups).
+    pos = np.searchsorted(table, x)
+    np.minimum(pos, table.shape[0] - 1, out=pos)
+    return table[pos] == x
 
 
 class _Grid:
@@ -1291,13 +1364,22 @@ class _Groups:
         """Group sums (float64[K + 1, G], as :meth:`aggregate_counts`) of the integer counts
         ``table`` (``(P * n_q, K)``: planes of per-queue rows) added over the planes
         ``planes``, of the queues where ``keep`` (bool[Q]; None: all) only."""
-        planes = np.asarray(planes, dtype=np.intp)
-        if _accumulate is not None and table.dtype == np.int32 and table.flags.c_contiguous:
-            # NOTE: compiled: the planes and masked queues of each group summed straight
-            # from the table (integers: exact in any order), no per-category, per-mask or
-            # per-group copies; a channel and ``all`` add up their parts' columns instead
-            # of reading the table again.
-            rows, starts = [], [0]
+        return self.count_sums_many(table, [(planes, keep)], n_q)[0]
+
+    def count_sums_many(self, table: np.ndarray, requests, n_q: int) -> list[np.ndarray]:
+        """:meth:`count_sums` of each ``(planes, keep)`` of ``requests`` on one table."""
+        if not (_accumulate is not None and table.dtype == np.int32
+                and table.flags.c_contiguous):
+            return [self._count_sums_numpy(table, np.asarray(planes, dtype=np.intp), n_q,
+                                           keep) for planes, keep in requests]
+        # NOTE: compiled: the planes and masked queues of each group summed straight from
+        # the table (integers: exact in any order), no per-category, per-mask or per-group
+        # copies; a channel and ``all`` add up their parts' columns instead of reading the
+        # table again; and every request of the batch in one pass over the table (see
+        # _accumulate.group_counts).
+        rows, starts = [], [0]
+        for planes, keep in requests:
+            planes = np.asarray(planes, dtype=np.intp)
             for g, m in enumerate(self.members):
                 if self._part_starts[g + 1] > self._part_starts[g]:
                     m = m[:0]
@@ -1305,11 +1387,13 @@ class _Groups:
                     m = m[keep[m]]
                 rows.append((planes[:, None] * n_q + m[None, :]).ravel())
                 starts.append(starts[-1] + rows[-1].shape[0])
-            out = np.empty((table.shape[1] + 1, self.n))
-            _accumulate.group_counts(table, np.concatenate(rows).astype(np.intp),
-                                     np.array(starts, dtype=np.intp), self._parts,
-                                     self._part_starts, out)
-            return out
+        out = np.empty((len(requests), table.shape[1] + 1, self.n))
+        _accumulate.group_counts(table, np.concatenate(rows).astype(np.intp),
+                                 np.array(starts, dtype=np.intp), self._parts,
+                                 self._part_starts, out)
+        return list(out)
+
+    def _count_sums_numpy(self, table, planes, n_q, keep) -> np.ndarray:
         by_code = table.reshape(-1, n_q, table.shape[1])
         by_queue = by_code[planes[0]].copy()
         for p in planes[1:]:
@@ -1335,6 +1419,13 @@ def _wait_end(workload: Workload, outcomes: Outcomes, horizon_s: float) -> np.nd
     Closed contacts never wait: their wait ends at their arrival.
     """
     outcome = outcomes.outcome
+    if _accumulate is not None and _is_int8(outcome, workload.closed):
+        # NOTE: compiled, one pass: the same values copied, no masks.
+        stop_s = np.empty(outcome.shape[0])
+        _accumulate.wait_end(outcome, workload.closed, outcomes.start_s, workload.abandon_at_s,
+                             workload.arrival_s, horizon_s, int(Outcome.ANSWERED),
+                             int(Outcome.ABANDONED), stop_s)
+        return stop_s
     stop_s = np.full(outcome.shape[0], horizon_s)
     np.copyto(stop_s, outcomes.start_s, where=outcome == Outcome.ANSWERED)
     np.copyto(stop_s, workload.abandon_at_s, where=outcome == Outcome.ABANDONED)
@@ -1447,6 +1538,49 @@ def _fate_flags(outcome: np.ndarray, fate: np.ndarray) -> dict:
     }
 
 
+def _first_journey_flags(outcome: np.ndarray, fate: np.ndarray) -> dict:
+    """Per-contact journey flags (code -> bool[n]; None: every contact) of first contacts,
+    by their journey (their own arrival and queue)."""
+    handled = (outcome == Outcome.ANSWERED) & (fate != Fate.NONE)
+    return {
+        _J_JOURNEYS: None,
+        _J_FIRST_HANDLED: handled,
+        _J_FIRST_RESOLVED: handled & (fate == Fate.RESOLVED),
+        _J_DECIDED: _terminal(fate),
+    }
+
+
+def _decided_flags(outcome: np.ndarray, fate: np.ndarray) -> dict:
+    """Whether each contact's fate ends its journey, as a journey flag."""
+    return {_J_DECIDED: _terminal(fate)}
+
+
+@functools.cache
+def _fate_codes(flags_of) -> np.ndarray:
+    """The codes ``flags_of(outcome, fate)`` flags for each (outcome, fate) pair, as bit
+    sets: uint32[len(Outcome), len(Fate)] (bit ``c``: code ``c``)."""
+    outcome, fate = np.meshgrid(np.arange(len(Outcome), dtype=np.int8),
+                                np.arange(len(Fate), dtype=np.int8), indexing="ij")
+    bits = np.zeros(outcome.shape, dtype=np.uint32)
+    for code, flag in flags_of(outcome, fate).items():
+        bits |= np.where(True if flag is None else flag, np.uint32(1 << code), np.uint32(0))
+    return bits
+
+
+def _add_fate_codes(counts: np.ndarray, interval: np.ndarray, queue: np.ndarray, n_q: int,
+                    outcome: np.ndarray, fate: np.ndarray, flags_of) -> None:
+    """``_add_codes(counts, interval, queue, n_q, flags_of(outcome, fate))``, for flags that
+    depend on each contact's outcome and fate only."""
+    if _accumulate is not None and _is_int8(outcome, fate):
+        # NOTE: compiled, one pass over the contacts for every code: each contact's codes
+        # are a table look-up by its (outcome, fate) (the flags of every pair, computed
+        # once), no flag arrays; the same integer counts.
+        _accumulate.add_coded(counts, interval, queue, n_q, outcome, fate,
+                              _fate_codes(flags_of))
+        return
+    _add_codes(counts, interval, queue, n_q, flags_of(outcome, fate))
+
+
 def _add_codes(counts: np.ndarray, interval: np.ndarray, queue: np.ndarray, n_q: int,
                flags: dict) -> None:
     """``counts[code * n_q + queue, interval] += 1`` for each contact whose flag of ``code``
@@ -1497,8 +1631,9 @@ class _Integral:
         self._hi = (np.zeros(size), counts_hi)  # sum of x, count
         self._lo = (np.zeros(size), counts_lo)
 
-    def add(self, lo, hi, group) -> None:
-        """Add items ``[lo_i, hi_i)`` of groups ``group`` (None: all in group 0)."""
+    def add(self, lo, hi, group, index: np.ndarray | None = None) -> None:
+        """Add items ``[lo_i, hi_i)`` of groups ``group`` (None: all in group 0); only the
+        items ``index`` (intp), in that order, if given."""
         # NOTE: sum_i min(x_i, b) = (sum of x_i <= b) + b * #(x_i > b). Binning each x once
         # and cumulating the bins gives it at every bound for every group in O(N), with no
         # sort. Times are shifted to the window start and clipped to the window first:
@@ -1509,13 +1644,16 @@ class _Integral:
             group = np.zeros(np.shape(lo)[0], dtype=np.intp)
         if _accumulate is not None:
             # NOTE: compiled: clip, bin, sum and count each item in one pass, the same float
-            # operations as below (see _accumulate.integral_add), no temporaries.
+            # operations as below (see _accumulate.integral_add), no temporaries; the items
+            # of ``index`` read in place (no gathered copies).
             _accumulate.integral_add(
                 self._hi[0], self._hi[1], self._lo[0], self._lo[1],
                 np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64), group,
                 self.n_groups, grid.warmup_s, span,
-                grid.warmup_s - grid.k0 * grid.interval_s, 1.0 / grid.interval_s)
+                grid.warmup_s - grid.k0 * grid.interval_s, 1.0 / grid.interval_s, index)
             return
+        if index is not None:
+            lo, hi, group = np.asarray(lo)[index], np.asarray(hi)[index], group[index]
         lo0 = np.subtract(lo, grid.warmup_s, dtype=np.float64)
         np.clip(lo0, 0.0, span, out=lo0)
         hi0 = np.subtract(hi, grid.warmup_s, dtype=np.float64)
@@ -1608,7 +1746,7 @@ def _segment_work(roster: Roster, release_s: np.ndarray, grid: _Grid):
     """
     n_seg = roster.seg_agent.shape[0]
     release = np.where(np.isnan(release_s), roster.seg_end_s, release_s)
-    order = np.lexsort((roster.seg_start_s, roster.seg_agent))
+    order = _lexsort_small(roster.seg_agent, roster.seg_start_s)
     agent_sorted = roster.seg_agent[order]
     next_start = np.full(n_seg, np.inf)
     same = agent_sorted[1:] == agent_sorted[:-1]
@@ -1620,7 +1758,9 @@ def _segment_work(roster: Roster, release_s: np.ndarray, grid: _Grid):
     agent = np.concatenate([roster.shift_agent, roster.seg_agent])
     time_s = np.concatenate([roster.shift_start_s, roster.seg_start_s])
     is_seg = np.concatenate([np.zeros(n_shift, bool), np.ones(n_seg, bool)])
-    merged = np.lexsort((is_seg, time_s, agent))  # a shift sorts before a segment it starts
+    # a shift sorts before a segment it starts (NOTE: by (agent, time) only: the sort is
+    # stable and the shifts come first, so the same order as with is_seg as the last key)
+    merged = _lexsort_small(agent, time_s)
     position = np.where(is_seg[merged], -1, np.arange(merged.shape[0]))
     last = np.maximum.accumulate(position) if merged.shape[0] else position
     seg_rows = np.flatnonzero(is_seg[merged])
@@ -1636,12 +1776,35 @@ def _segment_work(roster: Roster, release_s: np.ndarray, grid: _Grid):
     return end_s, grid.clip_len(overtime_from, end_s)
 
 
+def _lexsort_small(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
+    """``np.lexsort((minor, major))`` (by ``major``, then ``minor``, then position) for a
+    ``major`` key of small non-negative integers (agents, queues)."""
+    if major.shape[0] == 0 or not (0 <= major.min() and major.max() <= np.iinfo(np.int16).max):
+        return np.lexsort((minor, major))
+    # NOTE: the same stable sorts, one key after the other, but the major key as int16, which
+    # numpy sorts by radix (a year of roster segments); no sort of ``minor`` when it is
+    # sorted already.
+    by_minor = None if _is_sorted(minor) else np.argsort(minor, kind="stable")
+    small = major.astype(np.int16)
+    if by_minor is None:
+        return np.argsort(small, kind="stable")
+    return by_minor[np.argsort(small[by_minor], kind="stable")]
+
+
 # --------------------------------------------------------------------------------------------
 # Frames
 
 
 def _ratio(num, den) -> np.ndarray:
     """``num / den`` with NaN where ``den == 0`` (or either is NaN)."""
+    if (_accumulate is not None and isinstance(num, np.ndarray) and isinstance(den, np.ndarray)
+            and num.shape == den.shape and num.dtype == den.dtype == np.float64
+            and num.flags.c_contiguous and den.flags.c_contiguous):
+        # NOTE: compiled, one pass over tables of one shape (the group sums): the same
+        # quotients, NaN where den == 0, no quotient-then-mask temporaries.
+        out = np.empty(num.shape)
+        _accumulate.ratio(num.reshape(-1), den.reshape(-1), out.reshape(-1))
+        return out
     # NOTE: one division and a masked fill, not a masked division into a new array: the
     # output takes the inputs' memory order (column-major (K + 1, G) tables), so no
     # strided copy; the quotients are the same floats.

@@ -107,6 +107,36 @@ def test_add_codes(items, data):
     _assert_same_bits(a, b)
 
 
+@settings(max_examples=200, deadline=None)
+@given(cell_items(max_rows=8), st.data(),
+       st.sampled_from([kpi._fate_flags, kpi._first_journey_flags, kpi._decided_flags]))
+def test_add_fate_codes(items, data, flags_of):
+    # the codes of each contact by a table look-up of its (outcome, fate), as its flags
+    n_q, n_k, interval, queue = items
+    n = interval.shape[0]
+    outcome = np.array(data.draw(st.lists(st.sampled_from(list(kpi.Outcome)), min_size=n,
+                                          max_size=n)), dtype=np.int8)
+    fate = np.array(data.draw(st.lists(st.sampled_from(list(kpi.Fate)), min_size=n,
+                                       max_size=n)), dtype=np.int8)
+    queue = queue.astype(data.draw(st.sampled_from([np.int32, np.intp])))
+
+    def make():
+        return (np.zeros((max(kpi._N_C, kpi._N_J) * n_q, n_k), dtype=kpi._COUNT_DTYPE),
+                interval, queue, n_q, outcome, fate, flags_of)
+
+    (a, *_), (b, *_) = _both(kpi._add_fate_codes, make)
+    _assert_same_bits(a, b)
+
+
+def test_add_fate_codes_rejects_unknown_fates():
+    counts = np.zeros((kpi._N_C, 2), dtype=kpi._COUNT_DTYPE)
+    one = np.zeros(1, dtype=np.intp)
+    with pytest.raises(IndexError):
+        kpi._add_fate_codes(counts, one, one, 1, np.zeros(1, np.int8),
+                            np.full(1, len(kpi.Fate), np.int8), kpi._fate_flags)
+    assert counts.sum() == 0
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.integers(1, 50), st.data())
 def test_add_at(size, data):
@@ -425,6 +455,13 @@ def test_count_sums(layout, queues, n_planes, n_k, data):
     with _numpy_only():
         reference = groups.count_sums(table, planes, n_q, keep)
     _assert_same_bits(compiled, reference)
+    # in a batch of requests (with n_k spanning several blocks of the compiled loop)
+    wide = np.tile(table, (1, 60))
+    requests = [(planes, keep), ([0], None), (list(range(n_planes)), keep)]
+    batch = groups.count_sums_many(wide, requests, n_q)
+    with _numpy_only():
+        for got, (p, k) in zip(batch, requests, strict=True):
+            _assert_same_bits(got, groups.count_sums(wide, p, n_q, k))
 
 
 @pytest.mark.parametrize("n", [2, 3, 7])
@@ -459,3 +496,73 @@ def test_integral_parts(items, split):
     for a, b in zip(compiled, reference, strict=True):
         _assert_same_bits(a, b)
     _assert_same_bits(compiled[1], grid.parts(compiled[2]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.0, 1.0, 2.5, np.inf, -0.0])),
+                max_size=60), st.booleans(), st.booleans())
+def test_lexsort_small(items, sort_times, wide):
+    # the roster's (agent, time) order, ties by position: np.lexsort's permutation
+    agent = np.array([a for a, _ in items], dtype=np.int32)
+    time_s = np.array([t for _, t in items], dtype=np.float64)
+    if sort_times:
+        time_s.sort()
+    if wide:
+        agent = agent * 40000  # beyond int16: np.lexsort itself
+    _assert_same_bits(kpi._lexsort_small(agent, time_s), np.lexsort((time_s, agent)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 8), st.data())
+def test_ratio(n_rows, n_cols, data):
+    # quotients and NaN where the denominator is 0 (either sign), NaN or infinite operands
+    values = st.one_of(FLOATS, st.sampled_from([0.0, -0.0, 1.0, 3.0]))
+    num, den = (np.array(data.draw(st.lists(values, min_size=n_rows * n_cols,
+                                            max_size=n_rows * n_cols)),
+                         dtype=np.float64).reshape(n_rows, n_cols) for _ in range(2))
+    compiled = kpi._ratio(num, den)
+    with _numpy_only(), np.errstate(over="ignore", under="ignore"):
+        reference = kpi._ratio(num, den)
+    _assert_same_bits(compiled, reference)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 60), st.data())
+def test_wait_end(n, data):
+    # start, abandon time or horizon; the arrival for closed contacts (any outcome)
+    def column(values, dtype):
+        return np.array(data.draw(st.lists(values, min_size=n, max_size=n)), dtype=dtype)
+
+    workload = SimpleNamespace(closed=column(st.sampled_from([0, 0, 1]), np.int8),
+                               abandon_at_s=column(FLOATS, np.float64),
+                               arrival_s=column(FLOATS, np.float64))
+    outcomes = SimpleNamespace(outcome=column(st.sampled_from(list(kpi.Outcome)), np.int8),
+                               start_s=column(FLOATS, np.float64))
+    compiled = kpi._wait_end(workload, outcomes, 86400.0)
+    with _numpy_only():
+        reference = kpi._wait_end(workload, outcomes, 86400.0)
+    _assert_same_bits(compiled, reference)
+
+
+@settings(max_examples=200, deadline=None)
+@given(integral_items(), st.data())
+def test_integral_add_index(items, data):
+    # a selection of the items, read in place: as adding the gathered items
+    grid, n_groups, lo, hi, group = items
+    n = lo.shape[0]
+    index = np.array(data.draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=n if n else 0)),
+                     dtype=np.intp)
+
+    def make():
+        return kpi._Integral(grid, n_groups), lo, hi, group, index
+
+    def add(integral, lo, hi, group, index):
+        integral.add(lo, hi, group, index)
+
+    (a, *_), (b, *_) = _both(add, make)
+    gathered = kpi._Integral(grid, n_groups)
+    gathered.add(lo[index], hi[index], group[index])
+    for x in (b, gathered):
+        for u, v in [(a._hi, x._hi), (a._lo, x._lo)]:
+            _assert_same_bits(u[0], v[0])
+            _assert_same_bits(u[1], v[1])
