@@ -14,7 +14,7 @@ import numpy as np
 import yaml
 
 from sim.compile import compile_scenario
-from sim.model import SHRINK_KINDS
+from sim.model import POOL_BLOCK, SHRINK_KINDS
 from sim.roster import intended_shrinkage, sample_roster
 from sim.scenario import parse_scenario
 from sim.workload import STREAMS, DayStreams, WorkloadSampler, sample_workload
@@ -184,6 +184,48 @@ def test_day_streams_are_numpys_seeded_streams():
                 got = rng(name, d)
                 assert np.array_equal(got.random(3), ref.random(3))
                 assert np.array_equal(got.normal(size=3), ref.normal(size=3))
+
+
+def test_keyed_streams_are_numpys_seeded_streams():
+    """With keys of several words (the follow-up pools' (stream, class)), each name at its
+    own pace: the streams of ``SeedSequence(entropy, spawn_key=(*key, *keys[name], d))``."""
+    names = tuple(range(5))
+    for entropy, key in ((9, (0,)), (2**70 + 5, (3, 2**40)), (0, ()), ([5, 6], (1,))):
+        ss = np.random.SeedSequence(entropy, spawn_key=key)
+        rng = DayStreams(ss, names, {k: (8, 3 * k) for k in names}, together=False)
+        assert rng.fast == isinstance(entropy, int)
+        for name, d in ((3, 0), (0, 5), (3, 1), (4, 200), (3, 0), (1, 31), (1, 32), (3, 33)):
+            ref = np.random.default_rng(np.random.SeedSequence(
+                entropy, spawn_key=(*key, 8, 3 * name, d)))
+            assert np.array_equal(rng(name, d).random(4), ref.random(4))
+
+
+def test_pool_blocks_are_drawn_from_their_own_streams():
+    """Block ``b`` of pool class ``k`` draws, from the stream keyed (followup, k, b), in
+    turn: the channel uniforms, delays, handle and wrap-up times, patience, u_route and
+    u_outcome; whatever the order the blocks are asked for."""
+    s, m = scenario(**{"contact_types__a__repeat": {
+        "delay": {"dist": "exponential", "mean": 3600},
+        "channel": {"phone": 0.5, "email": 0.5}}})
+    ss = np.random.SeedSequence(17).spawn(2)[1]
+    pools = WorkloadSampler(s, m, ss).pools
+    k = int(m.journeys.class_repeat[0, 0])
+    n = POOL_BLOCK
+    for b in (3, 0, 40, 1, 3):
+        block = pools.block(k, b)
+        rng = np.random.default_rng(np.random.SeedSequence(
+            ss.entropy, spawn_key=(*ss.spawn_key, STREAMS.index("followup"), k, b)))
+        phone = rng.random(n) < 0.5
+        assert np.array_equal(block["queue"], np.where(phone, 0, 1))
+        assert np.array_equal(block["delay_s"], rng.exponential(3600, n))
+        sigma2 = np.log1p(0.5 ** 2)
+        work = rng.lognormal(np.log(300) - sigma2 / 2, np.sqrt(sigma2), n) + 30.0
+        assert np.array_equal(block["work_s"], work)
+        patience = np.full(n, np.inf)
+        patience[phone] = rng.exponential(120, int(phone.sum()))
+        assert np.array_equal(block["patience_s"], patience)
+        assert np.array_equal(block["u_route"], rng.random(n))
+        assert np.array_equal(block["u_outcome"], rng.random(n))
 
 
 def test_sampled_days_do_not_depend_on_chunks():
