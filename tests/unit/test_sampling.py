@@ -15,7 +15,13 @@ import yaml
 
 from sim.compile import compile_scenario
 from sim.model import POOL_BLOCK, SHRINK_KINDS
-from sim.roster import intended_shrinkage, sample_roster
+from sim.roster import (
+    _availability,
+    _availability_by_shift,
+    _availability_sweep,
+    intended_shrinkage,
+    sample_roster,
+)
 from sim.scenario import parse_scenario
 from sim.workload import STREAMS, DayStreams, WorkloadSampler, sample_workload
 
@@ -305,6 +311,46 @@ def test_segments_inside_shifts_and_outside_shrinkage():
         ev = r.shrink_agent == a
         overlap = ((st[:, None] < r.shrink_end_s[ev]) & (en[:, None] > r.shrink_start_s[ev]))
         assert not overlap.any()
+
+
+def test_availability_cut_by_shift_is_the_sweeps():
+    """The availability cut shift by shift (events overlapping a little, touching, nested,
+    touching shifts) is the general sweep's, and falls back to it when events leave their
+    shift or end out of order."""
+    rng = np.random.default_rng(3)
+    by_shift = 0
+    for trial in range(300):
+        sh_agent, sh_start, sh_end = [], [], []
+        for a in range(int(rng.integers(1, 4))):
+            t = float(rng.random() * 1e5)
+            for _ in range(int(rng.integers(1, 4))):
+                t += float(rng.choice([0.0, 3600.0]))  # touching or apart
+                sh_agent.append(a)
+                sh_start.append(t)
+                sh_end.append(t + 30600.0)
+                t += 30600.0
+        sh_agent = np.array(sh_agent, np.int32)
+        sh_start, sh_end = np.array(sh_start), np.array(sh_end)
+        ev = []
+        for i in range(sh_agent.size):
+            for _ in range(int(rng.integers(0, 6))):
+                lo = sh_start[i] + rng.random() * 27000.0
+                if ev and ev[-1][3] == i and rng.random() < 0.5:
+                    lo = ev[-1][2] - rng.choice([0.0, 1e-9, 1e-5, 3600.0])  # touch, overlap
+                length = float(rng.choice([900.0, 1800.0, 1e-6]))
+                ev.append((sh_agent[i], lo, min(lo + length, sh_end[i]) + (trial % 9 == 0),
+                           i))
+        ev = sorted(ev, key=lambda e: (e[0], e[1], e[2]))
+        ev_agent, ev_start, ev_end, ev_shift = (np.array([e[k] for e in ev], dtype)
+                                                for k, dtype in enumerate(
+                                                    (np.int32, float, float, np.intp)))
+        args = (sh_agent, sh_start, sh_end, ev_agent, ev_start, ev_end)
+        fast = _availability(*args, ev_shift)
+        for x, y in zip(fast, _availability_sweep(*args), strict=True):
+            assert x.dtype == y.dtype and x.tobytes() == y.tobytes()
+        by_shift += _availability_by_shift(sh_agent, sh_start, sh_end, ev_start, ev_end,
+                                           ev_shift) is not None
+    assert 100 < by_shift < 300
 
 
 def test_breaks_at_their_jittered_times():
