@@ -147,7 +147,7 @@ def sample_workload_days(s: Scenario, model: Model, seed, day_lo: int, day_hi: i
 _INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
 _MIX_MULT_L, _MIX_MULT_R = 0xCA01F9DD, 0x4973F715
 _PCG_MULT = (2549297995355413924 << 64) + 4865540595714422341
-_M32, _M128 = (1 << 32) - 1, (1 << 128) - 1
+_M32, _M64 = (1 << 32) - 1, (1 << 64) - 1
 
 
 class DayStreams:
@@ -180,8 +180,8 @@ class DayStreams:
     """
 
     # NOTE: slots: a small helper with fixed attributes, one per sampler and follow-up pool
-    __slots__ = ("ss", "names", "together", "keys", "index", "gen", "states", "fast", "pool",
-                 "hash_const")
+    __slots__ = ("ss", "names", "together", "keys", "index", "gen", "bit_generator", "states",
+                 "fast", "pool", "hash_const")
 
     #: Days whose states are worked out together.
     AHEAD = 32
@@ -193,6 +193,7 @@ class DayStreams:
             else {name: tuple(keys[name]) for name in self.names}
         self.index = {name: i for i, name in enumerate(self.names)}
         self.gen = np.random.default_rng(0)
+        self.bit_generator = self.gen.bit_generator
         self.states: dict = {name: {} for name in self.names}
         words = [w for key in self.keys.values() for w in key]
         self.fast = (isinstance(ss.entropy, int | np.integer) and len(self.names) > 0
@@ -225,8 +226,8 @@ class DayStreams:
             check = (0, 1 << 20)
             self.prepare(check, ends)
             self.fast = all(
-                self.states[name][d] == tuple(np.random.default_rng(self._seed_seq(name, d))
-                                              .bit_generator.state["state"].values())
+                self.states[name][d]["state"]
+                == np.random.default_rng(self._seed_seq(name, d)).bit_generator.state["state"]
                 for name in ends for d in check)
             self.states = {name: {} for name in self.names}
 
@@ -259,14 +260,31 @@ class DayStreams:
             value *= np.uint32(hc)
             value ^= value >> np.uint32(16)
             words.append(value.astype(np.uint64))
-        seed = [(words[2 * j] | words[2 * j + 1] << np.uint64(32)).tolist() for j in range(4)]
-        # PCG64 seeding (pcg64_set_seed): state 0, inc = 2 seq + 1, step, add, step
-        for p, name in enumerate(names):
-            states = self.states[name]
-            for i, d in enumerate(days):
-                inc = ((seed[2][p][i] << 64 | seed[3][p][i]) << 1 | 1) & _M128
-                state = (inc + (seed[0][p][i] << 64 | seed[1][p][i])) & _M128
-                states[d] = (state * _PCG_MULT + inc & _M128, inc)
+        s0, s1, s2, s3 = (words[2 * j] | words[2 * j + 1] << np.uint64(32) for j in range(4))
+        # PCG64 seeding (pcg64_set_seed): state 0, inc = 2 seq + 1, step, add, step: the
+        # state is (seed + inc) * MULT + inc. NOTE: in 64-bit halves for every stream at
+        # once (numpy's uint64 arithmetic wraps, as the halves of 128-bit arithmetic do)
+        one, u32, u63, m32 = np.uint64(1), np.uint64(32), np.uint64(63), np.uint64(_M32)
+        inc_hi, inc_lo = s2 << one | s3 >> u63, s3 << one | one
+        lo = inc_lo + s1
+        hi = inc_hi + s0 + (lo < inc_lo)
+        # (hi, lo) * MULT + inc: the high half of lo * MULT's low half from 32-bit halves
+        a0, a1 = lo & m32, lo >> u32
+        p01, p10 = a0 * np.uint64(_PCG_MULT >> 32 & _M32), a1 * np.uint64(_PCG_MULT & _M32)
+        mid = (a0 * np.uint64(_PCG_MULT & _M32) >> u32) + (p01 & m32) + (p10 & m32)
+        carry_hi = (a1 * np.uint64(_PCG_MULT >> 32 & _M32) + (p01 >> u32) + (p10 >> u32)
+                    + (mid >> u32))
+        prod_lo = lo * np.uint64(_PCG_MULT & _M64)
+        new_lo = prod_lo + inc_lo
+        new_hi = (carry_hi + hi * np.uint64(_PCG_MULT & _M64) + lo * np.uint64(_PCG_MULT >> 64)
+                  + inc_hi + (new_lo < prod_lo))
+        # the generator's state, as its setter takes it
+        for name, *halves in zip(names, new_hi.tolist(), new_lo.tolist(), inc_hi.tolist(),
+                                 inc_lo.tolist(), strict=True):
+            self.states[name].update(zip(days, [
+                {"bit_generator": "PCG64", "state": {"state": sh << 64 | sl, "inc": ih << 64 | il},
+                 "has_uint32": 0, "uinteger": 0}
+                for sh, sl, ih, il in zip(*halves, strict=True)], strict=True))
 
     def __call__(self, name, d: int) -> np.random.Generator:
         if not self.fast:
@@ -274,12 +292,8 @@ class DayStreams:
         states = self.states[name]
         if d not in states:
             self.prepare(range(d, d + self.AHEAD), None if self.together else (name,))
-        state, inc = states.pop(d)
-        gen = self.gen
-        gen.bit_generator.state = {"bit_generator": "PCG64",
-                                   "state": {"state": state, "inc": inc},
-                                   "has_uint32": 0, "uinteger": 0}
-        return gen
+        self.bit_generator.state = states.pop(d)
+        return self.gen
 
 
 def _hash_const(n_words: int, pool_size: int) -> int:
