@@ -91,6 +91,7 @@ class FollowupPools:
         # at a time (a CareConnect year takes 1 to ~150 blocks of a class)
         from sim.workload import DayStreams
 
+        self._no_patience = np.full(POOL_BLOCK, np.inf)
         self._streams = DayStreams(ss, tuple(range(j.n_classes)),
                                    {k: (stream, k) for k in range(j.n_classes)},
                                    together=False)
@@ -165,7 +166,10 @@ class FollowupPools:
         u_channel = rng.random(n)
         channels = None
         if mix is not None:
-            position = _pick(mix[1], u_channel)
+            # _pick(mix[1], u_channel) (NOTE: without its clip: the shares of a mix have a
+            # positive sum (validated), so its last cumulative share is x / x = 1.0 exactly,
+            # above every uniform)
+            position = mix[1].searchsorted(u_channel, side="right")
             channels = mix[0][position]
         delay_s = np.zeros(n) if delay is None else delay(rng, n)
         if queue_of is None:
@@ -186,7 +190,7 @@ class FollowupPools:
         else:
             # NOTE: the channels drawn, in channel order, are those of the mix positions
             # drawn (no np.unique of the channels)
-            patience_s = np.full(n, np.inf)
+            patience_s = self._no_patience.copy()
             for p, draw_patience in mix_patience:
                 mask = position == p
                 m = int(np.count_nonzero(mask))
