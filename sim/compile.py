@@ -379,7 +379,8 @@ def rate_grid(s: Scenario, model: Model) -> RateGrid:
         factors = [(d.weekday or {}).get(WEEKDAYS[date.weekday()], 1.0)
                    * (d.month_factor or {}).get(MONTHS[date.month - 1], 1.0)
                    * (d.special_days or {}).get(date, 1.0) for date in dates]
-        month_days = [calendar.monthrange(date.year, date.month)[1] for date in dates]
+        if d.daily is None:
+            month_days = [calendar.monthrange(date.year, date.month)[1] for date in dates]
         expected = expected.reshape(n_days, per_day, n_ch)
         for c, ch in enumerate(model.channel_names):
             vol = volumes.get(ch, 0.0)

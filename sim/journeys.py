@@ -27,6 +27,10 @@ import numpy as np
 from sim.model import POOL_BLOCK, SEVERITY_NAMES, Model
 from sim.scenario import Scenario, scenario_base_dir
 
+#: A pool block's patience where none is drawn (copied: ``np.full`` costs more)
+_NO_PATIENCE = np.full(POOL_BLOCK, np.inf)
+_NO_PATIENCE.flags.writeable = False
+
 
 def _mix_cum(mix: dict) -> np.ndarray:
     """Cumulative shares of ``mix`` (option -> share), normalised to end at 1."""
@@ -91,7 +95,6 @@ class FollowupPools:
         # at a time (a CareConnect year takes 1 to ~150 blocks of a class)
         from sim.workload import DayStreams
 
-        self._no_patience = np.full(POOL_BLOCK, np.inf)
         self._streams = DayStreams(ss, tuple(range(j.n_classes)),
                                    {k: (stream, k) for k in range(j.n_classes)},
                                    together=False)
@@ -190,7 +193,7 @@ class FollowupPools:
         else:
             # NOTE: the channels drawn, in channel order, are those of the mix positions
             # drawn (no np.unique of the channels)
-            patience_s = self._no_patience.copy()
+            patience_s = _NO_PATIENCE.copy()
             for p, draw_patience in mix_patience:
                 mask = position == p
                 m = int(np.count_nonzero(mask))

@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.model import SHRINK_KINDS, Model, Roster
 from sim.scenario import Scenario
-from sim.workload import streams
+from sim.workload import stream
 
 BREAK, LUNCH, MEETING, TRAINING, ABSENCE = range(len(SHRINK_KINDS))
 
@@ -74,7 +74,7 @@ def _shift_based(s: Scenario, model: Model) -> np.ndarray:
 
 def sample_roster(s: Scenario, model: Model, seed) -> Roster:
     """Sample one replication's shifts, shrinkage events and availability segments."""
-    rng = streams(seed)["roster"]
+    rng = stream(seed, "roster")
     sh_agent, sh_start, sh_end = _shifts(s, model)
     shrink = s.shrinkage
     with_shrinkage = _shift_based(s, model)[sh_agent]
