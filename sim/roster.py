@@ -183,7 +183,7 @@ def _disjoint(agent, start, end, kind, shift):
     """
     if agent.size == 0:
         return agent, start, end, kind, shift
-    order = _by_agent_and_start(agent, start)
+    order = _by_agent_and_start(agent, start, end)
     if order is None:
         order = np.lexsort((end, start, agent))
     agent, start, end, kind, shift = (agent[order], start[order], end[order], kind[order],
@@ -198,18 +198,20 @@ def _disjoint(agent, start, end, kind, shift):
     return agent[keep], start[keep], end[keep], kind[keep], shift[keep]
 
 
-def _by_agent_and_start(agent, start):
+def _by_agent_and_start(agent, start, end):
     """``np.lexsort((end, start, agent))`` when no two events of an agent start together,
     else None.
 
-    NOTE: a quicksort by start, then a stable (radix) sort by agent, ~4x faster than the
-    lexsort of three keys: without ties in (agent, start) the order by (agent, start) is
-    unique, so it is the lexsort's (the end only breaks such ties).
+    NOTE: a stable sort of ``agent * 2**k + start`` (``2**k`` above every time), ~2x faster
+    than the lexsort of three keys: the events come as a few runs already in that order
+    (each kind's by shift), which numpy's stable sort (timsort) merges. The key rounds, so
+    the order is checked: when it sorts by agent, then strictly by start, it is the only
+    such order, so the lexsort's (the end only breaks ties in (agent, start)).
     """
-    order = np.argsort(start)
-    order = order[np.argsort(_small(agent[order]), kind="stable")]
+    span = 2.0 ** int(max(float(end.max()), 1.0)).bit_length()
+    order = np.argsort(agent * span + start, kind="stable")
     a, st = agent[order], start[order]
-    if ((a[1:] == a[:-1]) & (st[1:] <= st[:-1])).any():
+    if (a[1:] < a[:-1]).any() or ((a[1:] == a[:-1]) & (st[1:] <= st[:-1])).any():
         return None
     return order
 
