@@ -355,14 +355,18 @@ def rate_grid(s: Scenario, model: Model) -> RateGrid:
     n_ch = len(model.channel_names)
     cell_tod = (np.arange(per_day) * step)  # time of day of each cell start
     dates = [s.horizon.start + dt.timedelta(days=d) for d in range(n_days)]
-    open_ = np.ones((n_cells, n_ch), dtype=bool)  # the escalation channel: always open
+    weekday = np.array([date.weekday() for date in dates], dtype=np.intp)
+    # NOTE: a channel's opening (and so its flat profile) depends on the weekday only: it is
+    # worked out per weekday and gathered onto the days, not per day (1825 days x channels
+    # a CareConnect year; ~10 ms of each replication's sampler set-up)
+    open_ = np.ones((n_days, per_day, n_ch), dtype=bool)  # the escalation channel: always open
     for c, ch in enumerate(s.channels.values()):
         week = parse_opening_hours(ch.hours)
         day_open = np.zeros((7, per_day), dtype=bool)
         for wd in range(7):
             for o, cl in week[wd]:
                 day_open[wd] |= (cell_tod >= o) & (cell_tod < cl)
-        open_[:, c] = np.concatenate([day_open[d.weekday()] for d in dates]) if dates else []
+        open_[:, :, c] = day_open[weekday]
 
     expected = np.zeros((n_cells, n_ch))
     d = s.demand
@@ -370,6 +374,14 @@ def rate_grid(s: Scenario, model: Model) -> RateGrid:
         expected = _forecast(s, model, step, n_cells)
     else:
         volumes = d.daily or d.monthly or {}
+        # per day, the product of its weekday, month and special-day factors, and its
+        # month's length (the same Python float arithmetic as per day and channel)
+        factors = [(d.weekday or {}).get(WEEKDAYS[date.weekday()], 1.0)
+                   * (d.month_factor or {}).get(MONTHS[date.month - 1], 1.0)
+                   * (d.special_days or {}).get(date, 1.0) for date in dates]
+        if d.daily is None:
+            month_days = [calendar.monthrange(date.year, date.month)[1] for date in dates]
+        expected = expected.reshape(n_days, per_day, n_ch)
         for c, ch in enumerate(model.channel_names):
             vol = volumes.get(ch, 0.0)
             if vol == 0:
@@ -377,14 +389,22 @@ def rate_grid(s: Scenario, model: Model) -> RateGrid:
             weights = None
             if d.intraday:
                 weights = d.intraday.get(ch, d.intraday.get("default"))
-            for k, date in enumerate(dates):
-                base = vol if d.daily is not None else \
-                    vol / calendar.monthrange(date.year, date.month)[1]
-                factor = ((d.weekday or {}).get(WEEKDAYS[date.weekday()], 1.0)
-                          * (d.month_factor or {}).get(MONTHS[date.month - 1], 1.0)
-                          * (d.special_days or {}).get(date, 1.0))
-                prof = _profile(weights, cell_tod, step, open_[k * per_day:(k + 1) * per_day, c])
-                expected[k * per_day:(k + 1) * per_day, c] = base * factor * prof
+            scale = np.array([(vol if d.daily is not None else vol / month_days[k]) * factor
+                              for k, factor in enumerate(factors)], dtype=np.float64)
+            # each day's profile: given weights, the same every day; flat over the open
+            # hours, the same on every day of a weekday
+            if weights is not None:
+                prof = _profile(weights, cell_tod, step, None)[None, :]
+            else:
+                week_prof = np.zeros((7, per_day))
+                for wd in range(7):
+                    days_wd = np.flatnonzero(weekday == wd)
+                    if days_wd.size:
+                        week_prof[wd] = _profile(None, cell_tod, step, open_[days_wd[0], :, c])
+                prof = week_prof[weekday]
+            expected[:, :, c] = scale[:, None] * prof
+        expected = expected.reshape(n_cells, n_ch)
+    open_ = open_.reshape(n_cells, n_ch)
     day = np.repeat(np.arange(n_days), per_day)
     return RateGrid(step_s=step, expected=expected, open_=open_, day=day)
 

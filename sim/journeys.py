@@ -27,6 +27,10 @@ import numpy as np
 from sim.model import POOL_BLOCK, SEVERITY_NAMES, Model
 from sim.scenario import Scenario, scenario_base_dir
 
+#: A pool block's patience where none is drawn (copied: ``np.full`` costs more)
+_NO_PATIENCE = np.full(POOL_BLOCK, np.inf)
+_NO_PATIENCE.flags.writeable = False
+
 
 def _mix_cum(mix: dict) -> np.ndarray:
     """Cumulative shares of ``mix`` (option -> share), normalised to end at 1."""
@@ -57,6 +61,9 @@ class FollowupPools:
         Index of the purpose ``"followup"`` in :data:`sim.workload.STREAMS`.
     """
 
+    #: Blocks of every class whose streams are seeded on the first block.
+    FIRST_BLOCKS = 8
+
     def __init__(self, s: Scenario, model: Model, ss: np.random.SeedSequence, stream: int):
         from sim.compile import queue_key
 
@@ -83,15 +90,26 @@ class FollowupPools:
 
         # NOTE: each class's samplers, worked out once (block() runs ~800 times a year)
         self._plans = [self._plan(k) for k in range(j.n_classes)]
+        # NOTE: the blocks' streams, seeded many blocks at a time (see DayStreams): on the
+        # first block, the first FIRST_BLOCKS of every class, then AHEAD blocks of a class
+        # at a time (a CareConnect year takes 1 to ~150 blocks of a class)
+        from sim.workload import DayStreams
+
+        self._streams = DayStreams(ss, tuple(range(j.n_classes)),
+                                   {k: (stream, k) for k in range(j.n_classes)},
+                                   together=False)
+        self._fresh = True
 
     def _plan(self, k: int) -> tuple:
-        """Class ``k``'s samplers: ``(delay, channel, mix, queue, handle, wrap, patience)``.
+        """Class ``k``'s samplers: ``(delay, channel, mix, queue, handle, wrap, patience,
+        mix_patience)``.
 
         ``delay``, ``handle``, ``wrap``: samplers ``f(rng, n)`` (None: none); ``channel``:
         the fixed channel (None: ``mix``, ``(channels, cumulative shares)``, picks it);
         ``queue``: the queue per channel (None: the engine chooses); ``patience``: the
         patience sampler per channel (None: no abandonment), indexed like
-        ``model.channel_names``.
+        ``model.channel_names``; ``mix_patience``: with ``mix``, ``(position in the mix,
+        patience sampler)`` of its channels with a patience, in channel order.
         """
         from sim.workload import drawer
 
@@ -125,7 +143,11 @@ class FollowupPools:
             spec = s.channels.get(name)
             live = spec is not None and spec.kind == "live" and spec.patience is not None
             patience.append(drawer(spec.patience, base) if live else None)
-        return delay, channel, mix, queue, handle, wrap, patience
+        mix_patience = ()
+        if mix is not None:
+            mix_patience = tuple((int(p), patience[mix[0][p]]) for p in np.argsort(mix[0])
+                                 if patience[mix[0][p]] is not None)
+        return delay, channel, mix, queue, handle, wrap, patience, mix_patience
 
     def block(self, k: int, b: int) -> dict:
         """Entries ``[b * POOL_BLOCK, (b + 1) * POOL_BLOCK)`` of pool ``k``.
@@ -136,15 +158,22 @@ class FollowupPools:
             ``delay_s, work_s, patience_s, u_route, u_outcome`` (float64) and ``queue``
             (int32; -1 where the engine chooses the queue), each of length ``POOL_BLOCK``.
         """
-        ss = self.ss
-        rng = np.random.default_rng(np.random.SeedSequence(
-            ss.entropy, spawn_key=(*ss.spawn_key, self.stream, int(k), int(b)),
-            pool_size=ss.pool_size))
-        delay, channel, mix, queue_of, handle, wrap, patience = self._plans[k]
+        k, b = int(k), int(b)
+        if self._fresh:
+            self._fresh = False
+            self._streams.prepare(range(self.FIRST_BLOCKS))
+        rng = self._streams(k, b)
+        delay, channel, mix, queue_of, handle, wrap, patience, mix_patience = self._plans[k]
         n = POOL_BLOCK
         # Fixed draw order within a block: u_channel, delay, work, patience, u_route, u_outcome.
         u_channel = rng.random(n)
-        channels = None if mix is None else mix[0][_pick(mix[1], u_channel)]
+        channels = None
+        if mix is not None:
+            # _pick(mix[1], u_channel) (NOTE: without its clip: the shares of a mix have a
+            # positive sum (validated), so its last cumulative share is x / x = 1.0 exactly,
+            # above every uniform)
+            position = mix[1].searchsorted(u_channel, side="right")
+            channels = mix[0][position]
         delay_s = np.zeros(n) if delay is None else delay(rng, n)
         if queue_of is None:
             queue = np.full(n, -1, dtype=np.int32)
@@ -162,16 +191,22 @@ class FollowupPools:
             patience_s = np.full(n, np.inf) if draw_patience is None else \
                 draw_patience(rng, n)
         else:
-            patience_s = np.full(n, np.inf)
-            for x in np.unique(channels):
-                if patience[x] is not None:
-                    mask = channels == x
-                    patience_s[mask] = patience[x](rng, int(mask.sum()))
+            # NOTE: the channels drawn, in channel order, are those of the mix positions
+            # drawn (no np.unique of the channels)
+            patience_s = _NO_PATIENCE.copy()
+            for p, draw_patience in mix_patience:
+                mask = position == p
+                m = int(np.count_nonzero(mask))
+                if m:
+                    patience_s[mask] = draw_patience(rng, m)
+        # NOTE: u_route then u_outcome as one call (a generator's uniforms are drawn in
+        # turn: the same numbers as two calls)
+        u = rng.random(2 * n)
         return dict(delay_s=np.ascontiguousarray(delay_s, dtype=np.float64),
                     queue=np.ascontiguousarray(queue, dtype=np.int32),
                     work_s=np.ascontiguousarray(work_s, dtype=np.float64),
                     patience_s=np.ascontiguousarray(patience_s, dtype=np.float64),
-                    u_route=rng.random(n), u_outcome=rng.random(n))
+                    u_route=u[:n], u_outcome=u[n:])
 
 
 class FirstContactDraws:

@@ -42,12 +42,16 @@ STREAMS = ("day_factor", "arrivals", "contact_type", "work", "patience", "route"
 
 def streams(seed) -> dict[str, np.random.Generator]:
     """One independent generator per purpose, from a seed or a SeedSequence."""
+    return {name: stream(seed, name) for name in STREAMS}
+
+
+def stream(seed, name: str) -> np.random.Generator:
+    """``streams(seed)[name]`` alone (NOTE: seeding each generator costs ~15 us)."""
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     # Children are derived from (entropy, spawn_key) without calling ss.spawn(), which would
     # mutate ss: the same SeedSequence must always give the same streams.
-    return {name: np.random.default_rng(np.random.SeedSequence(
-                ss.entropy, spawn_key=(*ss.spawn_key, i), pool_size=ss.pool_size))
-            for i, name in enumerate(STREAMS)}
+    return np.random.default_rng(np.random.SeedSequence(
+        ss.entropy, spawn_key=(*ss.spawn_key, STREAMS.index(name)), pool_size=ss.pool_size))
 
 
 def draw(dist, rng: np.random.Generator, n: int, base_dir: Path | None = None) -> np.ndarray:
@@ -147,76 +151,110 @@ def sample_workload_days(s: Scenario, model: Model, seed, day_lo: int, day_hi: i
 _INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
 _MIX_MULT_L, _MIX_MULT_R = 0xCA01F9DD, 0x4973F715
 _PCG_MULT = (2549297995355413924 << 64) + 4865540595714422341
-_M32, _M128 = (1 << 32) - 1, (1 << 128) - 1
+_M32, _M64 = (1 << 32) - 1, (1 << 64) - 1
 
 
 class DayStreams:
     """The per-day child streams of a replication's SeedSequence ``ss``.
 
     ``rng(name, d)`` is the generator of ``SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key,
-    STREAMS.index(name), d), pool_size=ss.pool_size)`` at its start: the same draws as
-    ``np.random.default_rng`` of that SeedSequence. It stays valid until the next call for
-    the same ``name`` (one generator per purpose is reused).
+    *keys[name], d), pool_size=ss.pool_size)`` at its start (by default ``keys[name]`` is
+    ``(STREAMS.index(name),)``): the same draws as ``np.random.default_rng`` of that
+    SeedSequence. It stays valid until the next call (one generator is reused).
 
-    NOTE: seeding a numpy generator costs ~10 us of Python-level numpy code (SeedSequence
+    NOTE: seeding a numpy generator costs ~15 us of Python-level numpy code (SeedSequence
     hashing, PCG64 seeding), 7 streams a day: a quarter of sampling a day. Here the same
-    arithmetic is done for :data:`AHEAD` days at once in numpy (:meth:`prepare`), and each
-    purpose's generator is set to a day's state (~2 us). The arithmetic follows numpy's
-    (which its stream-compatibility policy keeps fixed) and is checked against numpy on
-    construction; on any difference the streams are seeded by numpy itself.
+    arithmetic is done for :data:`AHEAD` days at once in numpy (:meth:`prepare`), and the
+    generator is set to a day's state (~2 us). The arithmetic follows numpy's (which its
+    stream-compatibility policy keeps fixed) and is checked against numpy on construction;
+    on any difference the streams are seeded by numpy itself.
+
+    Parameters
+    ----------
+    ss : numpy.random.SeedSequence
+    names : tuple
+        The streams.
+    keys : dict, optional
+        Per name, its spawn-key words between ``ss.spawn_key`` and the day (ints, as many
+        for every name).
+    together : bool
+        Whether a day missing for one name is worked out for every name (streams drawn
+        from day by day, as the sampler's) or for that name alone (streams each used at
+        its own pace, as the follow-up pools' blocks).
     """
+
+    # NOTE: slots: a small helper with fixed attributes, one per sampler and follow-up pool
+    __slots__ = ("ss", "names", "together", "keys", "index", "gen", "bit_generator", "states",
+                 "fast", "pool", "hash_const")
 
     #: Days whose states are worked out together.
     AHEAD = 32
 
-    def __init__(self, ss: np.random.SeedSequence, names: tuple[str, ...]):
-        self.ss, self.names = ss, names
-        self.fast = isinstance(ss.entropy, int | np.integer) and all(
-            isinstance(k, int | np.integer) for k in ss.spawn_key)
-        self.gens = {name: np.random.default_rng(0) for name in names}
-        self.states: dict[str, dict[int, tuple[int, int]]] = {}
+    def __init__(self, ss: np.random.SeedSequence, names: tuple, keys: dict | None = None,
+                 together: bool = True):
+        self.ss, self.names, self.together = ss, tuple(names), together
+        self.keys = {name: (STREAMS.index(name),) for name in self.names} if keys is None \
+            else {name: tuple(keys[name]) for name in self.names}
+        self.index = {name: i for i, name in enumerate(self.names)}
+        self.gen = np.random.default_rng(0)
+        self.bit_generator = self.gen.bit_generator
+        self.states: dict = {name: {} for name in self.names}
+        words = [w for key in self.keys.values() for w in key]
+        self.fast = (isinstance(ss.entropy, int | np.integer) and len(self.names) > 0
+                     and all(isinstance(w, int | np.integer) for w in (*ss.spawn_key, *words))
+                     and all(0 <= w < 1 << 32 for w in words)
+                     and len({len(key) for key in self.keys.values()}) == 1
+                     and len(self.keys[self.names[0]]) > 0)
         if self.fast:
-            # the pool of the SeedSequence keyed (*spawn_key, purpose): the hashing of
-            # every word before the day's
-            self.pools = np.array([np.random.SeedSequence(
-                ss.entropy, spawn_key=(*ss.spawn_key, STREAMS.index(name)),
-                pool_size=ss.pool_size).pool for name in names], dtype=np.uint32)
-            # words hashed before the day's: the entropy (padded to the pool size), the
-            # spawn key and the purpose, each int in 32-bit words
-            n_words = (max(_n_words(ss.entropy), ss.pool_size)
-                       + sum(_n_words(k) for k in ss.spawn_key) + 1)
-            self.hash_const = _INIT_A * pow(_MULT_A, n_words * ss.pool_size, 1 << 32) & _M32
-            check = (0, 1, 1 << 20)
-            self.prepare(check)
+            # the pool of the SeedSequence keyed (*spawn_key, *key): the hashing of every
+            # word before the day's. numpy hashes the first key word (with the padding of
+            # the entropy it brings); the others are mixed in here, for every name at once.
+            ps = ss.pool_size
+            first = {w: np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, w),
+                                               pool_size=ps).pool
+                     for w in sorted({key[0] for key in self.keys.values()})}
+            pools = np.array([first[self.keys[name][0]] for name in self.names],
+                             dtype=np.uint32)
+            self.pool = [pools[:, i:i + 1] for i in range(ps)]  # (names, 1) per pool word
+            # words hashed so far: the entropy (padded to the pool size), the spawn key and
+            # the first key word, each int in 32-bit words
+            n_words = (max(_n_words(ss.entropy), ps) + sum(_n_words(k) for k in ss.spawn_key)
+                       + 1)
+            for level in range(1, len(self.keys[self.names[0]])):
+                word = np.array([self.keys[name][level] for name in self.names],
+                                dtype=np.uint32)[:, None]
+                self.pool = _mix_word(self.pool, _hash_const(n_words, ps), word)
+                n_words += 1
+            self.hash_const = _hash_const(n_words, ps)
+            ends = (self.names[0], self.names[-1])
+            check = (0, 1 << 20)
+            self.prepare(check, ends)
             self.fast = all(
-                self.states[name][d] == tuple(np.random.default_rng(self._seed_seq(name, d))
-                                              .bit_generator.state["state"].values())
-                for name in names for d in check)
-            self.states = {name: {} for name in names}
+                self.states[name][d]["state"]
+                == np.random.default_rng(self._seed_seq(name, d)).bit_generator.state["state"]
+                for name in ends for d in check)
+            self.states = {name: {} for name in self.names}
 
-    def _seed_seq(self, name: str, d: int) -> np.random.SeedSequence:
+    def _seed_seq(self, name, d: int) -> np.random.SeedSequence:
         ss = self.ss
-        return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key,
-                                                             STREAMS.index(name), d),
+        return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, *self.keys[name],
+                                                             d),
                                       pool_size=ss.pool_size)
 
-    def prepare(self, days) -> None:
-        """Work out the PCG64 states of ``days`` (ints) for every purpose (in ``states``)."""
+    def prepare(self, days, names=None) -> None:
+        """Work out the PCG64 states of ``days`` (ints) for ``names`` (default: every name)
+        (in ``states``)."""
         if not self.fast:
             return
         days = list(days)
-        day = np.array(days, dtype=np.uint32)[None, :]  # (1, days)
-        pool = [self.pools[:, i:i + 1] for i in range(self.ss.pool_size)]  # (purposes, 1)
+        pool = self.pool
+        if names is not None:
+            rows = [self.index[name] for name in names]
+            pool = [p[rows] for p in pool]
+        else:
+            names = self.names
         # mix the day's word into the pool (SeedSequence.mix_entropy, its last word)
-        hc = self.hash_const
-        for i in range(len(pool)):
-            value = day ^ np.uint32(hc)
-            hc = hc * _MULT_A & _M32
-            value *= np.uint32(hc)
-            value ^= value >> np.uint32(16)
-            mixed = np.uint32(_MIX_MULT_L) * pool[i] - np.uint32(_MIX_MULT_R) * value
-            mixed ^= mixed >> np.uint32(16)
-            pool[i] = mixed
+        pool = _mix_word(pool, self.hash_const, np.array(days, dtype=np.uint32)[None, :])
         # SeedSequence.generate_state(4, np.uint64): 8 words from the pool
         hc = _INIT_B
         words = []
@@ -226,26 +264,65 @@ class DayStreams:
             value *= np.uint32(hc)
             value ^= value >> np.uint32(16)
             words.append(value.astype(np.uint64))
-        seed = [(words[2 * j] | words[2 * j + 1] << np.uint64(32)).tolist() for j in range(4)]
-        # PCG64 seeding (pcg64_set_seed): state 0, inc = 2 seq + 1, step, add, step
-        for p, name in enumerate(self.names):
-            states = self.states.setdefault(name, {})
-            for i, d in enumerate(days):
-                inc = ((seed[2][p][i] << 64 | seed[3][p][i]) << 1 | 1) & _M128
-                state = (inc + (seed[0][p][i] << 64 | seed[1][p][i])) & _M128
-                states[d] = (state * _PCG_MULT + inc & _M128, inc)
+        s0, s1, s2, s3 = (words[2 * j] | words[2 * j + 1] << np.uint64(32) for j in range(4))
+        # PCG64 seeding (pcg64_set_seed): state 0, inc = 2 seq + 1, step, add, step: the
+        # state is (seed + inc) * MULT + inc. NOTE: in 64-bit halves for every stream at
+        # once (numpy's uint64 arithmetic wraps, as the halves of 128-bit arithmetic do)
+        one, u32, u63, m32 = np.uint64(1), np.uint64(32), np.uint64(63), np.uint64(_M32)
+        inc_hi, inc_lo = s2 << one | s3 >> u63, s3 << one | one
+        lo = inc_lo + s1
+        hi = inc_hi + s0 + (lo < inc_lo)
+        # (hi, lo) * MULT + inc: the high half of lo * MULT's low half from 32-bit halves
+        a0, a1 = lo & m32, lo >> u32
+        p01, p10 = a0 * np.uint64(_PCG_MULT >> 32 & _M32), a1 * np.uint64(_PCG_MULT & _M32)
+        mid = (a0 * np.uint64(_PCG_MULT & _M32) >> u32) + (p01 & m32) + (p10 & m32)
+        carry_hi = (a1 * np.uint64(_PCG_MULT >> 32 & _M32) + (p01 >> u32) + (p10 >> u32)
+                    + (mid >> u32))
+        prod_lo = lo * np.uint64(_PCG_MULT & _M64)
+        new_lo = prod_lo + inc_lo
+        new_hi = (carry_hi + hi * np.uint64(_PCG_MULT & _M64) + lo * np.uint64(_PCG_MULT >> 64)
+                  + inc_hi + (new_lo < prod_lo))
+        # the generator's state, as its setter takes it
+        for name, *halves in zip(names, new_hi.tolist(), new_lo.tolist(), inc_hi.tolist(),
+                                 inc_lo.tolist(), strict=True):
+            self.states[name].update(zip(days, [
+                {"bit_generator": "PCG64", "state": {"state": sh << 64 | sl, "inc": ih << 64 | il},
+                 "has_uint32": 0, "uinteger": 0}
+                for sh, sl, ih, il in zip(*halves, strict=True)], strict=True))
 
-    def __call__(self, name: str, d: int) -> np.random.Generator:
+    def __call__(self, name, d: int) -> np.random.Generator:
         if not self.fast:
             return np.random.default_rng(self._seed_seq(name, d))
-        if d not in self.states[name]:
-            self.prepare(range(d, d + self.AHEAD))
-        state, inc = self.states[name].pop(d)
-        gen = self.gens[name]
-        gen.bit_generator.state = {"bit_generator": "PCG64",
-                                   "state": {"state": state, "inc": inc},
-                                   "has_uint32": 0, "uinteger": 0}
-        return gen
+        states = self.states[name]
+        if d not in states:
+            self.prepare(range(d, d + self.AHEAD), None if self.together else (name,))
+        self.bit_generator.state = states.pop(d)
+        return self.gen
+
+
+def _hash_const(n_words: int, pool_size: int) -> int:
+    """SeedSequence's hash constant once ``n_words`` words are mixed into its pool."""
+    return _INIT_A * pow(_MULT_A, n_words * pool_size, 1 << 32) & _M32
+
+
+def _mix_word(pool: list[np.ndarray], hash_const: int, word: np.ndarray) -> list[np.ndarray]:
+    """The pool (one uint32 array per pool word) once one more entropy word is mixed in.
+
+    SeedSequence.mix_entropy's loop over the words past the pool size, elementwise over the
+    broadcast shapes of ``pool`` and ``word``; ``hash_const``: :func:`_hash_const` of the
+    words mixed in before.
+    """
+    hc = hash_const
+    out = []
+    for p in pool:
+        value = word ^ np.uint32(hc)
+        hc = hc * _MULT_A & _M32
+        value *= np.uint32(hc)
+        value ^= value >> np.uint32(16)
+        mixed = np.uint32(_MIX_MULT_L) * p - np.uint32(_MIX_MULT_R) * value
+        mixed ^= mixed >> np.uint32(16)
+        out.append(mixed)
+    return out
 
 
 def _n_words(x: int) -> int:
@@ -294,7 +371,7 @@ class WorkloadSampler:
         cv = s.demand.overdispersion
         if cv > 0:
             shape = 1.0 / cv ** 2
-            day_factor = streams(self.ss)["day_factor"].gamma(shape, 1.0 / shape, self.n_days)
+            day_factor = stream(self.ss, "day_factor").gamma(shape, 1.0 / shape, self.n_days)
             lam = lam * day_factor[grid.day][:, None]
         self.lam = lam
         # per channel, the cumulative contact-type shares; per ctype, its queue per channel

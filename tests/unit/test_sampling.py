@@ -14,8 +14,14 @@ import numpy as np
 import yaml
 
 from sim.compile import compile_scenario
-from sim.model import SHRINK_KINDS
-from sim.roster import intended_shrinkage, sample_roster
+from sim.model import POOL_BLOCK, SHRINK_KINDS
+from sim.roster import (
+    _availability,
+    _availability_by_shift,
+    _availability_sweep,
+    intended_shrinkage,
+    sample_roster,
+)
 from sim.scenario import parse_scenario
 from sim.workload import STREAMS, DayStreams, WorkloadSampler, sample_workload
 
@@ -186,6 +192,48 @@ def test_day_streams_are_numpys_seeded_streams():
                 assert np.array_equal(got.normal(size=3), ref.normal(size=3))
 
 
+def test_keyed_streams_are_numpys_seeded_streams():
+    """With keys of several words (the follow-up pools' (stream, class)), each name at its
+    own pace: the streams of ``SeedSequence(entropy, spawn_key=(*key, *keys[name], d))``."""
+    names = tuple(range(5))
+    for entropy, key in ((9, (0,)), (2**70 + 5, (3, 2**40)), (0, ()), ([5, 6], (1,))):
+        ss = np.random.SeedSequence(entropy, spawn_key=key)
+        rng = DayStreams(ss, names, {k: (8, 3 * k) for k in names}, together=False)
+        assert rng.fast == isinstance(entropy, int)
+        for name, d in ((3, 0), (0, 5), (3, 1), (4, 200), (3, 0), (1, 31), (1, 32), (3, 33)):
+            ref = np.random.default_rng(np.random.SeedSequence(
+                entropy, spawn_key=(*key, 8, 3 * name, d)))
+            assert np.array_equal(rng(name, d).random(4), ref.random(4))
+
+
+def test_pool_blocks_are_drawn_from_their_own_streams():
+    """Block ``b`` of pool class ``k`` draws, from the stream keyed (followup, k, b), in
+    turn: the channel uniforms, delays, handle and wrap-up times, patience, u_route and
+    u_outcome; whatever the order the blocks are asked for."""
+    s, m = scenario(**{"contact_types__a__repeat": {
+        "delay": {"dist": "exponential", "mean": 3600},
+        "channel": {"phone": 0.5, "email": 0.5}}})
+    ss = np.random.SeedSequence(17).spawn(2)[1]
+    pools = WorkloadSampler(s, m, ss).pools
+    k = int(m.journeys.class_repeat[0, 0])
+    n = POOL_BLOCK
+    for b in (3, 0, 40, 1, 3):
+        block = pools.block(k, b)
+        rng = np.random.default_rng(np.random.SeedSequence(
+            ss.entropy, spawn_key=(*ss.spawn_key, STREAMS.index("followup"), k, b)))
+        phone = rng.random(n) < 0.5
+        assert np.array_equal(block["queue"], np.where(phone, 0, 1))
+        assert np.array_equal(block["delay_s"], rng.exponential(3600, n))
+        sigma2 = np.log1p(0.5 ** 2)
+        work = rng.lognormal(np.log(300) - sigma2 / 2, np.sqrt(sigma2), n) + 30.0
+        assert np.array_equal(block["work_s"], work)
+        patience = np.full(n, np.inf)
+        patience[phone] = rng.exponential(120, int(phone.sum()))
+        assert np.array_equal(block["patience_s"], patience)
+        assert np.array_equal(block["u_route"], rng.random(n))
+        assert np.array_equal(block["u_outcome"], rng.random(n))
+
+
 def test_sampled_days_do_not_depend_on_chunks():
     s, m = scenario(horizon__days=10, demand__overdispersion=0.3)
     whole = sample_workload(s, m, 4)
@@ -263,6 +311,46 @@ def test_segments_inside_shifts_and_outside_shrinkage():
         ev = r.shrink_agent == a
         overlap = ((st[:, None] < r.shrink_end_s[ev]) & (en[:, None] > r.shrink_start_s[ev]))
         assert not overlap.any()
+
+
+def test_availability_cut_by_shift_is_the_sweeps():
+    """The availability cut shift by shift (events overlapping a little, touching, nested,
+    touching shifts) is the general sweep's, and falls back to it when events leave their
+    shift or end out of order."""
+    rng = np.random.default_rng(3)
+    by_shift = 0
+    for trial in range(300):
+        sh_agent, sh_start, sh_end = [], [], []
+        for a in range(int(rng.integers(1, 4))):
+            t = float(rng.random() * 1e5)
+            for _ in range(int(rng.integers(1, 4))):
+                t += float(rng.choice([0.0, 3600.0]))  # touching or apart
+                sh_agent.append(a)
+                sh_start.append(t)
+                sh_end.append(t + 30600.0)
+                t += 30600.0
+        sh_agent = np.array(sh_agent, np.int32)
+        sh_start, sh_end = np.array(sh_start), np.array(sh_end)
+        ev = []
+        for i in range(sh_agent.size):
+            for _ in range(int(rng.integers(0, 6))):
+                lo = sh_start[i] + rng.random() * 27000.0
+                if ev and ev[-1][3] == i and rng.random() < 0.5:
+                    lo = ev[-1][2] - rng.choice([0.0, 1e-9, 1e-5, 3600.0])  # touch, overlap
+                length = float(rng.choice([900.0, 1800.0, 1e-6]))
+                ev.append((sh_agent[i], lo, min(lo + length, sh_end[i]) + (trial % 9 == 0),
+                           i))
+        ev = sorted(ev, key=lambda e: (e[0], e[1], e[2]))
+        ev_agent, ev_start, ev_end, ev_shift = (np.array([e[k] for e in ev], dtype)
+                                                for k, dtype in enumerate(
+                                                    (np.int32, float, float, np.intp)))
+        args = (sh_agent, sh_start, sh_end, ev_agent, ev_start, ev_end)
+        fast = _availability(*args, ev_shift)
+        for x, y in zip(fast, _availability_sweep(*args), strict=True):
+            assert x.dtype == y.dtype and x.tobytes() == y.tobytes()
+        by_shift += _availability_by_shift(sh_agent, sh_start, sh_end, ev_start, ev_end,
+                                           ev_shift) is not None
+    assert 100 < by_shift < 300
 
 
 def test_breaks_at_their_jittered_times():
