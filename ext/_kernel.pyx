@@ -28,9 +28,10 @@ Data structures
   ``(arrival_s, id)``: in id order, or through an explicit order for the one-shot run of an
   unsorted workload), the AGENT_ON stream (segments in ``(seg_start_s, id)`` order), a
   binary min-heap in a flat C array holding the scheduled COMPLETION, ABANDON, OVERFLOW and
-  AGENT_OFF events, and a second one holding the ARRIVAL events of the follow-ups. The heap
-  key is ``(time_s, kind << 32 | id)``: time first, then kind, then id. Keys are unique, so
-  the merge order does not depend on which source holds an event.
+  AGENT_OFF events, and a second one holding the ARRIVAL events of the follow-ups. Every
+  event is named by one 128-bit integer key (``ev_key``) whose integer order is the order of
+  ``(time_s, kind, id)``: time first, then kind, then id. Keys are unique, so the merge
+  order does not depend on which source holds an event.
   NOTE: the follow-ups (often a day ahead) have their own heap so that the busy heap of
   near events stays small (fewer levels per push and pop); the event being handled keeps
   its heap slot until its handler's first push on that heap takes it (one sift, not two).
@@ -69,7 +70,7 @@ Data structures
 import numpy as np
 
 from libc.math cimport INFINITY, NAN, isfinite
-from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t, uint64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memmove, memset
 
@@ -172,6 +173,52 @@ cdef extern from *:
     """
     int ccsim_ctz64(uint64_t v) noexcept nogil  # index of the lowest set bit (v != 0)
     int ccsim_popcount64(uint64_t v) noexcept nogil
+
+
+# Event keys: (time_s, kind, id) packed into one unsigned 128-bit integer (GCC and Clang),
+# compared with a single integer comparison.
+#   high 64 bits: the time's IEEE bits mapped to an unsigned integer of the same order
+#                 (0x8000000000000000 + the signed magnitude; -0.0 and +0.0 both map to
+#                 0x8000000000000000, so equal times compare equal, as with ``==``),
+#   low 64 bits:  kind << 33 | id << 1 | (1 if the time is -0.0), so that the exact time,
+#                 sign of zero included, can be read back; the flag never decides an order
+#                 (two events never share a kind and an id).
+# For every non-NaN time the integer order is exactly the order of (time_s, kind, id)
+# compared with the float operators <, ==.
+cdef extern from *:
+    """
+    typedef unsigned __int128 ccsim_ekey;
+    #define CCSIM_SIGN 0x8000000000000000ULL
+    static inline ccsim_ekey ccsim_ev_key(double t, int64_t kind, int64_t id) {
+        uint64_t u, m, s;
+        memcpy(&u, &t, sizeof u);
+        s = (uint64_t) ((int64_t) u >> 63);  /* all ones when the sign bit is set */
+        m = u & ~CCSIM_SIGN;
+        return ((ccsim_ekey) (CCSIM_SIGN + ((m ^ s) - s)) << 64)
+               | (uint64_t) (kind << 33 | id << 1 | (u == CCSIM_SIGN));
+    }
+    static inline double ccsim_ev_time(ccsim_ekey k) {
+        int64_t d = (int64_t) ((uint64_t) (k >> 64) - CCSIM_SIGN);
+        uint64_t u = d < 0 ? (CCSIM_SIGN | (uint64_t) -d) : (uint64_t) d;
+        double t;
+        u |= ((uint64_t) k & 1) << 63;  /* -0.0 */
+        memcpy(&t, &u, sizeof t);
+        return t;
+    }
+    static inline int ccsim_ev_kind(ccsim_ekey k) { return (int) ((uint64_t) k >> 33); }
+    static inline int32_t ccsim_ev_id(ccsim_ekey k) {
+        return (int32_t) (((uint64_t) k >> 1) & 0xFFFFFFFFu);
+    }
+    static const ccsim_ekey CCSIM_EV_NONE = ~(ccsim_ekey) 0;  /* after every event */
+    """
+    # Cython sees an integer type; the C code uses the 128-bit type (only =, < and the
+    # functions below are applied to it).
+    ctypedef unsigned long long ekey_t "ccsim_ekey"
+    ekey_t ev_key "ccsim_ev_key"(double t, int64_t kind, int64_t ident) noexcept nogil
+    double ev_time "ccsim_ev_time"(ekey_t k) noexcept nogil
+    int ev_kind "ccsim_ev_kind"(ekey_t k) noexcept nogil
+    int32_t ev_id "ccsim_ev_id"(ekey_t k) noexcept nogil
+    const ekey_t EV_NONE "CCSIM_EV_NONE"
 # ---------------------------------------------------------------------------------------------
 # State.
 
@@ -185,14 +232,9 @@ cdef struct AgentState:
     int32_t live_idle  # 1 if live-capable, on duty and used == 0 (spec: "Reservation")
 
 
-cdef struct HeapItem:
-    double t
-    int64_t key  # kind << 32 | id
-
-
 cdef struct Heap:
-    # Binary min-heap on (t, key) in a flat growable array.
-    HeapItem* a
+    # Binary min-heap of event keys in a flat growable array.
+    ekey_t* a
     Py_ssize_t n
     Py_ssize_t cap
     int top_taken  # 1 while the top's event is handled: the next push replaces it
@@ -354,7 +396,6 @@ cdef struct Ctx:
 
 
 cdef enum:
-    SRC_NONE = 0
     SRC_HEAP = 1
     SRC_ON = 2
     SRC_ARRIVAL = 3
@@ -422,20 +463,11 @@ cdef inline bint is_final_gone(Ctx* x, int32_t c) noexcept nogil:
     return c < x.base
 
 # ---------------------------------------------------------------------------------------------
-# Binary min-heap on (t, key).
+# Binary min-heap of event keys.
 
-cdef inline bint _before(double t1, int64_t k1, double t2, int64_t k2) noexcept nogil:
-    return t1 < t2 or (t1 == t2 and k1 < k2)
-
-
-cdef inline int _before_nb(double t1, int64_t k1, double t2, int64_t k2) noexcept nogil:
-    """_before without short-circuit evaluation (bitwise & and |): 1 or 0."""
-    return (t1 < t2) | ((t1 == t2) & (k1 < k2))
-
-
-cdef inline void heap_sift_down(Heap* h, double t, int64_t key) noexcept nogil:
-    """Put (t, key) into the empty root slot of heap h (h.n counts that slot)."""
-    cdef HeapItem* a = h.a
+cdef inline void heap_sift_down(Heap* h, ekey_t k) noexcept nogil:
+    """Put k into the empty root slot of heap h (h.n counts that slot)."""
+    cdef ekey_t* a = h.a
     cdef Py_ssize_t n = h.n, i = 0, m
     while True:
         m = 2 * i + 1
@@ -443,30 +475,29 @@ cdef inline void heap_sift_down(Heap* h, double t, int64_t key) noexcept nogil:
             break
         if m + 1 < n:
             # NOTE: the smaller child is selected without a branch (which child wins is
-            # unpredictable); same result as _before.
-            m += _before_nb(a[m + 1].t, a[m + 1].key, a[m].t, a[m].key)
-        if _before(a[m].t, a[m].key, t, key):
+            # unpredictable).
+            m += a[m + 1] < a[m]
+        if a[m] < k:
             a[i] = a[m]
             i = m
         else:
             break
-    a[i].t = t
-    a[i].key = key
+    a[i] = k
 
 
-cdef inline void heap_push(Ctx* x, Heap* h, double t, int64_t key) noexcept nogil:
-    cdef HeapItem* a
+cdef inline void heap_push(Ctx* x, Heap* h, ekey_t k) noexcept nogil:
+    cdef ekey_t* a
     cdef Py_ssize_t i, p, cap
     if h.top_taken:
         # NOTE: the event being handled was h's top; the first event its handler schedules
         # on h takes its slot (one sift instead of a pop and a push). The heap holds the
         # same unique keys either way, so the order of the events is unchanged.
         h.top_taken = 0
-        heap_sift_down(h, t, key)
+        heap_sift_down(h, k)
         return
     if h.n == h.cap:
         cap = 2 * h.cap
-        a = <HeapItem*> realloc(h.a, cap * sizeof(HeapItem))
+        a = <ekey_t*> realloc(h.a, cap * sizeof(ekey_t))
         if a == NULL:
             x.err = 1
             return
@@ -477,20 +508,19 @@ cdef inline void heap_push(Ctx* x, Heap* h, double t, int64_t key) noexcept nogi
     h.n += 1
     while i > 0:
         p = (i - 1) >> 1
-        if _before(t, key, a[p].t, a[p].key):
+        if k < a[p]:
             a[i] = a[p]
             i = p
         else:
             break
-    a[i].t = t
-    a[i].key = key
+    a[i] = k
 
 
 cdef inline void heap_pop(Heap* h) noexcept nogil:
     """Remove the top of h (its last item fills the slot)."""
     h.n -= 1
     if h.n > 0:
-        heap_sift_down(h, h.a[h.n].t, h.a[h.n].key)
+        heap_sift_down(h, h.a[h.n])
 
 
 cdef inline void heap_end_event(Heap* h) noexcept nogil:
@@ -626,7 +656,7 @@ cdef inline void start_contact(Ctx* x, int32_t c, int32_t a, double t) noexcept 
     update_fit(x, a)
     if end_s > ag.max_end_s:
         ag.max_end_s = end_s
-    heap_push(x, &x.heap, end_s, (<int64_t> EV_COMPLETION << 32) | c)
+    heap_push(x, &x.heap, ev_key(end_s, EV_COMPLETION, c))
 
 
 cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
@@ -915,7 +945,7 @@ cdef void spawn(Ctx* x, int32_t c, double t, int kind, int32_t k, int32_t q_over
     x.fu[x.fu_n] = row
     ident = <int32_t> (FB + x.fu_base + x.fu_n)
     x.fu_n += 1
-    heap_push(x, &x.fu_heap, arrival, (<int64_t> EV_ARRIVAL << 32) | ident)
+    heap_push(x, &x.fu_heap, ev_key(arrival, EV_ARRIVAL, ident))
 
 
 cdef inline void decide_completion(Ctx* x, int32_t c, double t) noexcept nogil:
@@ -1014,10 +1044,9 @@ cdef inline void on_arrival(Ctx* x, int32_t c, double t) noexcept nogil:
     fifo_push(x, q, c)
     ab = c_abandon_at(x, c)
     if isfinite(ab):
-        heap_push(x, &x.heap, ab, (<int64_t> EV_ABANDON << 32) | c)
+        heap_push(x, &x.heap, ev_key(ab, EV_ABANDON, c))
     if isfinite(x.ov_after[q]):
-        heap_push(x, &x.heap, c_arrival(x, c) + x.ov_after[q],
-                  (<int64_t> EV_OVERFLOW << 32) | c)
+        heap_push(x, &x.heap, ev_key(c_arrival(x, c) + x.ov_after[q], EV_OVERFLOW, c))
 
 
 cdef inline void on_overflow(Ctx* x, int32_t c, double t) noexcept nogil:
@@ -1120,7 +1149,7 @@ cdef inline void on_agent_on(Ctx* x, int32_t s, double t) noexcept nogil:
     ag.on_duty = 1
     ag.last_free_s = t
     update_fit(x, a)
-    heap_push(x, &x.heap, x.seg_end_s[s], (<int64_t> EV_AGENT_OFF << 32) | s)
+    heap_push(x, &x.heap, ev_key(x.seg_end_s[s], EV_AGENT_OFF, s))
     pull(x, a, t)
     recheck_reservation(x, t)
 
@@ -1138,47 +1167,43 @@ cdef int run(Ctx* x) noexcept nogil:
     cdef Py_ssize_t ia = x.arr_pos, ion = x.ion
     cdef Py_ssize_t n_segments = x.n_segments, base = x.base, arr_end = x.arr_end
     cdef const int32_t* arrival_order = x.arrival_order
-    cdef double bt, until_s = x.until_s, on_t = INFINITY, arr_t = INFINITY
-    cdef int64_t bk, k, on_k = INT64_MAX, arr_k = INT64_MAX
+    cdef double bt
+    cdef ekey_t best, on_k = EV_NONE, arr_k = EV_NONE
+    # events at or after until_s stop the loop: the smallest key of time until_s (+ 0.0
+    # turns -0.0 into +0.0, whose key has no -0.0 flag: the smallest of that time)
+    cdef ekey_t until_k = ev_key(x.until_s + 0.0, 0, 0)
     cdef int32_t c, s, event_id
     cdef int src, kind, rc = 0
     if ion < n_segments:
         s = x.on_order[ion]
-        on_t = x.seg_start_s[s]
-        on_k = (<int64_t> EV_AGENT_ON << 32) | s
+        on_k = ev_key(x.seg_start_s[s], EV_AGENT_ON, s)
     if ia < arr_end:
         c = arrival_order[ia] if arrival_order != NULL else <int32_t> ia
-        arr_t = x.arrival_s[c - base]
-        arr_k = (<int64_t> EV_ARRIVAL << 32) | c
+        arr_k = ev_key(x.arrival_s[c - base], EV_ARRIVAL, c)
     while True:
         if x.err:
             rc = -1
             break
-        src = SRC_NONE
-        bt = INFINITY
-        bk = INT64_MAX
-        if x.heap.n > 0:
-            src = SRC_HEAP
-            bt = x.heap.a[0].t
-            bk = x.heap.a[0].key
-        if x.fu_heap.n > 0 and _before(x.fu_heap.a[0].t, x.fu_heap.a[0].key, bt, bk):
+        # NOTE: an exhausted source has the key EV_NONE (after every event), so each
+        # source costs one 128-bit comparison.
+        src = SRC_HEAP
+        best = x.heap.a[0] if x.heap.n > 0 else EV_NONE
+        if x.fu_heap.n > 0 and x.fu_heap.a[0] < best:
             src = SRC_FOLLOWUP
-            bt = x.fu_heap.a[0].t
-            bk = x.fu_heap.a[0].key
-        if ion < n_segments and _before(on_t, on_k, bt, bk):
+            best = x.fu_heap.a[0]
+        if on_k < best:
             src = SRC_ON
-            bt = on_t
-            bk = on_k
-        if ia < arr_end and _before(arr_t, arr_k, bt, bk):
+            best = on_k
+        if arr_k < best:
             src = SRC_ARRIVAL
-            bt = arr_t
-            bk = arr_k
-        if src == SRC_NONE or not (bt < until_s):
+            best = arr_k
+        # not (time < until_s); also stops when every source is exhausted
+        if not (best < until_k):
             break
-        k = bk >> 32  # kind
-        event_id = <int32_t> (bk - (k << 32))
+        bt = ev_time(best)
+        event_id = ev_id(best)
         if src == SRC_HEAP:
-            kind = <int> k
+            kind = ev_kind(best)
             # the top is removed lazily: the handler's first push takes its slot
             x.heap.top_taken = 1
             if kind == EV_COMPLETION:
@@ -1196,17 +1221,17 @@ cdef int run(Ctx* x) noexcept nogil:
             heap_end_event(&x.fu_heap)
         elif src == SRC_ARRIVAL:
             ia += 1
+            arr_k = EV_NONE
             if ia < arr_end:
                 c = arrival_order[ia] if arrival_order != NULL else <int32_t> ia
-                arr_t = x.arrival_s[c - base]
-                arr_k = (<int64_t> EV_ARRIVAL << 32) | c
+                arr_k = ev_key(x.arrival_s[c - base], EV_ARRIVAL, c)
             on_arrival(x, event_id, bt)
         else:
             ion += 1
+            on_k = EV_NONE
             if ion < n_segments:
                 s = x.on_order[ion]
-                on_t = x.seg_start_s[s]
-                on_k = (<int64_t> EV_AGENT_ON << 32) | s
+                on_k = ev_key(x.seg_start_s[s], EV_AGENT_ON, s)
             on_agent_on(x, event_id, bt)
     x.arr_pos = ia
     x.ion = ion
@@ -1452,9 +1477,9 @@ cdef class KernelRun:
         x.aq_bits = <uint64_t*> _alloc(n_agents * x.q_words, sizeof(uint64_t))
         x.aq_ov = <int8_t*> _alloc(n_pairs, sizeof(int8_t))
         x.heap.cap = 64 + 2 * n_agents
-        x.heap.a = <HeapItem*> malloc(x.heap.cap * sizeof(HeapItem))
+        x.heap.a = <ekey_t*> malloc(x.heap.cap * sizeof(ekey_t))
         x.fu_heap.cap = 64
-        x.fu_heap.a = <HeapItem*> malloc(x.fu_heap.cap * sizeof(HeapItem))
+        x.fu_heap.a = <ekey_t*> malloc(x.fu_heap.cap * sizeof(ekey_t))
         if (x.agents == NULL or x.q_units == NULL or x.level_units == NULL
                 or x.q_level == NULL or x.elig == NULL or x.fit == NULL or x.aq_ptr == NULL
                 or x.aq == NULL or x.aq_class == NULL or x.fifo == NULL or x.heap.a == NULL
@@ -1847,7 +1872,6 @@ cdef class KernelRun:
         cdef Fifo* f
         cdef int64_t h, cap
         cdef Py_ssize_t oldest, c, fu_oldest = FB
-        cdef int64_t key
         cdef int rc
         cdef bint ordered = arrival_order is not None
         cdef Py_ssize_t n_ctypes
@@ -1972,15 +1996,14 @@ cdef class KernelRun:
                         oldest = c
             fu_oldest = FB + x.fu_base + x.fu_n
             for i in range(x.heap.n):
-                key = x.heap.a[i].key
-                if (key >> 32) == EV_COMPLETION:  # in service
-                    c = <Py_ssize_t> (key & 0xFFFFFFFF)
+                if ev_kind(x.heap.a[i]) == EV_COMPLETION:  # in service
+                    c = ev_id(x.heap.a[i])
                     if c < oldest:
                         oldest = c
                     if c >= FB and c < fu_oldest:
                         fu_oldest = c
             for i in range(x.fu_heap.n):  # follow-ups not arrived yet
-                c = <Py_ssize_t> (x.fu_heap.a[i].key & 0xFFFFFFFF)
+                c = ev_id(x.fu_heap.a[i])
                 if c < oldest:
                     oldest = c
                 if c < fu_oldest:
