@@ -23,22 +23,22 @@ Data structures
   on how the workload is cut into windows. A call of ``advance`` sees a *window* of the
   workload, global ids ``[base, base + n)``; per-contact arrays are read and written at
   ``id - base``.
-* Events are processed in increasing key ``(time_s, kind, id)``. Four sources are merged
+* Events are processed in increasing key ``(time_s, kind, id)``. Five sources are merged
   at every step, each in key order: the arrival stream (contacts sorted by
   ``(arrival_s, id)``: in id order, or through an explicit order for the one-shot run of an
   unsorted workload), the AGENT_ON stream (segments in ``(seg_start_s, id)`` order), a
-  binary min-heap in a flat C array holding the scheduled COMPLETION, ABANDON, OVERFLOW and
-  AGENT_OFF events, and a second one holding the ARRIVAL events of the follow-ups. Every
-  event is named by one 128-bit integer key (``ev_key``) whose integer order is the order of
-  ``(time_s, kind, id)``: time first, then kind, then id. Keys are unique, so the merge
-  order does not depend on which source holds an event.
-  NOTE: the follow-ups (often a day ahead) have their own heap so that the busy heap of
-  near events stays small (fewer levels per push and pop); the event being handled keeps
-  its heap slot until its handler's first push on that heap takes it (one sift, not two).
-  A segment's AGENT_OFF is pushed when its AGENT_ON is processed (as the SimPy engine's
-  shift process does), so the OFF of a segment can never come before its ON. The positions
-  in both streams and the heaps persist between calls; a call stops before the first event
-  at or after its ``until_s`` (which stays first for the next call).
+  binary min-heap in a flat C array holding the scheduled COMPLETION, ABANDON and OVERFLOW
+  events, a second one holding the ARRIVAL events of the follow-ups and a third one the
+  AGENT_OFF events. Every event is named by one 128-bit integer key (``ev_key``) whose
+  integer order is the order of ``(time_s, kind, id)``: time first, then kind, then id.
+  Keys are unique, so the merge order does not depend on which source holds an event.
+  NOTE: the follow-ups (often a day ahead) and the shift ends have their own heaps so that
+  the busy heap of near events stays small (fewer levels per push and pop); the event being
+  handled keeps its heap slot until its handler's first push on that heap takes it (one
+  sift, not two). A segment's AGENT_OFF is pushed when its AGENT_ON is processed (as the
+  SimPy engine's shift process does), so the OFF of a segment can never come before its
+  ON. The positions in both streams and the heaps persist between calls; a call stops
+  before the first event at or after its ``until_s`` (which stays first for the next call).
 * Each queue has a FIFO of waiting contacts (global ids): a growable ring buffer (power-of-
   two capacity, monotonic head/tail counters). Contacts are appended in processing order,
   i.e. ``(arrival_s, id)`` order. Abandoned contacts stay in the buffer and are skipped
@@ -56,14 +56,17 @@ Data structures
   the eligible agents; per distinct "units" value of the queues, the agents on duty with at
   least that many free units (updated whenever an agent's capacity or duty changes). Their
   AND, iterated bit by bit, yields exactly the candidates in increasing id.
-* Per agent, its eligible queues sorted by the static part of the pull key (pull), with
-  the queues it takes only once overflowed (flag ``aq_ov``). Whether a queue's head has
-  overflowed is read from the key of the queue's last OVERFLOW event (no per-contact state).
-  The same lists as bitsets over queue ids (``aq_bits``), with a bitset of the queues that
-  have waiting contacts (``q_waiting``), let a pull with nothing to take return at once.
+* The static part of the pull key (is_deferred[, queue_priority]) depends on the queue only:
+  the queues are ranked once by (static key, queue id) (``rank_q``, ``q_rank``), and the
+  queue bitsets are over ranks: per agent, the queues of its pull list (``ag_pull``) and
+  those it takes only once overflowed (``ag_pull_ov``); the queues that have waiting
+  contacts (``rk_waiting``), the live and the deferred ones. A pull visits the set bits of
+  ``rk_waiting & ag_pull``, i.e. only the agent's queues with waiting contacts, in the
+  order of its sorted list. Whether a queue's head has overflowed is read from the key of
+  the queue's last OVERFLOW event (no per-contact state).
 * The reservation keeps a count and a bitset of the live-idle agents, updated with the
   "fits" bitsets; its re-check pulls only the live-idle agents in the puller bitsets
-  (``q_pullers``: per queue, the agents with it in their list) of the deferred queues that
+  (``rk_pullers``: per queue, the agents with it in their list) of the deferred queues that
   have waiting contacts.
 """
 
@@ -230,6 +233,7 @@ cdef struct AgentState:
     int32_t team
     int32_t on_duty  # 1 between AGENT_ON and AGENT_OFF
     int32_t live_idle  # 1 if live-capable, on duty and used == 0 (spec: "Reservation")
+    uint64_t levels  # bit l: the agent's bit is set in fit[l]
 
 
 cdef struct Heap:
@@ -289,7 +293,7 @@ cdef struct Ctx:
     int32_t reserve  # reserve_for_live
     int32_t n_live_idle  # agents with live_idle == 1
     uint64_t* live_idle_bits  # [n_words] bit a: agents[a].live_idle
-    uint64_t* q_pullers  # [Q, n_words] bit a: queue q is in agent a's pull list (aq)
+    uint64_t* rk_pullers  # [Q, n_words] row r: bit a: the queue of rank r is in a's list
     uint64_t* recheck_cand  # [n_words] scratch of recheck_reservation
     int8_t* live_cap  # [A] 1 if eligible for some live queue
     int8_t* q_deferred  # [Q]
@@ -300,7 +304,6 @@ cdef struct Ctx:
     int32_t* ov_id
     uint64_t* ov_elig  # [Q, n_words] bit a: agent a takes overflowed contacts of queue q
     uint64_t* cand  # [n_words] scratch: the candidates of one choose_agent
-    int8_t* aq_ov  # parallel to aq: 1 if the agent takes the queue only once overflowed
     # model
     const double* channel_slowdown
     const int32_t* queue_channel
@@ -336,21 +339,25 @@ cdef struct Ctx:
     int32_t* q_units  # [Q] capacity units of one contact of each queue
     Py_ssize_t n_words  # words of one agent bitset: ceil(A / 64)
     int32_t n_levels  # number of distinct q_units values
-    int32_t* level_units  # [L] the distinct values
+    int32_t* level_units  # [L] the distinct values (L <= CAPACITY_UNITS: units are 1..60)
+    uint64_t* units_levels  # [CAPACITY_UNITS + 1] bit l: level_units[l] <= free units
     int32_t* q_level  # [Q] index of q_units[q] in level_units
     uint64_t* elig  # [Q, n_words] bit a: agent a may serve queue q
     uint64_t* fit  # [L, n_words] bit a: agent a on duty with >= level_units[l] free units
-    int32_t* aq_ptr  # [A + 1] CSR: eligible queues of each agent, sorted by aq_class
-    int32_t* aq
-    int64_t* aq_class  # static part of the pull key of (agent, queue)
+    int32_t* rank_q  # [Q] queues in increasing (static part of the pull key, id): by rank
+    int32_t* q_rank  # [Q] rank of each queue
+    int64_t* rank_cls  # [Q] static part of the pull key of the queue of each rank
     Fifo* fifo  # [Q] waiting contacts of each queue
     Py_ssize_t q_words  # words of one queue bitset: ceil(Q / 64)
-    uint64_t* q_waiting  # [q_words] bit q: fifo[q].wait > 0
-    uint64_t* q_live  # [q_words] bit q: queue q is live (not deferred)
-    uint64_t* q_deferred_bits  # [q_words] bit q: queue q is deferred
-    uint64_t* aq_bits  # [A, q_words] bit q: queue q is in agent a's pull list (aq)
-    Heap heap  # scheduled COMPLETION, ABANDON, AGENT_OFF and OVERFLOW events
+    # queue bitsets over ranks (bit r: the queue rank_q[r])
+    uint64_t* rk_waiting  # [q_words] its fifo has waiting contacts (wait > 0)
+    uint64_t* rk_live  # [q_words] it is live (not deferred)
+    uint64_t* rk_deferred  # [q_words] it is deferred
+    uint64_t* ag_pull  # [A, q_words] it is in agent a's pull list (eligible or overflow)
+    uint64_t* ag_pull_ov  # [A, q_words] agent a takes it only once overflowed
+    Heap heap  # scheduled COMPLETION, ABANDON and OVERFLOW events
     Heap fu_heap  # ARRIVAL events of the follow-ups (not arrived yet)
+    Heap off_heap  # AGENT_OFF events of the segments on duty
     int err  # nonzero: out of memory (1) or a pool block could not be sampled (2)
     # journeys (spec: "Journeys"); journeys == 0: every fate RESOLVED / GAVE_UP, no follow-up
     int journeys
@@ -397,7 +404,7 @@ cdef struct Ctx:
 
 cdef enum:
     SRC_HEAP = 1
-    SRC_ON = 2
+    SRC_ROSTER = 2
     SRC_ARRIVAL = 3
     SRC_FOLLOWUP = 4
     FIFO_MIN_CAPACITY = 64
@@ -559,6 +566,7 @@ cdef inline bint fifo_rebuild(Ctx* x, Fifo* f, int64_t cap) noexcept nogil:
 cdef inline void fifo_push(Ctx* x, int32_t q, int32_t c) noexcept nogil:
     cdef Fifo* f = &x.fifo[q]
     cdef int64_t cap
+    cdef int32_t r
     if f.tail - f.head > f.mask:  # full
         # NOTE: a full buffer is rebuilt with its waiting entries only (abandoned ones are
         # dropped) and at least twice the room they need: amortised O(1) per push, and the
@@ -572,15 +580,18 @@ cdef inline void fifo_push(Ctx* x, int32_t q, int32_t c) noexcept nogil:
     f.buf[f.tail & f.mask] = c
     f.tail += 1
     f.wait += 1
-    x.q_waiting[q >> 6] |= (<uint64_t> 1) << (q & 63)
+    r = x.q_rank[q]
+    x.rk_waiting[r >> 6] |= (<uint64_t> 1) << (r & 63)
 
 
 cdef inline void fifo_leave(Ctx* x, int32_t q) noexcept nogil:
     """One waiting contact of queue q left it (taken or abandoned)."""
     cdef Fifo* f = &x.fifo[q]
+    cdef int32_t r
     f.wait -= 1
     if f.wait == 0:
-        x.q_waiting[q >> 6] &= ~((<uint64_t> 1) << (q & 63))
+        r = x.q_rank[q]
+        x.rk_waiting[r >> 6] &= ~((<uint64_t> 1) << (r & 63))
 
 # ---------------------------------------------------------------------------------------------
 # Event handlers. Contact ids are global; window rows are ``id - x.base``.
@@ -588,23 +599,24 @@ cdef inline void fifo_leave(Ctx* x, int32_t q) noexcept nogil:
 cdef inline void update_fit(Ctx* x, int32_t a) noexcept nogil:
     """Refresh agent a's bits in the "fits" bitsets after its capacity or duty changed."""
     cdef AgentState* ag = &x.agents[a]
-    cdef int32_t free_units = _CAPACITY_UNITS - ag.used if ag.on_duty else -1
-    cdef Py_ssize_t nw = x.n_words
     cdef uint64_t bit = (<uint64_t> 1) << (a & 63)
     cdef uint64_t* word = x.fit + (a >> 6)
-    cdef int32_t l, idle
-    for l in range(x.n_levels):
-        if free_units >= x.level_units[l]:
-            word[l * nw] |= bit
-        else:
-            word[l * nw] &= ~bit
-    idle = 1 if (x.live_cap[a] and ag.on_duty and ag.used == 0) else 0
+    cdef Py_ssize_t nw = x.n_words
+    # the levels the agent fits now (none off duty), from a table by free units
+    cdef uint64_t levels = x.units_levels[_CAPACITY_UNITS - ag.used] if ag.on_duty else 0
+    cdef uint64_t changed = levels ^ ag.levels
+    cdef int32_t idle
+    # NOTE: only the levels whose bit changes are written (usually none or one), not all.
+    ag.levels = levels
+    while changed:
+        word[ccsim_ctz64(changed) * nw] ^= bit
+        changed &= changed - 1
+    # NOTE: written without branches (whether the agent is idle flips unpredictably): the
+    # bit is cleared, then set from a 0 / all-ones mask.
+    idle = x.live_cap[a] & (ag.on_duty != 0) & (ag.used == 0)
     x.n_live_idle += idle - ag.live_idle
     ag.live_idle = idle
-    if idle:
-        x.live_idle_bits[a >> 6] |= bit
-    else:
-        x.live_idle_bits[a >> 6] &= ~bit
+    x.live_idle_bits[a >> 6] = (x.live_idle_bits[a >> 6] & ~bit) | (bit & (0 - <uint64_t> idle))
 
 
 cdef inline bint may_take_deferred(Ctx* x, int32_t a) noexcept nogil:
@@ -662,70 +674,68 @@ cdef inline void start_contact(Ctx* x, int32_t c, int32_t a, double t) noexcept 
 cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
     """Agent a (on duty) takes waiting contacts while one fits (spec: "Pull")."""
     cdef AgentState* ag = &x.agents[a]
-    cdef int32_t free_units, j, q, c, bq, bc
+    cdef int32_t free_units, r, q, c, bq, bc
     cdef int64_t cls, bcls, h
     cdef double arr, barr
     cdef Fifo* f
     cdef int policy = x.pull_policy
-    cdef bint may_defer
+    cdef bint may_defer, done
     cdef Py_ssize_t w, qw = x.q_words
-    cdef const uint64_t* mine = x.aq_bits + a * qw
-    cdef uint64_t any_waiting
+    cdef const uint64_t* mine = x.ag_pull + a * qw
+    cdef const uint64_t* mine_ov = x.ag_pull_ov + a * qw
+    cdef uint64_t bits
     while True:
         free_units = _CAPACITY_UNITS - ag.used
         if free_units <= 0:
             return
         may_defer = may_take_deferred(x, a)
-        # NOTE: most pulls find all of the agent's queues empty (or only deferred work it
-        # may not take): one test on the queue bitsets instead of the scan of its list.
-        any_waiting = 0
-        for w in range(qw):
-            any_waiting |= x.q_waiting[w] & mine[w] & (
-                ~(<uint64_t> 0) if may_defer else x.q_live[w])
-        if any_waiting == 0:
-            return
         bq = -1
         bc = -1
         bcls = 0
         barr = 0.0
-        for j in range(x.aq_ptr[a], x.aq_ptr[a + 1]):
-            cls = x.aq_class[j]
-            # NOTE: the agent's queues are sorted by the static part of the key
-            # (is_deferred[, queue_priority]); once a head was found, a queue of a larger
-            # class cannot win, so the scan stops early.
-            if bq >= 0 and cls > bcls:
-                break
-            q = x.aq[j]
-            # is_deferred leads the class: past the first deferred queue all are deferred
-            if x.q_deferred[q] and not may_defer:
-                break
-            f = &x.fifo[q]
-            if f.wait == 0:
-                continue
-            # Lazy deletion: skip abandoned contacts at the head (wait > 0 guarantees a
-            # waiting one before the tail).
-            h = f.head
-            c = f.buf[h & f.mask]
-            while c_outcome(x, c) != OUT_WAITING:
-                h += 1
+        done = False
+        for w in range(qw):
+            # NOTE: only the agent's queues with waiting contacts (and not deferred unless
+            # it may take deferred work) are visited, in increasing rank, which is the order
+            # of its list sorted by the static part of the key; most pulls find none.
+            bits = x.rk_waiting[w] & mine[w] & (~(<uint64_t> 0) if may_defer else x.rk_live[w])
+            while bits:
+                r = <int32_t> (w * 64 + ccsim_ctz64(bits))
+                bits &= bits - 1
+                cls = x.rank_cls[r]
+                # NOTE: once a head was found, a queue of a larger class cannot win, so the
+                # scan stops early.
+                if bq >= 0 and cls > bcls:
+                    done = True
+                    break
+                q = x.rank_q[r]
+                f = &x.fifo[q]
+                # Lazy deletion: skip abandoned contacts at the head (wait > 0 guarantees a
+                # waiting one before the tail).
+                h = f.head
                 c = f.buf[h & f.mask]
-            f.head = h
-            if x.q_units[q] > free_units:
-                continue
-            if x.aq_ov[j] and not overflowed(x, q, c):
-                continue
-            # the dynamic part of the key (spec: "Pull"), same expressions as the spec
-            arr = c_arrival(x, c)
-            if policy == PULL_SLA_URGENCY:
-                arr = arr + x.q_sla_s[q]
-            elif policy == PULL_WEIGHTED_WAIT:
-                arr = -((t - arr) * x.queue_weight[q])
-            # Here cls == bcls whenever bq >= 0 (sorted classes, early break above).
-            if bq < 0 or arr < barr or (arr == barr and c < bc):
-                bq = q
-                bc = c
-                bcls = cls
-                barr = arr
+                while c_outcome(x, c) != OUT_WAITING:
+                    h += 1
+                    c = f.buf[h & f.mask]
+                f.head = h
+                if x.q_units[q] > free_units:
+                    continue
+                if (mine_ov[w] >> (r & 63)) & 1 and not overflowed(x, q, c):
+                    continue
+                # the dynamic part of the key (spec: "Pull"), same expressions as the spec
+                arr = c_arrival(x, c)
+                if policy == PULL_SLA_URGENCY:
+                    arr = arr + x.q_sla_s[q]
+                elif policy == PULL_WEIGHTED_WAIT:
+                    arr = -((t - arr) * x.queue_weight[q])
+                # Here cls == bcls whenever bq >= 0 (increasing classes, early stop above).
+                if bq < 0 or arr < barr or (arr == barr and c < bc):
+                    bq = q
+                    bc = c
+                    bcls = cls
+                    barr = arr
+            if done:
+                break
         if bq < 0:
             return
         x.fifo[bq].head += 1
@@ -1065,7 +1075,7 @@ cdef inline void on_overflow(Ctx* x, int32_t c, double t) noexcept nogil:
 
 cdef inline void recheck_reservation(Ctx* x, double t) noexcept nogil:
     """Spec: "Reservation": every on-duty agent with nothing in hand pulls, in id order."""
-    cdef int32_t b, q
+    cdef int32_t b, r
     cdef Py_ssize_t w, i, nw = x.n_words
     cdef uint64_t bits, found = 0
     cdef uint64_t* cand = x.recheck_cand
@@ -1090,11 +1100,11 @@ cdef inline void recheck_reservation(Ctx* x, double t) noexcept nogil:
     # fails the test: stop there. Cost O(A / 64 + candidates), not O(A) pulls per call.
     memset(cand, 0, nw * sizeof(uint64_t))
     for w in range(x.q_words):
-        bits = x.q_waiting[w] & x.q_deferred_bits[w]
+        bits = x.rk_waiting[w] & x.rk_deferred[w]
         while bits:
-            q = <int32_t> (w * 64 + ccsim_ctz64(bits))
+            r = <int32_t> (w * 64 + ccsim_ctz64(bits))
             bits &= bits - 1
-            pullers = x.q_pullers + q * nw
+            pullers = x.rk_pullers + r * nw
             for i in range(nw):
                 cand[i] |= pullers[i]
                 found |= pullers[i]
@@ -1149,7 +1159,7 @@ cdef inline void on_agent_on(Ctx* x, int32_t s, double t) noexcept nogil:
     ag.on_duty = 1
     ag.last_free_s = t
     update_fit(x, a)
-    heap_push(x, &x.heap, ev_key(x.seg_end_s[s], EV_AGENT_OFF, s))
+    heap_push(x, &x.off_heap, ev_key(x.seg_end_s[s], EV_AGENT_OFF, s))
     pull(x, a, t)
     recheck_reservation(x, t)
 
@@ -1168,7 +1178,7 @@ cdef int run(Ctx* x) noexcept nogil:
     cdef Py_ssize_t n_segments = x.n_segments, base = x.base, arr_end = x.arr_end
     cdef const int32_t* arrival_order = x.arrival_order
     cdef double bt
-    cdef ekey_t best, on_k = EV_NONE, arr_k = EV_NONE
+    cdef ekey_t best, on_k = EV_NONE, arr_k = EV_NONE, ro_k
     # events at or after until_s stop the loop: the smallest key of time until_s (+ 0.0
     # turns -0.0 into +0.0, whose key has no -0.0 flag: the smallest of that time)
     cdef ekey_t until_k = ev_key(x.until_s + 0.0, 0, 0)
@@ -1177,6 +1187,12 @@ cdef int run(Ctx* x) noexcept nogil:
     if ion < n_segments:
         s = x.on_order[ion]
         on_k = ev_key(x.seg_start_s[s], EV_AGENT_ON, s)
+    # NOTE: the roster's two sources (the AGENT_ON stream and the heap of AGENT_OFF events)
+    # change only when one of their events is handled: their smaller key is kept in ro_k,
+    # so the loop compares four sources, not five.
+    ro_k = on_k
+    if x.off_heap.n > 0 and x.off_heap.a[0] < ro_k:
+        ro_k = x.off_heap.a[0]
     if ia < arr_end:
         c = arrival_order[ia] if arrival_order != NULL else <int32_t> ia
         arr_k = ev_key(x.arrival_s[c - base], EV_ARRIVAL, c)
@@ -1191,9 +1207,9 @@ cdef int run(Ctx* x) noexcept nogil:
         if x.fu_heap.n > 0 and x.fu_heap.a[0] < best:
             src = SRC_FOLLOWUP
             best = x.fu_heap.a[0]
-        if on_k < best:
-            src = SRC_ON
-            best = on_k
+        if ro_k < best:
+            src = SRC_ROSTER
+            best = ro_k
         if arr_k < best:
             src = SRC_ARRIVAL
             best = arr_k
@@ -1210,10 +1226,8 @@ cdef int run(Ctx* x) noexcept nogil:
                 on_completion(x, event_id, bt)
             elif kind == EV_ABANDON:
                 on_abandon(x, event_id, bt)
-            elif kind == EV_OVERFLOW:
-                on_overflow(x, event_id, bt)
             else:
-                on_agent_off(x, event_id)
+                on_overflow(x, event_id, bt)
             heap_end_event(&x.heap)
         elif src == SRC_FOLLOWUP:  # first contacts come from their stream
             x.fu_heap.top_taken = 1
@@ -1227,12 +1241,19 @@ cdef int run(Ctx* x) noexcept nogil:
                 arr_k = ev_key(x.arrival_s[c - base], EV_ARRIVAL, c)
             on_arrival(x, event_id, bt)
         else:
-            ion += 1
-            on_k = EV_NONE
-            if ion < n_segments:
-                s = x.on_order[ion]
-                on_k = ev_key(x.seg_start_s[s], EV_AGENT_ON, s)
-            on_agent_on(x, event_id, bt)
+            if best == on_k:
+                ion += 1
+                on_k = EV_NONE
+                if ion < n_segments:
+                    s = x.on_order[ion]
+                    on_k = ev_key(x.seg_start_s[s], EV_AGENT_ON, s)
+                on_agent_on(x, event_id, bt)
+            else:
+                heap_pop(&x.off_heap)
+                on_agent_off(x, event_id)
+            ro_k = on_k
+            if x.off_heap.n > 0 and x.off_heap.a[0] < ro_k:
+                ro_k = x.off_heap.a[0]
     x.arr_pos = ia
     x.ion = ion
     return rc
@@ -1353,7 +1374,7 @@ cdef class KernelRun:
         cdef Py_ssize_t n_teams = time_factor.shape[0]
         cdef Py_ssize_t n_agents = agent_team.shape[0]
         cdef Py_ssize_t n_segments = seg_agent.shape[0]
-        cdef Py_ssize_t i, j, m, q, a, n_pairs
+        cdef Py_ssize_t i, j, m, q, a, r
         cdef int32_t ch
         cdef int64_t cls
         cdef Ctx* x = &self.x
@@ -1443,22 +1464,17 @@ cdef class KernelRun:
         self.oldest_pending_followup = FB
         self._init_journeys(journeys, pools, n_channels, n_queues)
 
-        n_pairs = 0
-        for a in range(n_agents):
-            for q in range(n_queues):
-                if agent_queue_rank[a, q] >= 0 or agent_overflow[a, q]:
-                    n_pairs += 1
-
         x.agents = <AgentState*> _alloc(n_agents, sizeof(AgentState))
         x.q_units = <int32_t*> _alloc(n_queues, sizeof(int32_t))
         x.n_words = (n_agents + 63) // 64
         x.level_units = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+        x.units_levels = <uint64_t*> _alloc(_CAPACITY_UNITS + 1, sizeof(uint64_t))
         x.q_level = <int32_t*> _alloc(n_queues, sizeof(int32_t))
         x.elig = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
         x.fit = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))  # L <= Q
-        x.aq_ptr = <int32_t*> _alloc(n_agents + 1, sizeof(int32_t))
-        x.aq = <int32_t*> _alloc(n_pairs, sizeof(int32_t))
-        x.aq_class = <int64_t*> _alloc(n_pairs, sizeof(int64_t))
+        x.rank_q = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+        x.q_rank = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+        x.rank_cls = <int64_t*> _alloc(n_queues, sizeof(int64_t))
         x.fifo = <Fifo*> _alloc(n_queues, sizeof(Fifo))
         x.live_cap = <int8_t*> _alloc(n_agents, sizeof(int8_t))
         x.q_deferred = <int8_t*> _alloc(n_queues, sizeof(int8_t))
@@ -1468,28 +1484,30 @@ cdef class KernelRun:
         x.ov_elig = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
         x.cand = <uint64_t*> _alloc(x.n_words, sizeof(uint64_t))
         x.live_idle_bits = <uint64_t*> _alloc(x.n_words, sizeof(uint64_t))
-        x.q_pullers = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
+        x.rk_pullers = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
         x.recheck_cand = <uint64_t*> _alloc(x.n_words, sizeof(uint64_t))
         x.q_words = (n_queues + 63) // 64
-        x.q_waiting = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
-        x.q_live = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
-        x.q_deferred_bits = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
-        x.aq_bits = <uint64_t*> _alloc(n_agents * x.q_words, sizeof(uint64_t))
-        x.aq_ov = <int8_t*> _alloc(n_pairs, sizeof(int8_t))
-        x.heap.cap = 64 + 2 * n_agents
+        x.rk_waiting = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
+        x.rk_live = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
+        x.rk_deferred = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
+        x.ag_pull = <uint64_t*> _alloc(n_agents * x.q_words, sizeof(uint64_t))
+        x.ag_pull_ov = <uint64_t*> _alloc(n_agents * x.q_words, sizeof(uint64_t))
+        x.heap.cap = 64 + n_agents
         x.heap.a = <ekey_t*> malloc(x.heap.cap * sizeof(ekey_t))
         x.fu_heap.cap = 64
         x.fu_heap.a = <ekey_t*> malloc(x.fu_heap.cap * sizeof(ekey_t))
+        x.off_heap.cap = 64 + n_agents
+        x.off_heap.a = <ekey_t*> malloc(x.off_heap.cap * sizeof(ekey_t))
         if (x.agents == NULL or x.q_units == NULL or x.level_units == NULL
-                or x.q_level == NULL or x.elig == NULL or x.fit == NULL or x.aq_ptr == NULL
-                or x.aq == NULL or x.aq_class == NULL or x.fifo == NULL or x.heap.a == NULL
-                or x.fu_heap.a == NULL
+                or x.units_levels == NULL
+                or x.q_level == NULL or x.elig == NULL or x.fit == NULL or x.rank_q == NULL
+                or x.q_rank == NULL or x.rank_cls == NULL or x.fifo == NULL or x.heap.a == NULL
+                or x.fu_heap.a == NULL or x.off_heap.a == NULL
                 or x.live_cap == NULL or x.q_deferred == NULL or x.q_sla_s == NULL
                 or x.ov_t == NULL or x.ov_id == NULL or x.ov_elig == NULL or x.cand == NULL
-                or x.live_idle_bits == NULL or x.q_pullers == NULL
-                or x.recheck_cand == NULL or x.q_waiting == NULL or x.q_live == NULL
-                or x.q_deferred_bits == NULL or x.aq_bits == NULL
-                or x.aq_ov == NULL):
+                or x.live_idle_bits == NULL or x.rk_pullers == NULL
+                or x.recheck_cand == NULL or x.rk_waiting == NULL or x.rk_live == NULL
+                or x.rk_deferred == NULL or x.ag_pull == NULL or x.ag_pull_ov == NULL):
             raise MemoryError()
         for q in range(n_queues):
             x.fifo[q].buf = <int32_t*> malloc(FIFO_MIN_CAPACITY * sizeof(int32_t))
@@ -1505,6 +1523,7 @@ cdef class KernelRun:
             x.agents[a].team = agent_team[a]
             x.agents[a].on_duty = 0
             x.agents[a].live_idle = 0
+            x.agents[a].levels = 0
 
         # units per queue, their distinct values ("levels"), eligibility bitsets;
         # the "fits" bitsets start empty (nobody is on duty)
@@ -1519,10 +1538,6 @@ cdef class KernelRun:
                 x.n_levels += 1
             x.q_level[q] = <int32_t> j
             x.q_deferred[q] = 1 if channel_live[queue_channel[q]] == 0 else 0
-            if x.q_deferred[q]:
-                x.q_deferred_bits[q >> 6] |= (<uint64_t> 1) << (q & 63)
-            else:
-                x.q_live[q >> 6] |= (<uint64_t> 1) << (q & 63)
             x.q_sla_s[q] = channel_sla_s[queue_channel[q]]
             if not isfinite(x.q_sla_s[q]):  # no threshold (NaN): last
                 x.q_sla_s[q] = INFINITY
@@ -1536,31 +1551,40 @@ cdef class KernelRun:
                 elif agent_overflow[a, q]:
                     x.ov_elig[q * x.n_words + (a >> 6)] |= (<uint64_t> 1) << (a & 63)
 
-        # eligible queues per agent, sorted by (static pull class, queue id)
-        m = 0
-        for a in range(n_agents):
-            x.aq_ptr[a] = <int32_t> m
-            for q in range(n_queues):
+        for i in range(_CAPACITY_UNITS + 1):  # free units -> the levels that fit
+            for j in range(x.n_levels):
+                if x.level_units[j] <= i:
+                    x.units_levels[i] |= (<uint64_t> 1) << j
+
+        # queues ranked by (static pull class, queue id): an agent's pull list is its
+        # eligible and overflow queues in rank order
+        for q in range(n_queues):
+            # class = is_deferred[q] (other policies), or
+            #         (is_deferred[q], queue_priority[q]) packed into one int64.
+            cls = 1 if channel_live[queue_channel[q]] == 0 else 0
+            if pull_policy == PULL_QUEUE_PRIORITY:
+                cls = (cls << 32) + (<int64_t> queue_priority[q] + 2147483648)
+            j = q
+            while j > 0 and x.rank_cls[j - 1] > cls:  # insertion sort (stable: ids ascend)
+                x.rank_cls[j] = x.rank_cls[j - 1]
+                x.rank_q[j] = x.rank_q[j - 1]
+                j -= 1
+            x.rank_cls[j] = cls
+            x.rank_q[j] = <int32_t> q
+        for r in range(n_queues):
+            q = x.rank_q[r]
+            x.q_rank[q] = <int32_t> r
+            if x.q_deferred[q]:
+                x.rk_deferred[r >> 6] |= (<uint64_t> 1) << (r & 63)
+            else:
+                x.rk_live[r >> 6] |= (<uint64_t> 1) << (r & 63)
+            for a in range(n_agents):
                 if agent_queue_rank[a, q] < 0 and not agent_overflow[a, q]:
                     continue
-                # class = is_deferred[q] (other policies), or
-                #         (is_deferred[q], queue_priority[q]) packed into one int64.
-                cls = 1 if channel_live[queue_channel[q]] == 0 else 0
-                if pull_policy == PULL_QUEUE_PRIORITY:
-                    cls = (cls << 32) + (<int64_t> queue_priority[q] + 2147483648)
-                j = m
-                while j > x.aq_ptr[a] and x.aq_class[j - 1] > cls:  # insertion sort
-                    x.aq_class[j] = x.aq_class[j - 1]
-                    x.aq[j] = x.aq[j - 1]
-                    x.aq_ov[j] = x.aq_ov[j - 1]
-                    j -= 1
-                x.aq_class[j] = cls
-                x.aq[j] = <int32_t> q
-                x.aq_bits[a * x.q_words + (q >> 6)] |= (<uint64_t> 1) << (q & 63)
-                x.q_pullers[q * x.n_words + (a >> 6)] |= (<uint64_t> 1) << (a & 63)
-                x.aq_ov[j] = 1 if agent_queue_rank[a, q] < 0 else 0
-                m += 1
-        x.aq_ptr[n_agents] = <int32_t> m
+                x.ag_pull[a * x.q_words + (r >> 6)] |= (<uint64_t> 1) << (r & 63)
+                if agent_queue_rank[a, q] < 0:
+                    x.ag_pull_ov[a * x.q_words + (r >> 6)] |= (<uint64_t> 1) << (r & 63)
+                x.rk_pullers[r * x.n_words + (a >> 6)] |= (<uint64_t> 1) << (a & 63)
 
     cdef _init_journeys(self, dict journeys, object pools, Py_ssize_t n_channels,
                         Py_ssize_t n_queues):
@@ -1782,14 +1806,16 @@ cdef class KernelRun:
         free(x.agents)
         free(x.q_units)
         free(x.level_units)
+        free(x.units_levels)
         free(x.q_level)
         free(x.elig)
         free(x.fit)
-        free(x.aq_ptr)
-        free(x.aq)
-        free(x.aq_class)
+        free(x.rank_q)
+        free(x.q_rank)
+        free(x.rank_cls)
         free(x.heap.a)
         free(x.fu_heap.a)
+        free(x.off_heap.a)
         free(x.live_cap)
         free(x.q_deferred)
         free(x.q_sla_s)
@@ -1798,13 +1824,13 @@ cdef class KernelRun:
         free(x.ov_elig)
         free(x.cand)
         free(x.live_idle_bits)
-        free(x.q_pullers)
+        free(x.rk_pullers)
         free(x.recheck_cand)
-        free(x.q_waiting)
-        free(x.q_live)
-        free(x.q_deferred_bits)
-        free(x.aq_bits)
-        free(x.aq_ov)
+        free(x.rk_waiting)
+        free(x.rk_live)
+        free(x.rk_deferred)
+        free(x.ag_pull)
+        free(x.ag_pull_ov)
         free(x.fu)
         free(x.pool_used)
         free(x.pool_block)
