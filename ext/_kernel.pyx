@@ -192,13 +192,21 @@ cdef extern from *:
     """
     typedef unsigned __int128 ccsim_ekey;
     #define CCSIM_SIGN 0x8000000000000000ULL
-    static inline ccsim_ekey ccsim_ev_key(double t, int64_t kind, int64_t id) {
+    static inline uint64_t ccsim_time_order(double t) {  /* the high 64 bits of a key */
         uint64_t u, m, s;
         memcpy(&u, &t, sizeof u);
         s = (uint64_t) ((int64_t) u >> 63);  /* all ones when the sign bit is set */
         m = u & ~CCSIM_SIGN;
-        return ((ccsim_ekey) (CCSIM_SIGN + ((m ^ s) - s)) << 64)
-               | (uint64_t) (kind << 33 | id << 1 | (u == CCSIM_SIGN));
+        return CCSIM_SIGN + ((m ^ s) - s);
+    }
+    static inline ccsim_ekey ccsim_pack(uint64_t hi, uint64_t lo) {
+        return ((ccsim_ekey) hi << 64) | lo;
+    }
+    static inline ccsim_ekey ccsim_ev_key(double t, int64_t kind, int64_t id) {
+        uint64_t u;
+        memcpy(&u, &t, sizeof u);
+        return ccsim_pack(ccsim_time_order(t),
+                          (uint64_t) (kind << 33 | id << 1 | (u == CCSIM_SIGN)));
     }
     static inline double ccsim_ev_time(ccsim_ekey k) {
         int64_t d = (int64_t) ((uint64_t) (k >> 64) - CCSIM_SIGN);
@@ -218,6 +226,8 @@ cdef extern from *:
     # functions below are applied to it).
     ctypedef unsigned long long ekey_t "ccsim_ekey"
     ekey_t ev_key "ccsim_ev_key"(double t, int64_t kind, int64_t ident) noexcept nogil
+    uint64_t time_order "ccsim_time_order"(double t) noexcept nogil
+    ekey_t pack128 "ccsim_pack"(uint64_t hi, uint64_t lo) noexcept nogil
     double ev_time "ccsim_ev_time"(ekey_t k) noexcept nogil
     int ev_kind "ccsim_ev_kind"(ekey_t k) noexcept nogil
     int32_t ev_id "ccsim_ev_id"(ekey_t k) noexcept nogil
@@ -294,7 +304,9 @@ cdef struct Ctx:
     int32_t n_live_idle  # agents with live_idle == 1
     uint64_t* live_idle_bits  # [n_words] bit a: agents[a].live_idle
     uint64_t* rk_pullers  # [Q, n_words] row r: bit a: the queue of rank r is in a's list
-    uint64_t* recheck_cand  # [n_words] scratch of recheck_reservation
+    uint64_t* recheck_queues  # [q_words] the deferred queues with waiting contacts ...
+    uint64_t* recheck_cand  # [n_words] ... and the OR of their puller bitsets
+    bint recheck_any  # recheck_cand is not empty
     int8_t* live_cap  # [A] 1 if eligible for some live queue
     int8_t* q_deferred  # [Q]
     double* q_sla_s  # [Q] channel SLA threshold, +inf if none
@@ -341,6 +353,7 @@ cdef struct Ctx:
     int32_t n_levels  # number of distinct q_units values
     int32_t* level_units  # [L] the distinct values (L <= CAPACITY_UNITS: units are 1..60)
     uint64_t* units_levels  # [CAPACITY_UNITS + 1] bit l: level_units[l] <= free units
+    ekey_t* idle_key  # [A] (used, last_free_s) of each agent as one integer (ev_key's order)
     int32_t* q_level  # [Q] index of q_units[q] in level_units
     uint64_t* elig  # [Q, n_words] bit a: agent a may serve queue q
     uint64_t* fit  # [L, n_words] bit a: agent a on duty with >= level_units[l] free units
@@ -608,6 +621,9 @@ cdef inline void update_fit(Ctx* x, int32_t a) noexcept nogil:
     cdef int32_t idle
     # NOTE: only the levels whose bit changes are written (usually none or one), not all.
     ag.levels = levels
+    # NOTE: the LONGEST_IDLE key (used, last_free_s) as one integer: one comparison per
+    # candidate in choose_agent (times compare as in ev_key, so -0.0 equals +0.0 as with ==).
+    x.idle_key[a] = pack128(<uint64_t> ag.used, time_order(ag.last_free_s))
     while changed:
         word[ccsim_ctz64(changed) * nw] ^= bit
         changed &= changed - 1
@@ -756,7 +772,8 @@ cdef inline int32_t choose_agent(Ctx* x, int32_t c, int32_t q,
     cdef Py_ssize_t n, idx, k
     cdef AgentState* ag
     cdef int policy = x.arrival_policy
-    cdef bint reserve = x.q_deferred[q] and x.reserve > 0
+    cdef bint reserve = x.q_deferred[q] and x.reserve > 0, lt
+    cdef ekey_t key, bkey
     for w in range(nw):
         bits = fit[w] & elig[w]
         if reserve and bits:  # deferred work: drop the agents the reservation holds back
@@ -773,17 +790,18 @@ cdef inline int32_t choose_agent(Ctx* x, int32_t c, int32_t q,
     # increasing agent id, so on a tie of the other key components the first one (smallest
     # id) is kept, which is the keys' final "agent id" component.
     if policy == ARR_LONGEST_IDLE:
-        # smallest (used_units, last_free_s, id)
+        # smallest (used_units, last_free_s, id): idle_key, then the first id
+        bkey = EV_NONE
         for w in range(nw):
             bits = cand[w]
             while bits:
                 a = <int32_t> (w * 64 + ccsim_ctz64(bits))
                 bits &= bits - 1
-                ag = &x.agents[a]
-                if best < 0 or ag.used < bused or (ag.used == bused and ag.last_free_s < blf):
-                    best = a
-                    bused = ag.used
-                    blf = ag.last_free_s
+                key = x.idle_key[a]
+                lt = key < bkey
+                # NOTE: selects without a branch (which candidate wins is unpredictable)
+                bkey = key if lt else bkey
+                best = a if lt else best
     elif policy == ARR_MOST_PROFICIENT:
         # smallest (-proficiency[team, q], used_units, last_free_s, id);
         # -p1 < -p2 <=> p1 > p2 exactly (negation is exact).
@@ -1077,7 +1095,7 @@ cdef inline void recheck_reservation(Ctx* x, double t) noexcept nogil:
     """Spec: "Reservation": every on-duty agent with nothing in hand pulls, in id order."""
     cdef int32_t b, r
     cdef Py_ssize_t w, i, nw = x.n_words
-    cdef uint64_t bits, found = 0
+    cdef uint64_t bits, found, changed = 0
     cdef uint64_t* cand = x.recheck_cand
     cdef const uint64_t* pullers
     if x.reserve <= 0:
@@ -1098,17 +1116,26 @@ cdef inline void recheck_reservation(Ctx* x, double t) noexcept nogil:
     # queue. A pull only removes waiting contacts and changes only its own agent's bit
     # (already visited); once fewer than reserve + 1 agents are live-idle every later one
     # fails the test: stop there. Cost O(A / 64 + candidates), not O(A) pulls per call.
-    memset(cand, 0, nw * sizeof(uint64_t))
+    # NOTE: the OR of the puller bitsets is kept with the set of deferred queues it was made
+    # for (which rarely changes between two re-checks), and made again only when it changed.
     for w in range(x.q_words):
         bits = x.rk_waiting[w] & x.rk_deferred[w]
-        while bits:
-            r = <int32_t> (w * 64 + ccsim_ctz64(bits))
-            bits &= bits - 1
-            pullers = x.rk_pullers + r * nw
-            for i in range(nw):
-                cand[i] |= pullers[i]
-                found |= pullers[i]
-    if found == 0:
+        changed |= bits ^ x.recheck_queues[w]
+        x.recheck_queues[w] = bits
+    if changed:
+        memset(cand, 0, nw * sizeof(uint64_t))
+        found = 0
+        for w in range(x.q_words):
+            bits = x.recheck_queues[w]
+            while bits:
+                r = <int32_t> (w * 64 + ccsim_ctz64(bits))
+                bits &= bits - 1
+                pullers = x.rk_pullers + r * nw
+                for i in range(nw):
+                    cand[i] |= pullers[i]
+                    found |= pullers[i]
+        x.recheck_any = found != 0
+    if not x.recheck_any:
         return
     for w in range(nw):
         bits = x.live_idle_bits[w] & cand[w]
@@ -1469,6 +1496,7 @@ cdef class KernelRun:
         x.n_words = (n_agents + 63) // 64
         x.level_units = <int32_t*> _alloc(n_queues, sizeof(int32_t))
         x.units_levels = <uint64_t*> _alloc(_CAPACITY_UNITS + 1, sizeof(uint64_t))
+        x.idle_key = <ekey_t*> _alloc(n_agents, sizeof(ekey_t))
         x.q_level = <int32_t*> _alloc(n_queues, sizeof(int32_t))
         x.elig = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
         x.fit = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))  # L <= Q
@@ -1486,7 +1514,9 @@ cdef class KernelRun:
         x.live_idle_bits = <uint64_t*> _alloc(x.n_words, sizeof(uint64_t))
         x.rk_pullers = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
         x.recheck_cand = <uint64_t*> _alloc(x.n_words, sizeof(uint64_t))
+        x.recheck_any = 0  # (no queue, no puller: recheck_queues and recheck_cand are 0)
         x.q_words = (n_queues + 63) // 64
+        x.recheck_queues = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
         x.rk_waiting = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
         x.rk_live = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
         x.rk_deferred = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
@@ -1499,14 +1529,14 @@ cdef class KernelRun:
         x.off_heap.cap = 64 + n_agents
         x.off_heap.a = <ekey_t*> malloc(x.off_heap.cap * sizeof(ekey_t))
         if (x.agents == NULL or x.q_units == NULL or x.level_units == NULL
-                or x.units_levels == NULL
+                or x.units_levels == NULL or x.idle_key == NULL
                 or x.q_level == NULL or x.elig == NULL or x.fit == NULL or x.rank_q == NULL
                 or x.q_rank == NULL or x.rank_cls == NULL or x.fifo == NULL or x.heap.a == NULL
                 or x.fu_heap.a == NULL or x.off_heap.a == NULL
                 or x.live_cap == NULL or x.q_deferred == NULL or x.q_sla_s == NULL
                 or x.ov_t == NULL or x.ov_id == NULL or x.ov_elig == NULL or x.cand == NULL
                 or x.live_idle_bits == NULL or x.rk_pullers == NULL
-                or x.recheck_cand == NULL or x.rk_waiting == NULL or x.rk_live == NULL
+                or x.recheck_cand == NULL or x.recheck_queues == NULL or x.rk_waiting == NULL or x.rk_live == NULL
                 or x.rk_deferred == NULL or x.ag_pull == NULL or x.ag_pull_ov == NULL):
             raise MemoryError()
         for q in range(n_queues):
@@ -1524,6 +1554,7 @@ cdef class KernelRun:
             x.agents[a].on_duty = 0
             x.agents[a].live_idle = 0
             x.agents[a].levels = 0
+            x.idle_key[a] = pack128(0, time_order(0.0))
 
         # units per queue, their distinct values ("levels"), eligibility bitsets;
         # the "fits" bitsets start empty (nobody is on duty)
@@ -1807,6 +1838,7 @@ cdef class KernelRun:
         free(x.q_units)
         free(x.level_units)
         free(x.units_levels)
+        free(x.idle_key)
         free(x.q_level)
         free(x.elig)
         free(x.fit)
@@ -1826,6 +1858,7 @@ cdef class KernelRun:
         free(x.live_idle_bits)
         free(x.rk_pullers)
         free(x.recheck_cand)
+        free(x.recheck_queues)
         free(x.rk_waiting)
         free(x.rk_live)
         free(x.rk_deferred)
