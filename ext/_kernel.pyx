@@ -687,8 +687,8 @@ cdef inline void start_contact(Ctx* x, int32_t c, int32_t a, double t) noexcept 
     heap_push(x, &x.heap, ev_key(end_s, EV_COMPLETION, c))
 
 
-cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
-    """Agent a (on duty) takes waiting contacts while one fits (spec: "Pull")."""
+cdef void pull_scan(Ctx* x, int32_t a, double t) noexcept nogil:
+    """pull, once the agent has free capacity and one of its queues waiting contacts."""
     cdef AgentState* ag = &x.agents[a]
     cdef int32_t free_units, r, q, c, bq, bc
     cdef int64_t cls, bcls, h
@@ -757,6 +757,21 @@ cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
         x.fifo[bq].head += 1
         fifo_leave(x, bq)
         start_contact(x, bc, a, t)
+
+
+cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
+    """Agent a (on duty) takes waiting contacts while one fits (spec: "Pull")."""
+    cdef Py_ssize_t w
+    cdef const uint64_t* mine = x.ag_pull + a * x.q_words
+    cdef uint64_t waiting = 0
+    # NOTE: most pulls find none of the agent's queues with waiting contacts (or no free
+    # capacity): that test is made inline, before the call of the scan.
+    if x.agents[a].used >= _CAPACITY_UNITS:
+        return
+    for w in range(x.q_words):
+        waiting |= x.rk_waiting[w] & mine[w]
+    if waiting:
+        pull_scan(x, a, t)
 
 
 cdef inline int32_t choose_agent(Ctx* x, int32_t c, int32_t q,
