@@ -73,7 +73,7 @@ Data structures
 import numpy as np
 
 from libc.math cimport INFINITY, NAN, isfinite
-from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memmove, memset
 
@@ -1949,6 +1949,7 @@ cdef class KernelRun:
         cdef int rc
         cdef bint ordered = arrival_order is not None
         cdef Py_ssize_t n_ctypes
+        cdef uint32_t bad, auth_ok
         if x.agents == NULL:
             raise RuntimeError("KernelRun is not initialised")
         if x.err:
@@ -1976,7 +1977,16 @@ cdef class KernelRun:
             # NOTE: the number of types is read once, not per row (a dict lookup per row
             # cost ~0.1 s per CareConnect year).
             n_ctypes = self._journey_keep["thr_escalate"].shape[0]
+            # NOTE: one pass without branches (bit t of auth_ok: tier t is valid); the rows
+            # are looked at one by one only to report an error.
+            auth_ok = 1 | (<uint32_t> (x.class_task[2] >= 0) << 2) | (
+                <uint32_t> (x.class_task[3] >= 0) << 3)
+            bad = 0
             for i in range(n):
+                bad |= ((<uint32_t> ctype[i] >= <uint32_t> n_ctypes)
+                        | (<uint8_t> severity[i] >= 3) | (<uint8_t> auth_tier[i] >= 4)
+                        | (~auth_ok >> (<uint8_t> auth_tier[i] & 3)))
+            for i in range(n if bad & 1 else 0):
                 if not 0 <= ctype[i] < n_ctypes:
                     raise ValueError(f"ctype[{i}] = {ctype[i]} is not a contact type")
                 if not 0 <= severity[i] < 3 or auth_tier[i] not in (0, 2, 3):
@@ -2015,7 +2025,10 @@ cdef class KernelRun:
                 if not arrival_s[i] >= arrival_s[i - 1]:
                     raise ValueError(f"arrival_s is not sorted at row {i} (contact "
                                      f"{id_offset + i}); pass arrival_order")
+        bad = 0
         for i in range(n):
+            bad |= <uint32_t> queue[i] >= <uint32_t> n_queues
+        for i in range(n if bad else 0):
             if not 0 <= queue[i] < n_queues:
                 raise ValueError(f"queue[{i}] = {queue[i]} is not a queue")
 
