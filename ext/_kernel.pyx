@@ -23,21 +23,22 @@ Data structures
   on how the workload is cut into windows. A call of ``advance`` sees a *window* of the
   workload, global ids ``[base, base + n)``; per-contact arrays are read and written at
   ``id - base``.
-* Events are processed in increasing key ``(time_s, kind, id)``. Four sources are merged
+* Events are processed in increasing key ``(time_s, kind, id)``. Five sources are merged
   at every step, each in key order: the arrival stream (contacts sorted by
   ``(arrival_s, id)``: in id order, or through an explicit order for the one-shot run of an
   unsorted workload), the AGENT_ON stream (segments in ``(seg_start_s, id)`` order), a
-  binary min-heap in a flat C array holding the scheduled COMPLETION, ABANDON, OVERFLOW and
-  AGENT_OFF events, and a second one holding the ARRIVAL events of the follow-ups. The heap
-  key is ``(time_s, kind << 32 | id)``: time first, then kind, then id. Keys are unique, so
-  the merge order does not depend on which source holds an event.
-  NOTE: the follow-ups (often a day ahead) have their own heap so that the busy heap of
-  near events stays small (fewer levels per push and pop); the event being handled keeps
-  its heap slot until its handler's first push on that heap takes it (one sift, not two).
-  A segment's AGENT_OFF is pushed when its AGENT_ON is processed (as the SimPy engine's
-  shift process does), so the OFF of a segment can never come before its ON. The positions
-  in both streams and the heaps persist between calls; a call stops before the first event
-  at or after its ``until_s`` (which stays first for the next call).
+  binary min-heap in a flat C array holding the scheduled COMPLETION, ABANDON and OVERFLOW
+  events, a second one holding the ARRIVAL events of the follow-ups and a third one the
+  AGENT_OFF events. Every event is named by one 128-bit integer key (``ev_key``) whose
+  integer order is the order of ``(time_s, kind, id)``: time first, then kind, then id.
+  Keys are unique, so the merge order does not depend on which source holds an event.
+  NOTE: the follow-ups (often a day ahead) and the shift ends have their own heaps so that
+  the busy heap of near events stays small (fewer levels per push and pop); the event being
+  handled keeps its heap slot until its handler's first push on that heap takes it (one
+  sift, not two). A segment's AGENT_OFF is pushed when its AGENT_ON is processed (as the
+  SimPy engine's shift process does), so the OFF of a segment can never come before its
+  ON. The positions in both streams and the heaps persist between calls; a call stops
+  before the first event at or after its ``until_s`` (which stays first for the next call).
 * Each queue has a FIFO of waiting contacts (global ids): a growable ring buffer (power-of-
   two capacity, monotonic head/tail counters). Contacts are appended in processing order,
   i.e. ``(arrival_s, id)`` order. Abandoned contacts stay in the buffer and are skipped
@@ -55,21 +56,24 @@ Data structures
   the eligible agents; per distinct "units" value of the queues, the agents on duty with at
   least that many free units (updated whenever an agent's capacity or duty changes). Their
   AND, iterated bit by bit, yields exactly the candidates in increasing id.
-* Per agent, its eligible queues sorted by the static part of the pull key (pull), with
-  the queues it takes only once overflowed (flag ``aq_ov``). Whether a queue's head has
-  overflowed is read from the key of the queue's last OVERFLOW event (no per-contact state).
-  The same lists as bitsets over queue ids (``aq_bits``), with a bitset of the queues that
-  have waiting contacts (``q_waiting``), let a pull with nothing to take return at once.
+* The static part of the pull key (is_deferred[, queue_priority]) depends on the queue only:
+  the queues are ranked once by (static key, queue id) (``rank_q``, ``q_rank``), and the
+  queue bitsets are over ranks: per agent, the queues of its pull list (``ag_pull``) and
+  those it takes only once overflowed (``ag_pull_ov``); the queues that have waiting
+  contacts (``rk_waiting``), the live and the deferred ones. A pull visits the set bits of
+  ``rk_waiting & ag_pull``, i.e. only the agent's queues with waiting contacts, in the
+  order of its sorted list. Whether a queue's head has overflowed is read from the key of
+  the queue's last OVERFLOW event (no per-contact state).
 * The reservation keeps a count and a bitset of the live-idle agents, updated with the
   "fits" bitsets; its re-check pulls only the live-idle agents in the puller bitsets
-  (``q_pullers``: per queue, the agents with it in their list) of the deferred queues that
+  (``rk_pullers``: per queue, the agents with it in their list) of the deferred queues that
   have waiting contacts.
 """
 
 import numpy as np
 
 from libc.math cimport INFINITY, NAN, isfinite
-from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t, uint64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memmove, memset
 
@@ -172,6 +176,62 @@ cdef extern from *:
     """
     int ccsim_ctz64(uint64_t v) noexcept nogil  # index of the lowest set bit (v != 0)
     int ccsim_popcount64(uint64_t v) noexcept nogil
+
+
+# Event keys: (time_s, kind, id) packed into one unsigned 128-bit integer (GCC and Clang),
+# compared with a single integer comparison.
+#   high 64 bits: the time's IEEE bits mapped to an unsigned integer of the same order
+#                 (0x8000000000000000 + the signed magnitude; -0.0 and +0.0 both map to
+#                 0x8000000000000000, so equal times compare equal, as with ``==``),
+#   low 64 bits:  kind << 33 | id << 1 | (1 if the time is -0.0), so that the exact time,
+#                 sign of zero included, can be read back; the flag never decides an order
+#                 (two events never share a kind and an id).
+# For every non-NaN time the integer order is exactly the order of (time_s, kind, id)
+# compared with the float operators <, ==.
+cdef extern from *:
+    """
+    typedef unsigned __int128 ccsim_ekey;
+    #define CCSIM_SIGN 0x8000000000000000ULL
+    static inline uint64_t ccsim_time_order(double t) {  /* the high 64 bits of a key */
+        uint64_t u, m, s;
+        memcpy(&u, &t, sizeof u);
+        s = (uint64_t) ((int64_t) u >> 63);  /* all ones when the sign bit is set */
+        m = u & ~CCSIM_SIGN;
+        return CCSIM_SIGN + ((m ^ s) - s);
+    }
+    static inline ccsim_ekey ccsim_pack(uint64_t hi, uint64_t lo) {
+        return ((ccsim_ekey) hi << 64) | lo;
+    }
+    static inline ccsim_ekey ccsim_ev_key(double t, int64_t kind, int64_t id) {
+        uint64_t u;
+        memcpy(&u, &t, sizeof u);
+        return ccsim_pack(ccsim_time_order(t),
+                          (uint64_t) (kind << 33 | id << 1 | (u == CCSIM_SIGN)));
+    }
+    static inline double ccsim_ev_time(ccsim_ekey k) {
+        int64_t d = (int64_t) ((uint64_t) (k >> 64) - CCSIM_SIGN);
+        uint64_t u = d < 0 ? (CCSIM_SIGN | (uint64_t) -d) : (uint64_t) d;
+        double t;
+        u |= ((uint64_t) k & 1) << 63;  /* -0.0 */
+        memcpy(&t, &u, sizeof t);
+        return t;
+    }
+    static inline int ccsim_ev_kind(ccsim_ekey k) { return (int) ((uint64_t) k >> 33); }
+    static inline int32_t ccsim_ev_id(ccsim_ekey k) {
+        return (int32_t) (((uint64_t) k >> 1) & 0xFFFFFFFFu);
+    }
+    static const ccsim_ekey CCSIM_EV_NONE = ~(ccsim_ekey) 0;  /* after every event */
+    """
+    # Cython sees an integer type; the C code uses the 128-bit type (only =, < and the
+    # functions below are applied to it).
+    ctypedef unsigned long long ekey_t "ccsim_ekey"
+    ekey_t ev_key "ccsim_ev_key"(double t, int64_t kind, int64_t ident) noexcept nogil
+    uint64_t time_order "ccsim_time_order"(double t) noexcept nogil
+    ekey_t pack128 "ccsim_pack"(uint64_t hi, uint64_t lo) noexcept nogil
+    double ev_time "ccsim_ev_time"(ekey_t k) noexcept nogil
+    int ev_kind "ccsim_ev_kind"(ekey_t k) noexcept nogil
+    int32_t ev_id "ccsim_ev_id"(ekey_t k) noexcept nogil
+    const ekey_t EV_NONE "CCSIM_EV_NONE"
 # ---------------------------------------------------------------------------------------------
 # State.
 
@@ -183,16 +243,12 @@ cdef struct AgentState:
     int32_t team
     int32_t on_duty  # 1 between AGENT_ON and AGENT_OFF
     int32_t live_idle  # 1 if live-capable, on duty and used == 0 (spec: "Reservation")
-
-
-cdef struct HeapItem:
-    double t
-    int64_t key  # kind << 32 | id
+    uint64_t levels  # bit l: the agent's bit is set in fit[l]
 
 
 cdef struct Heap:
-    # Binary min-heap on (t, key) in a flat growable array.
-    HeapItem* a
+    # Binary min-heap of event keys in a flat growable array.
+    ekey_t* a
     Py_ssize_t n
     Py_ssize_t cap
     int top_taken  # 1 while the top's event is handled: the next push replaces it
@@ -247,8 +303,10 @@ cdef struct Ctx:
     int32_t reserve  # reserve_for_live
     int32_t n_live_idle  # agents with live_idle == 1
     uint64_t* live_idle_bits  # [n_words] bit a: agents[a].live_idle
-    uint64_t* q_pullers  # [Q, n_words] bit a: queue q is in agent a's pull list (aq)
-    uint64_t* recheck_cand  # [n_words] scratch of recheck_reservation
+    uint64_t* rk_pullers  # [Q, n_words] row r: bit a: the queue of rank r is in a's list
+    uint64_t* recheck_queues  # [q_words] the deferred queues with waiting contacts ...
+    uint64_t* recheck_cand  # [n_words] ... and the OR of their puller bitsets
+    bint recheck_any  # recheck_cand is not empty
     int8_t* live_cap  # [A] 1 if eligible for some live queue
     int8_t* q_deferred  # [Q]
     double* q_sla_s  # [Q] channel SLA threshold, +inf if none
@@ -258,7 +316,6 @@ cdef struct Ctx:
     int32_t* ov_id
     uint64_t* ov_elig  # [Q, n_words] bit a: agent a takes overflowed contacts of queue q
     uint64_t* cand  # [n_words] scratch: the candidates of one choose_agent
-    int8_t* aq_ov  # parallel to aq: 1 if the agent takes the queue only once overflowed
     # model
     const double* channel_slowdown
     const int32_t* queue_channel
@@ -294,21 +351,26 @@ cdef struct Ctx:
     int32_t* q_units  # [Q] capacity units of one contact of each queue
     Py_ssize_t n_words  # words of one agent bitset: ceil(A / 64)
     int32_t n_levels  # number of distinct q_units values
-    int32_t* level_units  # [L] the distinct values
+    int32_t* level_units  # [L] the distinct values (L <= CAPACITY_UNITS: units are 1..60)
+    uint64_t* units_levels  # [CAPACITY_UNITS + 1] bit l: level_units[l] <= free units
+    ekey_t* idle_key  # [A] (used, last_free_s) of each agent as one integer (ev_key's order)
     int32_t* q_level  # [Q] index of q_units[q] in level_units
     uint64_t* elig  # [Q, n_words] bit a: agent a may serve queue q
     uint64_t* fit  # [L, n_words] bit a: agent a on duty with >= level_units[l] free units
-    int32_t* aq_ptr  # [A + 1] CSR: eligible queues of each agent, sorted by aq_class
-    int32_t* aq
-    int64_t* aq_class  # static part of the pull key of (agent, queue)
+    int32_t* rank_q  # [Q] queues in increasing (static part of the pull key, id): by rank
+    int32_t* q_rank  # [Q] rank of each queue
+    int64_t* rank_cls  # [Q] static part of the pull key of the queue of each rank
     Fifo* fifo  # [Q] waiting contacts of each queue
     Py_ssize_t q_words  # words of one queue bitset: ceil(Q / 64)
-    uint64_t* q_waiting  # [q_words] bit q: fifo[q].wait > 0
-    uint64_t* q_live  # [q_words] bit q: queue q is live (not deferred)
-    uint64_t* q_deferred_bits  # [q_words] bit q: queue q is deferred
-    uint64_t* aq_bits  # [A, q_words] bit q: queue q is in agent a's pull list (aq)
-    Heap heap  # scheduled COMPLETION, ABANDON, AGENT_OFF and OVERFLOW events
+    # queue bitsets over ranks (bit r: the queue rank_q[r])
+    uint64_t* rk_waiting  # [q_words] its fifo has waiting contacts (wait > 0)
+    uint64_t* rk_live  # [q_words] it is live (not deferred)
+    uint64_t* rk_deferred  # [q_words] it is deferred
+    uint64_t* ag_pull  # [A, q_words] it is in agent a's pull list (eligible or overflow)
+    uint64_t* ag_pull_ov  # [A, q_words] agent a takes it only once overflowed
+    Heap heap  # scheduled COMPLETION, ABANDON and OVERFLOW events
     Heap fu_heap  # ARRIVAL events of the follow-ups (not arrived yet)
+    Heap off_heap  # AGENT_OFF events of the segments on duty
     int err  # nonzero: out of memory (1) or a pool block could not be sampled (2)
     # journeys (spec: "Journeys"); journeys == 0: every fate RESOLVED / GAVE_UP, no follow-up
     int journeys
@@ -354,9 +416,8 @@ cdef struct Ctx:
 
 
 cdef enum:
-    SRC_NONE = 0
     SRC_HEAP = 1
-    SRC_ON = 2
+    SRC_ROSTER = 2
     SRC_ARRIVAL = 3
     SRC_FOLLOWUP = 4
     FIFO_MIN_CAPACITY = 64
@@ -422,20 +483,11 @@ cdef inline bint is_final_gone(Ctx* x, int32_t c) noexcept nogil:
     return c < x.base
 
 # ---------------------------------------------------------------------------------------------
-# Binary min-heap on (t, key).
+# Binary min-heap of event keys.
 
-cdef inline bint _before(double t1, int64_t k1, double t2, int64_t k2) noexcept nogil:
-    return t1 < t2 or (t1 == t2 and k1 < k2)
-
-
-cdef inline int _before_nb(double t1, int64_t k1, double t2, int64_t k2) noexcept nogil:
-    """_before without short-circuit evaluation (bitwise & and |): 1 or 0."""
-    return (t1 < t2) | ((t1 == t2) & (k1 < k2))
-
-
-cdef inline void heap_sift_down(Heap* h, double t, int64_t key) noexcept nogil:
-    """Put (t, key) into the empty root slot of heap h (h.n counts that slot)."""
-    cdef HeapItem* a = h.a
+cdef inline void heap_sift_down(Heap* h, ekey_t k) noexcept nogil:
+    """Put k into the empty root slot of heap h (h.n counts that slot)."""
+    cdef ekey_t* a = h.a
     cdef Py_ssize_t n = h.n, i = 0, m
     while True:
         m = 2 * i + 1
@@ -443,30 +495,29 @@ cdef inline void heap_sift_down(Heap* h, double t, int64_t key) noexcept nogil:
             break
         if m + 1 < n:
             # NOTE: the smaller child is selected without a branch (which child wins is
-            # unpredictable); same result as _before.
-            m += _before_nb(a[m + 1].t, a[m + 1].key, a[m].t, a[m].key)
-        if _before(a[m].t, a[m].key, t, key):
+            # unpredictable).
+            m += a[m + 1] < a[m]
+        if a[m] < k:
             a[i] = a[m]
             i = m
         else:
             break
-    a[i].t = t
-    a[i].key = key
+    a[i] = k
 
 
-cdef inline void heap_push(Ctx* x, Heap* h, double t, int64_t key) noexcept nogil:
-    cdef HeapItem* a
+cdef inline void heap_push(Ctx* x, Heap* h, ekey_t k) noexcept nogil:
+    cdef ekey_t* a
     cdef Py_ssize_t i, p, cap
     if h.top_taken:
         # NOTE: the event being handled was h's top; the first event its handler schedules
         # on h takes its slot (one sift instead of a pop and a push). The heap holds the
         # same unique keys either way, so the order of the events is unchanged.
         h.top_taken = 0
-        heap_sift_down(h, t, key)
+        heap_sift_down(h, k)
         return
     if h.n == h.cap:
         cap = 2 * h.cap
-        a = <HeapItem*> realloc(h.a, cap * sizeof(HeapItem))
+        a = <ekey_t*> realloc(h.a, cap * sizeof(ekey_t))
         if a == NULL:
             x.err = 1
             return
@@ -477,20 +528,19 @@ cdef inline void heap_push(Ctx* x, Heap* h, double t, int64_t key) noexcept nogi
     h.n += 1
     while i > 0:
         p = (i - 1) >> 1
-        if _before(t, key, a[p].t, a[p].key):
+        if k < a[p]:
             a[i] = a[p]
             i = p
         else:
             break
-    a[i].t = t
-    a[i].key = key
+    a[i] = k
 
 
 cdef inline void heap_pop(Heap* h) noexcept nogil:
     """Remove the top of h (its last item fills the slot)."""
     h.n -= 1
     if h.n > 0:
-        heap_sift_down(h, h.a[h.n].t, h.a[h.n].key)
+        heap_sift_down(h, h.a[h.n])
 
 
 cdef inline void heap_end_event(Heap* h) noexcept nogil:
@@ -529,6 +579,7 @@ cdef inline bint fifo_rebuild(Ctx* x, Fifo* f, int64_t cap) noexcept nogil:
 cdef inline void fifo_push(Ctx* x, int32_t q, int32_t c) noexcept nogil:
     cdef Fifo* f = &x.fifo[q]
     cdef int64_t cap
+    cdef int32_t r
     if f.tail - f.head > f.mask:  # full
         # NOTE: a full buffer is rebuilt with its waiting entries only (abandoned ones are
         # dropped) and at least twice the room they need: amortised O(1) per push, and the
@@ -542,15 +593,18 @@ cdef inline void fifo_push(Ctx* x, int32_t q, int32_t c) noexcept nogil:
     f.buf[f.tail & f.mask] = c
     f.tail += 1
     f.wait += 1
-    x.q_waiting[q >> 6] |= (<uint64_t> 1) << (q & 63)
+    r = x.q_rank[q]
+    x.rk_waiting[r >> 6] |= (<uint64_t> 1) << (r & 63)
 
 
 cdef inline void fifo_leave(Ctx* x, int32_t q) noexcept nogil:
     """One waiting contact of queue q left it (taken or abandoned)."""
     cdef Fifo* f = &x.fifo[q]
+    cdef int32_t r
     f.wait -= 1
     if f.wait == 0:
-        x.q_waiting[q >> 6] &= ~((<uint64_t> 1) << (q & 63))
+        r = x.q_rank[q]
+        x.rk_waiting[r >> 6] &= ~((<uint64_t> 1) << (r & 63))
 
 # ---------------------------------------------------------------------------------------------
 # Event handlers. Contact ids are global; window rows are ``id - x.base``.
@@ -558,23 +612,27 @@ cdef inline void fifo_leave(Ctx* x, int32_t q) noexcept nogil:
 cdef inline void update_fit(Ctx* x, int32_t a) noexcept nogil:
     """Refresh agent a's bits in the "fits" bitsets after its capacity or duty changed."""
     cdef AgentState* ag = &x.agents[a]
-    cdef int32_t free_units = _CAPACITY_UNITS - ag.used if ag.on_duty else -1
-    cdef Py_ssize_t nw = x.n_words
     cdef uint64_t bit = (<uint64_t> 1) << (a & 63)
     cdef uint64_t* word = x.fit + (a >> 6)
-    cdef int32_t l, idle
-    for l in range(x.n_levels):
-        if free_units >= x.level_units[l]:
-            word[l * nw] |= bit
-        else:
-            word[l * nw] &= ~bit
-    idle = 1 if (x.live_cap[a] and ag.on_duty and ag.used == 0) else 0
+    cdef Py_ssize_t nw = x.n_words
+    # the levels the agent fits now (none off duty), from a table by free units
+    cdef uint64_t levels = x.units_levels[_CAPACITY_UNITS - ag.used] if ag.on_duty else 0
+    cdef uint64_t changed = levels ^ ag.levels
+    cdef int32_t idle
+    # NOTE: only the levels whose bit changes are written (usually none or one), not all.
+    ag.levels = levels
+    # NOTE: the LONGEST_IDLE key (used, last_free_s) as one integer: one comparison per
+    # candidate in choose_agent (times compare as in ev_key, so -0.0 equals +0.0 as with ==).
+    x.idle_key[a] = pack128(<uint64_t> ag.used, time_order(ag.last_free_s))
+    while changed:
+        word[ccsim_ctz64(changed) * nw] ^= bit
+        changed &= changed - 1
+    # NOTE: written without branches (whether the agent is idle flips unpredictably): the
+    # bit is cleared, then set from a 0 / all-ones mask.
+    idle = x.live_cap[a] & (ag.on_duty != 0) & (ag.used == 0)
     x.n_live_idle += idle - ag.live_idle
     ag.live_idle = idle
-    if idle:
-        x.live_idle_bits[a >> 6] |= bit
-    else:
-        x.live_idle_bits[a >> 6] &= ~bit
+    x.live_idle_bits[a >> 6] = (x.live_idle_bits[a >> 6] & ~bit) | (bit & (0 - <uint64_t> idle))
 
 
 cdef inline bint may_take_deferred(Ctx* x, int32_t a) noexcept nogil:
@@ -626,81 +684,94 @@ cdef inline void start_contact(Ctx* x, int32_t c, int32_t a, double t) noexcept 
     update_fit(x, a)
     if end_s > ag.max_end_s:
         ag.max_end_s = end_s
-    heap_push(x, &x.heap, end_s, (<int64_t> EV_COMPLETION << 32) | c)
+    heap_push(x, &x.heap, ev_key(end_s, EV_COMPLETION, c))
 
 
-cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
-    """Agent a (on duty) takes waiting contacts while one fits (spec: "Pull")."""
+cdef void pull_scan(Ctx* x, int32_t a, double t) noexcept nogil:
+    """pull, once the agent has free capacity and one of its queues waiting contacts."""
     cdef AgentState* ag = &x.agents[a]
-    cdef int32_t free_units, j, q, c, bq, bc
+    cdef int32_t free_units, r, q, c, bq, bc
     cdef int64_t cls, bcls, h
     cdef double arr, barr
     cdef Fifo* f
     cdef int policy = x.pull_policy
-    cdef bint may_defer
+    cdef bint may_defer, done
     cdef Py_ssize_t w, qw = x.q_words
-    cdef const uint64_t* mine = x.aq_bits + a * qw
-    cdef uint64_t any_waiting
+    cdef const uint64_t* mine = x.ag_pull + a * qw
+    cdef const uint64_t* mine_ov = x.ag_pull_ov + a * qw
+    cdef uint64_t bits
     while True:
         free_units = _CAPACITY_UNITS - ag.used
         if free_units <= 0:
             return
         may_defer = may_take_deferred(x, a)
-        # NOTE: most pulls find all of the agent's queues empty (or only deferred work it
-        # may not take): one test on the queue bitsets instead of the scan of its list.
-        any_waiting = 0
-        for w in range(qw):
-            any_waiting |= x.q_waiting[w] & mine[w] & (
-                ~(<uint64_t> 0) if may_defer else x.q_live[w])
-        if any_waiting == 0:
-            return
         bq = -1
         bc = -1
         bcls = 0
         barr = 0.0
-        for j in range(x.aq_ptr[a], x.aq_ptr[a + 1]):
-            cls = x.aq_class[j]
-            # NOTE: the agent's queues are sorted by the static part of the key
-            # (is_deferred[, queue_priority]); once a head was found, a queue of a larger
-            # class cannot win, so the scan stops early.
-            if bq >= 0 and cls > bcls:
-                break
-            q = x.aq[j]
-            # is_deferred leads the class: past the first deferred queue all are deferred
-            if x.q_deferred[q] and not may_defer:
-                break
-            f = &x.fifo[q]
-            if f.wait == 0:
-                continue
-            # Lazy deletion: skip abandoned contacts at the head (wait > 0 guarantees a
-            # waiting one before the tail).
-            h = f.head
-            c = f.buf[h & f.mask]
-            while c_outcome(x, c) != OUT_WAITING:
-                h += 1
+        done = False
+        for w in range(qw):
+            # NOTE: only the agent's queues with waiting contacts (and not deferred unless
+            # it may take deferred work) are visited, in increasing rank, which is the order
+            # of its list sorted by the static part of the key; most pulls find none.
+            bits = x.rk_waiting[w] & mine[w] & (~(<uint64_t> 0) if may_defer else x.rk_live[w])
+            while bits:
+                r = <int32_t> (w * 64 + ccsim_ctz64(bits))
+                bits &= bits - 1
+                cls = x.rank_cls[r]
+                # NOTE: once a head was found, a queue of a larger class cannot win, so the
+                # scan stops early.
+                if bq >= 0 and cls > bcls:
+                    done = True
+                    break
+                q = x.rank_q[r]
+                f = &x.fifo[q]
+                # Lazy deletion: skip abandoned contacts at the head (wait > 0 guarantees a
+                # waiting one before the tail).
+                h = f.head
                 c = f.buf[h & f.mask]
-            f.head = h
-            if x.q_units[q] > free_units:
-                continue
-            if x.aq_ov[j] and not overflowed(x, q, c):
-                continue
-            # the dynamic part of the key (spec: "Pull"), same expressions as the spec
-            arr = c_arrival(x, c)
-            if policy == PULL_SLA_URGENCY:
-                arr = arr + x.q_sla_s[q]
-            elif policy == PULL_WEIGHTED_WAIT:
-                arr = -((t - arr) * x.queue_weight[q])
-            # Here cls == bcls whenever bq >= 0 (sorted classes, early break above).
-            if bq < 0 or arr < barr or (arr == barr and c < bc):
-                bq = q
-                bc = c
-                bcls = cls
-                barr = arr
+                while c_outcome(x, c) != OUT_WAITING:
+                    h += 1
+                    c = f.buf[h & f.mask]
+                f.head = h
+                if x.q_units[q] > free_units:
+                    continue
+                if (mine_ov[w] >> (r & 63)) & 1 and not overflowed(x, q, c):
+                    continue
+                # the dynamic part of the key (spec: "Pull"), same expressions as the spec
+                arr = c_arrival(x, c)
+                if policy == PULL_SLA_URGENCY:
+                    arr = arr + x.q_sla_s[q]
+                elif policy == PULL_WEIGHTED_WAIT:
+                    arr = -((t - arr) * x.queue_weight[q])
+                # Here cls == bcls whenever bq >= 0 (increasing classes, early stop above).
+                if bq < 0 or arr < barr or (arr == barr and c < bc):
+                    bq = q
+                    bc = c
+                    bcls = cls
+                    barr = arr
+            if done:
+                break
         if bq < 0:
             return
         x.fifo[bq].head += 1
         fifo_leave(x, bq)
         start_contact(x, bc, a, t)
+
+
+cdef inline void pull(Ctx* x, int32_t a, double t) noexcept nogil:
+    """Agent a (on duty) takes waiting contacts while one fits (spec: "Pull")."""
+    cdef Py_ssize_t w
+    cdef const uint64_t* mine = x.ag_pull + a * x.q_words
+    cdef uint64_t waiting = 0
+    # NOTE: most pulls find none of the agent's queues with waiting contacts (or no free
+    # capacity): that test is made inline, before the call of the scan.
+    if x.agents[a].used >= _CAPACITY_UNITS:
+        return
+    for w in range(x.q_words):
+        waiting |= x.rk_waiting[w] & mine[w]
+    if waiting:
+        pull_scan(x, a, t)
 
 
 cdef inline int32_t choose_agent(Ctx* x, int32_t c, int32_t q,
@@ -716,7 +787,8 @@ cdef inline int32_t choose_agent(Ctx* x, int32_t c, int32_t q,
     cdef Py_ssize_t n, idx, k
     cdef AgentState* ag
     cdef int policy = x.arrival_policy
-    cdef bint reserve = x.q_deferred[q] and x.reserve > 0
+    cdef bint reserve = x.q_deferred[q] and x.reserve > 0, lt
+    cdef ekey_t key, bkey
     for w in range(nw):
         bits = fit[w] & elig[w]
         if reserve and bits:  # deferred work: drop the agents the reservation holds back
@@ -733,17 +805,18 @@ cdef inline int32_t choose_agent(Ctx* x, int32_t c, int32_t q,
     # increasing agent id, so on a tie of the other key components the first one (smallest
     # id) is kept, which is the keys' final "agent id" component.
     if policy == ARR_LONGEST_IDLE:
-        # smallest (used_units, last_free_s, id)
+        # smallest (used_units, last_free_s, id): idle_key, then the first id
+        bkey = EV_NONE
         for w in range(nw):
             bits = cand[w]
             while bits:
                 a = <int32_t> (w * 64 + ccsim_ctz64(bits))
                 bits &= bits - 1
-                ag = &x.agents[a]
-                if best < 0 or ag.used < bused or (ag.used == bused and ag.last_free_s < blf):
-                    best = a
-                    bused = ag.used
-                    blf = ag.last_free_s
+                key = x.idle_key[a]
+                lt = key < bkey
+                # NOTE: selects without a branch (which candidate wins is unpredictable)
+                bkey = key if lt else bkey
+                best = a if lt else best
     elif policy == ARR_MOST_PROFICIENT:
         # smallest (-proficiency[team, q], used_units, last_free_s, id);
         # -p1 < -p2 <=> p1 > p2 exactly (negation is exact).
@@ -915,7 +988,7 @@ cdef void spawn(Ctx* x, int32_t c, double t, int kind, int32_t k, int32_t q_over
     x.fu[x.fu_n] = row
     ident = <int32_t> (FB + x.fu_base + x.fu_n)
     x.fu_n += 1
-    heap_push(x, &x.fu_heap, arrival, (<int64_t> EV_ARRIVAL << 32) | ident)
+    heap_push(x, &x.fu_heap, ev_key(arrival, EV_ARRIVAL, ident))
 
 
 cdef inline void decide_completion(Ctx* x, int32_t c, double t) noexcept nogil:
@@ -1014,10 +1087,9 @@ cdef inline void on_arrival(Ctx* x, int32_t c, double t) noexcept nogil:
     fifo_push(x, q, c)
     ab = c_abandon_at(x, c)
     if isfinite(ab):
-        heap_push(x, &x.heap, ab, (<int64_t> EV_ABANDON << 32) | c)
+        heap_push(x, &x.heap, ev_key(ab, EV_ABANDON, c))
     if isfinite(x.ov_after[q]):
-        heap_push(x, &x.heap, c_arrival(x, c) + x.ov_after[q],
-                  (<int64_t> EV_OVERFLOW << 32) | c)
+        heap_push(x, &x.heap, ev_key(c_arrival(x, c) + x.ov_after[q], EV_OVERFLOW, c))
 
 
 cdef inline void on_overflow(Ctx* x, int32_t c, double t) noexcept nogil:
@@ -1036,9 +1108,9 @@ cdef inline void on_overflow(Ctx* x, int32_t c, double t) noexcept nogil:
 
 cdef inline void recheck_reservation(Ctx* x, double t) noexcept nogil:
     """Spec: "Reservation": every on-duty agent with nothing in hand pulls, in id order."""
-    cdef int32_t b, q
+    cdef int32_t b, r
     cdef Py_ssize_t w, i, nw = x.n_words
-    cdef uint64_t bits, found = 0
+    cdef uint64_t bits, found, changed = 0
     cdef uint64_t* cand = x.recheck_cand
     cdef const uint64_t* pullers
     if x.reserve <= 0:
@@ -1059,17 +1131,26 @@ cdef inline void recheck_reservation(Ctx* x, double t) noexcept nogil:
     # queue. A pull only removes waiting contacts and changes only its own agent's bit
     # (already visited); once fewer than reserve + 1 agents are live-idle every later one
     # fails the test: stop there. Cost O(A / 64 + candidates), not O(A) pulls per call.
-    memset(cand, 0, nw * sizeof(uint64_t))
+    # NOTE: the OR of the puller bitsets is kept with the set of deferred queues it was made
+    # for (which rarely changes between two re-checks), and made again only when it changed.
     for w in range(x.q_words):
-        bits = x.q_waiting[w] & x.q_deferred_bits[w]
-        while bits:
-            q = <int32_t> (w * 64 + ccsim_ctz64(bits))
-            bits &= bits - 1
-            pullers = x.q_pullers + q * nw
-            for i in range(nw):
-                cand[i] |= pullers[i]
-                found |= pullers[i]
-    if found == 0:
+        bits = x.rk_waiting[w] & x.rk_deferred[w]
+        changed |= bits ^ x.recheck_queues[w]
+        x.recheck_queues[w] = bits
+    if changed:
+        memset(cand, 0, nw * sizeof(uint64_t))
+        found = 0
+        for w in range(x.q_words):
+            bits = x.recheck_queues[w]
+            while bits:
+                r = <int32_t> (w * 64 + ccsim_ctz64(bits))
+                bits &= bits - 1
+                pullers = x.rk_pullers + r * nw
+                for i in range(nw):
+                    cand[i] |= pullers[i]
+                    found |= pullers[i]
+        x.recheck_any = found != 0
+    if not x.recheck_any:
         return
     for w in range(nw):
         bits = x.live_idle_bits[w] & cand[w]
@@ -1120,7 +1201,7 @@ cdef inline void on_agent_on(Ctx* x, int32_t s, double t) noexcept nogil:
     ag.on_duty = 1
     ag.last_free_s = t
     update_fit(x, a)
-    heap_push(x, &x.heap, x.seg_end_s[s], (<int64_t> EV_AGENT_OFF << 32) | s)
+    heap_push(x, &x.off_heap, ev_key(x.seg_end_s[s], EV_AGENT_OFF, s))
     pull(x, a, t)
     recheck_reservation(x, t)
 
@@ -1138,57 +1219,57 @@ cdef int run(Ctx* x) noexcept nogil:
     cdef Py_ssize_t ia = x.arr_pos, ion = x.ion
     cdef Py_ssize_t n_segments = x.n_segments, base = x.base, arr_end = x.arr_end
     cdef const int32_t* arrival_order = x.arrival_order
-    cdef double bt, until_s = x.until_s, on_t = INFINITY, arr_t = INFINITY
-    cdef int64_t bk, k, on_k = INT64_MAX, arr_k = INT64_MAX
+    cdef double bt
+    cdef ekey_t best, on_k = EV_NONE, arr_k = EV_NONE, ro_k
+    # events at or after until_s stop the loop: the smallest key of time until_s (+ 0.0
+    # turns -0.0 into +0.0, whose key has no -0.0 flag: the smallest of that time)
+    cdef ekey_t until_k = ev_key(x.until_s + 0.0, 0, 0)
     cdef int32_t c, s, event_id
     cdef int src, kind, rc = 0
     if ion < n_segments:
         s = x.on_order[ion]
-        on_t = x.seg_start_s[s]
-        on_k = (<int64_t> EV_AGENT_ON << 32) | s
+        on_k = ev_key(x.seg_start_s[s], EV_AGENT_ON, s)
+    # NOTE: the roster's two sources (the AGENT_ON stream and the heap of AGENT_OFF events)
+    # change only when one of their events is handled: their smaller key is kept in ro_k,
+    # so the loop compares four sources, not five.
+    ro_k = on_k
+    if x.off_heap.n > 0 and x.off_heap.a[0] < ro_k:
+        ro_k = x.off_heap.a[0]
     if ia < arr_end:
         c = arrival_order[ia] if arrival_order != NULL else <int32_t> ia
-        arr_t = x.arrival_s[c - base]
-        arr_k = (<int64_t> EV_ARRIVAL << 32) | c
+        arr_k = ev_key(x.arrival_s[c - base], EV_ARRIVAL, c)
     while True:
         if x.err:
             rc = -1
             break
-        src = SRC_NONE
-        bt = INFINITY
-        bk = INT64_MAX
-        if x.heap.n > 0:
-            src = SRC_HEAP
-            bt = x.heap.a[0].t
-            bk = x.heap.a[0].key
-        if x.fu_heap.n > 0 and _before(x.fu_heap.a[0].t, x.fu_heap.a[0].key, bt, bk):
+        # NOTE: an exhausted source has the key EV_NONE (after every event), so each
+        # source costs one 128-bit comparison.
+        src = SRC_HEAP
+        best = x.heap.a[0] if x.heap.n > 0 else EV_NONE
+        if x.fu_heap.n > 0 and x.fu_heap.a[0] < best:
             src = SRC_FOLLOWUP
-            bt = x.fu_heap.a[0].t
-            bk = x.fu_heap.a[0].key
-        if ion < n_segments and _before(on_t, on_k, bt, bk):
-            src = SRC_ON
-            bt = on_t
-            bk = on_k
-        if ia < arr_end and _before(arr_t, arr_k, bt, bk):
+            best = x.fu_heap.a[0]
+        if ro_k < best:
+            src = SRC_ROSTER
+            best = ro_k
+        if arr_k < best:
             src = SRC_ARRIVAL
-            bt = arr_t
-            bk = arr_k
-        if src == SRC_NONE or not (bt < until_s):
+            best = arr_k
+        # not (time < until_s); also stops when every source is exhausted
+        if not (best < until_k):
             break
-        k = bk >> 32  # kind
-        event_id = <int32_t> (bk - (k << 32))
+        bt = ev_time(best)
+        event_id = ev_id(best)
         if src == SRC_HEAP:
-            kind = <int> k
+            kind = ev_kind(best)
             # the top is removed lazily: the handler's first push takes its slot
             x.heap.top_taken = 1
             if kind == EV_COMPLETION:
                 on_completion(x, event_id, bt)
             elif kind == EV_ABANDON:
                 on_abandon(x, event_id, bt)
-            elif kind == EV_OVERFLOW:
-                on_overflow(x, event_id, bt)
             else:
-                on_agent_off(x, event_id)
+                on_overflow(x, event_id, bt)
             heap_end_event(&x.heap)
         elif src == SRC_FOLLOWUP:  # first contacts come from their stream
             x.fu_heap.top_taken = 1
@@ -1196,18 +1277,25 @@ cdef int run(Ctx* x) noexcept nogil:
             heap_end_event(&x.fu_heap)
         elif src == SRC_ARRIVAL:
             ia += 1
+            arr_k = EV_NONE
             if ia < arr_end:
                 c = arrival_order[ia] if arrival_order != NULL else <int32_t> ia
-                arr_t = x.arrival_s[c - base]
-                arr_k = (<int64_t> EV_ARRIVAL << 32) | c
+                arr_k = ev_key(x.arrival_s[c - base], EV_ARRIVAL, c)
             on_arrival(x, event_id, bt)
         else:
-            ion += 1
-            if ion < n_segments:
-                s = x.on_order[ion]
-                on_t = x.seg_start_s[s]
-                on_k = (<int64_t> EV_AGENT_ON << 32) | s
-            on_agent_on(x, event_id, bt)
+            if best == on_k:
+                ion += 1
+                on_k = EV_NONE
+                if ion < n_segments:
+                    s = x.on_order[ion]
+                    on_k = ev_key(x.seg_start_s[s], EV_AGENT_ON, s)
+                on_agent_on(x, event_id, bt)
+            else:
+                heap_pop(&x.off_heap)
+                on_agent_off(x, event_id)
+            ro_k = on_k
+            if x.off_heap.n > 0 and x.off_heap.a[0] < ro_k:
+                ro_k = x.off_heap.a[0]
     x.arr_pos = ia
     x.ion = ion
     return rc
@@ -1328,7 +1416,7 @@ cdef class KernelRun:
         cdef Py_ssize_t n_teams = time_factor.shape[0]
         cdef Py_ssize_t n_agents = agent_team.shape[0]
         cdef Py_ssize_t n_segments = seg_agent.shape[0]
-        cdef Py_ssize_t i, j, m, q, a, n_pairs
+        cdef Py_ssize_t i, j, m, q, a, r
         cdef int32_t ch
         cdef int64_t cls
         cdef Ctx* x = &self.x
@@ -1418,22 +1506,18 @@ cdef class KernelRun:
         self.oldest_pending_followup = FB
         self._init_journeys(journeys, pools, n_channels, n_queues)
 
-        n_pairs = 0
-        for a in range(n_agents):
-            for q in range(n_queues):
-                if agent_queue_rank[a, q] >= 0 or agent_overflow[a, q]:
-                    n_pairs += 1
-
         x.agents = <AgentState*> _alloc(n_agents, sizeof(AgentState))
         x.q_units = <int32_t*> _alloc(n_queues, sizeof(int32_t))
         x.n_words = (n_agents + 63) // 64
         x.level_units = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+        x.units_levels = <uint64_t*> _alloc(_CAPACITY_UNITS + 1, sizeof(uint64_t))
+        x.idle_key = <ekey_t*> _alloc(n_agents, sizeof(ekey_t))
         x.q_level = <int32_t*> _alloc(n_queues, sizeof(int32_t))
         x.elig = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
         x.fit = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))  # L <= Q
-        x.aq_ptr = <int32_t*> _alloc(n_agents + 1, sizeof(int32_t))
-        x.aq = <int32_t*> _alloc(n_pairs, sizeof(int32_t))
-        x.aq_class = <int64_t*> _alloc(n_pairs, sizeof(int64_t))
+        x.rank_q = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+        x.q_rank = <int32_t*> _alloc(n_queues, sizeof(int32_t))
+        x.rank_cls = <int64_t*> _alloc(n_queues, sizeof(int64_t))
         x.fifo = <Fifo*> _alloc(n_queues, sizeof(Fifo))
         x.live_cap = <int8_t*> _alloc(n_agents, sizeof(int8_t))
         x.q_deferred = <int8_t*> _alloc(n_queues, sizeof(int8_t))
@@ -1443,28 +1527,32 @@ cdef class KernelRun:
         x.ov_elig = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
         x.cand = <uint64_t*> _alloc(x.n_words, sizeof(uint64_t))
         x.live_idle_bits = <uint64_t*> _alloc(x.n_words, sizeof(uint64_t))
-        x.q_pullers = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
+        x.rk_pullers = <uint64_t*> _alloc(n_queues * x.n_words, sizeof(uint64_t))
         x.recheck_cand = <uint64_t*> _alloc(x.n_words, sizeof(uint64_t))
+        x.recheck_any = 0  # (no queue, no puller: recheck_queues and recheck_cand are 0)
         x.q_words = (n_queues + 63) // 64
-        x.q_waiting = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
-        x.q_live = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
-        x.q_deferred_bits = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
-        x.aq_bits = <uint64_t*> _alloc(n_agents * x.q_words, sizeof(uint64_t))
-        x.aq_ov = <int8_t*> _alloc(n_pairs, sizeof(int8_t))
-        x.heap.cap = 64 + 2 * n_agents
-        x.heap.a = <HeapItem*> malloc(x.heap.cap * sizeof(HeapItem))
+        x.recheck_queues = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
+        x.rk_waiting = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
+        x.rk_live = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
+        x.rk_deferred = <uint64_t*> _alloc(x.q_words, sizeof(uint64_t))
+        x.ag_pull = <uint64_t*> _alloc(n_agents * x.q_words, sizeof(uint64_t))
+        x.ag_pull_ov = <uint64_t*> _alloc(n_agents * x.q_words, sizeof(uint64_t))
+        x.heap.cap = 64 + n_agents
+        x.heap.a = <ekey_t*> malloc(x.heap.cap * sizeof(ekey_t))
         x.fu_heap.cap = 64
-        x.fu_heap.a = <HeapItem*> malloc(x.fu_heap.cap * sizeof(HeapItem))
+        x.fu_heap.a = <ekey_t*> malloc(x.fu_heap.cap * sizeof(ekey_t))
+        x.off_heap.cap = 64 + n_agents
+        x.off_heap.a = <ekey_t*> malloc(x.off_heap.cap * sizeof(ekey_t))
         if (x.agents == NULL or x.q_units == NULL or x.level_units == NULL
-                or x.q_level == NULL or x.elig == NULL or x.fit == NULL or x.aq_ptr == NULL
-                or x.aq == NULL or x.aq_class == NULL or x.fifo == NULL or x.heap.a == NULL
-                or x.fu_heap.a == NULL
+                or x.units_levels == NULL or x.idle_key == NULL
+                or x.q_level == NULL or x.elig == NULL or x.fit == NULL or x.rank_q == NULL
+                or x.q_rank == NULL or x.rank_cls == NULL or x.fifo == NULL or x.heap.a == NULL
+                or x.fu_heap.a == NULL or x.off_heap.a == NULL
                 or x.live_cap == NULL or x.q_deferred == NULL or x.q_sla_s == NULL
                 or x.ov_t == NULL or x.ov_id == NULL or x.ov_elig == NULL or x.cand == NULL
-                or x.live_idle_bits == NULL or x.q_pullers == NULL
-                or x.recheck_cand == NULL or x.q_waiting == NULL or x.q_live == NULL
-                or x.q_deferred_bits == NULL or x.aq_bits == NULL
-                or x.aq_ov == NULL):
+                or x.live_idle_bits == NULL or x.rk_pullers == NULL
+                or x.recheck_cand == NULL or x.recheck_queues == NULL or x.rk_waiting == NULL or x.rk_live == NULL
+                or x.rk_deferred == NULL or x.ag_pull == NULL or x.ag_pull_ov == NULL):
             raise MemoryError()
         for q in range(n_queues):
             x.fifo[q].buf = <int32_t*> malloc(FIFO_MIN_CAPACITY * sizeof(int32_t))
@@ -1480,6 +1568,8 @@ cdef class KernelRun:
             x.agents[a].team = agent_team[a]
             x.agents[a].on_duty = 0
             x.agents[a].live_idle = 0
+            x.agents[a].levels = 0
+            x.idle_key[a] = pack128(0, time_order(0.0))
 
         # units per queue, their distinct values ("levels"), eligibility bitsets;
         # the "fits" bitsets start empty (nobody is on duty)
@@ -1494,10 +1584,6 @@ cdef class KernelRun:
                 x.n_levels += 1
             x.q_level[q] = <int32_t> j
             x.q_deferred[q] = 1 if channel_live[queue_channel[q]] == 0 else 0
-            if x.q_deferred[q]:
-                x.q_deferred_bits[q >> 6] |= (<uint64_t> 1) << (q & 63)
-            else:
-                x.q_live[q >> 6] |= (<uint64_t> 1) << (q & 63)
             x.q_sla_s[q] = channel_sla_s[queue_channel[q]]
             if not isfinite(x.q_sla_s[q]):  # no threshold (NaN): last
                 x.q_sla_s[q] = INFINITY
@@ -1511,31 +1597,40 @@ cdef class KernelRun:
                 elif agent_overflow[a, q]:
                     x.ov_elig[q * x.n_words + (a >> 6)] |= (<uint64_t> 1) << (a & 63)
 
-        # eligible queues per agent, sorted by (static pull class, queue id)
-        m = 0
-        for a in range(n_agents):
-            x.aq_ptr[a] = <int32_t> m
-            for q in range(n_queues):
+        for i in range(_CAPACITY_UNITS + 1):  # free units -> the levels that fit
+            for j in range(x.n_levels):
+                if x.level_units[j] <= i:
+                    x.units_levels[i] |= (<uint64_t> 1) << j
+
+        # queues ranked by (static pull class, queue id): an agent's pull list is its
+        # eligible and overflow queues in rank order
+        for q in range(n_queues):
+            # class = is_deferred[q] (other policies), or
+            #         (is_deferred[q], queue_priority[q]) packed into one int64.
+            cls = 1 if channel_live[queue_channel[q]] == 0 else 0
+            if pull_policy == PULL_QUEUE_PRIORITY:
+                cls = (cls << 32) + (<int64_t> queue_priority[q] + 2147483648)
+            j = q
+            while j > 0 and x.rank_cls[j - 1] > cls:  # insertion sort (stable: ids ascend)
+                x.rank_cls[j] = x.rank_cls[j - 1]
+                x.rank_q[j] = x.rank_q[j - 1]
+                j -= 1
+            x.rank_cls[j] = cls
+            x.rank_q[j] = <int32_t> q
+        for r in range(n_queues):
+            q = x.rank_q[r]
+            x.q_rank[q] = <int32_t> r
+            if x.q_deferred[q]:
+                x.rk_deferred[r >> 6] |= (<uint64_t> 1) << (r & 63)
+            else:
+                x.rk_live[r >> 6] |= (<uint64_t> 1) << (r & 63)
+            for a in range(n_agents):
                 if agent_queue_rank[a, q] < 0 and not agent_overflow[a, q]:
                     continue
-                # class = is_deferred[q] (other policies), or
-                #         (is_deferred[q], queue_priority[q]) packed into one int64.
-                cls = 1 if channel_live[queue_channel[q]] == 0 else 0
-                if pull_policy == PULL_QUEUE_PRIORITY:
-                    cls = (cls << 32) + (<int64_t> queue_priority[q] + 2147483648)
-                j = m
-                while j > x.aq_ptr[a] and x.aq_class[j - 1] > cls:  # insertion sort
-                    x.aq_class[j] = x.aq_class[j - 1]
-                    x.aq[j] = x.aq[j - 1]
-                    x.aq_ov[j] = x.aq_ov[j - 1]
-                    j -= 1
-                x.aq_class[j] = cls
-                x.aq[j] = <int32_t> q
-                x.aq_bits[a * x.q_words + (q >> 6)] |= (<uint64_t> 1) << (q & 63)
-                x.q_pullers[q * x.n_words + (a >> 6)] |= (<uint64_t> 1) << (a & 63)
-                x.aq_ov[j] = 1 if agent_queue_rank[a, q] < 0 else 0
-                m += 1
-        x.aq_ptr[n_agents] = <int32_t> m
+                x.ag_pull[a * x.q_words + (r >> 6)] |= (<uint64_t> 1) << (r & 63)
+                if agent_queue_rank[a, q] < 0:
+                    x.ag_pull_ov[a * x.q_words + (r >> 6)] |= (<uint64_t> 1) << (r & 63)
+                x.rk_pullers[r * x.n_words + (a >> 6)] |= (<uint64_t> 1) << (a & 63)
 
     cdef _init_journeys(self, dict journeys, object pools, Py_ssize_t n_channels,
                         Py_ssize_t n_queues):
@@ -1757,14 +1852,17 @@ cdef class KernelRun:
         free(x.agents)
         free(x.q_units)
         free(x.level_units)
+        free(x.units_levels)
+        free(x.idle_key)
         free(x.q_level)
         free(x.elig)
         free(x.fit)
-        free(x.aq_ptr)
-        free(x.aq)
-        free(x.aq_class)
+        free(x.rank_q)
+        free(x.q_rank)
+        free(x.rank_cls)
         free(x.heap.a)
         free(x.fu_heap.a)
+        free(x.off_heap.a)
         free(x.live_cap)
         free(x.q_deferred)
         free(x.q_sla_s)
@@ -1773,13 +1871,14 @@ cdef class KernelRun:
         free(x.ov_elig)
         free(x.cand)
         free(x.live_idle_bits)
-        free(x.q_pullers)
+        free(x.rk_pullers)
         free(x.recheck_cand)
-        free(x.q_waiting)
-        free(x.q_live)
-        free(x.q_deferred_bits)
-        free(x.aq_bits)
-        free(x.aq_ov)
+        free(x.recheck_queues)
+        free(x.rk_waiting)
+        free(x.rk_live)
+        free(x.rk_deferred)
+        free(x.ag_pull)
+        free(x.ag_pull_ov)
         free(x.fu)
         free(x.pool_used)
         free(x.pool_block)
@@ -1847,10 +1946,10 @@ cdef class KernelRun:
         cdef Fifo* f
         cdef int64_t h, cap
         cdef Py_ssize_t oldest, c, fu_oldest = FB
-        cdef int64_t key
         cdef int rc
         cdef bint ordered = arrival_order is not None
         cdef Py_ssize_t n_ctypes
+        cdef uint32_t bad, auth_ok
         if x.agents == NULL:
             raise RuntimeError("KernelRun is not initialised")
         if x.err:
@@ -1878,7 +1977,16 @@ cdef class KernelRun:
             # NOTE: the number of types is read once, not per row (a dict lookup per row
             # cost ~0.1 s per CareConnect year).
             n_ctypes = self._journey_keep["thr_escalate"].shape[0]
+            # NOTE: one pass without branches (bit t of auth_ok: tier t is valid); the rows
+            # are looked at one by one only to report an error.
+            auth_ok = 1 | (<uint32_t> (x.class_task[2] >= 0) << 2) | (
+                <uint32_t> (x.class_task[3] >= 0) << 3)
+            bad = 0
             for i in range(n):
+                bad |= ((<uint32_t> ctype[i] >= <uint32_t> n_ctypes)
+                        | (<uint8_t> severity[i] >= 3) | (<uint8_t> auth_tier[i] >= 4)
+                        | (~auth_ok >> (<uint8_t> auth_tier[i] & 3)))
+            for i in range(n if bad & 1 else 0):
                 if not 0 <= ctype[i] < n_ctypes:
                     raise ValueError(f"ctype[{i}] = {ctype[i]} is not a contact type")
                 if not 0 <= severity[i] < 3 or auth_tier[i] not in (0, 2, 3):
@@ -1917,7 +2025,10 @@ cdef class KernelRun:
                 if not arrival_s[i] >= arrival_s[i - 1]:
                     raise ValueError(f"arrival_s is not sorted at row {i} (contact "
                                      f"{id_offset + i}); pass arrival_order")
+        bad = 0
         for i in range(n):
+            bad |= <uint32_t> queue[i] >= <uint32_t> n_queues
+        for i in range(n if bad else 0):
             if not 0 <= queue[i] < n_queues:
                 raise ValueError(f"queue[{i}] = {queue[i]} is not a queue")
 
@@ -1972,15 +2083,14 @@ cdef class KernelRun:
                         oldest = c
             fu_oldest = FB + x.fu_base + x.fu_n
             for i in range(x.heap.n):
-                key = x.heap.a[i].key
-                if (key >> 32) == EV_COMPLETION:  # in service
-                    c = <Py_ssize_t> (key & 0xFFFFFFFF)
+                if ev_kind(x.heap.a[i]) == EV_COMPLETION:  # in service
+                    c = ev_id(x.heap.a[i])
                     if c < oldest:
                         oldest = c
                     if c >= FB and c < fu_oldest:
                         fu_oldest = c
             for i in range(x.fu_heap.n):  # follow-ups not arrived yet
-                c = <Py_ssize_t> (x.fu_heap.a[i].key & 0xFFFFFFFF)
+                c = ev_id(x.fu_heap.a[i])
                 if c < oldest:
                     oldest = c
                 if c < fu_oldest:

@@ -171,6 +171,8 @@ _DTYPES = dict(arrival_s=np.float64, queue=np.int32, channel=np.int32, ctype=np.
                closed=np.int8, u_outcome=np.float64, severity=np.int8, auth_tier=np.int8,
                outcome=np.int8, agent=np.int32, start_s=np.float64, end_s=np.float64,
                fate=np.int8)
+#: The "nothing happened yet" value of each outcome array (sim.model.empty_outcomes).
+_EMPTY_OUTCOME = {k: v[0] for k, v in empty_outcomes(1, 0).items() if k in _OUTCOME_FIELDS}
 
 
 class KernelStream:
@@ -232,11 +234,18 @@ class KernelStream:
                 or (arrival_s.shape[0] and old.shape[0] and not arrival_s[0] >= old[-1]):
             raise ValueError("KernelStream.append: contacts must come in arrival order")
         n = workload.n_contacts
-        new = {k: getattr(workload, k) for k in _WORKLOAD_FIELDS}
-        new.update(empty_outcomes(n, 0))
         # NOTE: one concatenation per piece; the window holds only the pending contacts.
-        self._window = {k: np.concatenate([self._window[k], _c(new[k], _DTYPES[k])])
-                        for k in self._window}
+        window = {k: np.concatenate([self._window[k], _c(getattr(workload, k), _DTYPES[k])])
+                  for k in _WORKLOAD_FIELDS}
+        # NOTE: the outcome arrays are made in place (the pending rows copied, the new ones
+        # filled with their "nothing happened" value), not as new arrays concatenated.
+        n_old = old.shape[0]
+        for k in _OUTCOME_FIELDS:
+            a = np.empty(n_old + n, dtype=_DTYPES[k])
+            a[:n_old] = self._window[k]
+            a[n_old:] = _EMPTY_OUTCOME[k]
+            window[k] = a
+        self._window = window
 
     def advance(self, until_s: float) -> int:
         """Process every event before ``until_s``; returns :attr:`oldest_pending_id`."""
