@@ -1334,12 +1334,13 @@ class _Groups:
         # tests' reference hashes); whole numbers are exact in any order anyway.
         out = np.empty((self.n, per_queue.shape[0]))
         by_queue = np.ascontiguousarray(per_queue.T)
-        for g, m in enumerate(self.members):
-            row = out[g]
-            np.copyto(row, by_queue[m[0]])
-            for q in m[1:]:
-                row += by_queue[q]
-            row += 0.0
+        with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN sums, as numpy's
+            for g, m in enumerate(self.members):
+                row = out[g]
+                np.copyto(row, by_queue[m[0]])
+                for q in m[1:]:
+                    row += by_queue[q]
+                row += 0.0
         return out.T
 
     def aggregate_counts(self, by_queue: np.ndarray) -> np.ndarray:
