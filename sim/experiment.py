@@ -656,7 +656,7 @@ def run_replications(scenario: Scenario, replications: int | list[int], seed: in
         # before the pool forks them): nothing to encode, send, decode or copy (with a
         # store, they still send the bytes it keeps, but nothing is decoded or copied).
         sample = interval_sample(scenario, model, bool(queue_intervals))
-        if shareable(sample):
+        if shareable(sample) and len(sample):
             columns = SharedColumns(sample, len(sample), len(indices))
     # (contacts: each replication has its own rows; they are joined at the end)
     joiners = {name: _Joiner(None, len(indices), order=list(indices),

@@ -28,6 +28,7 @@ import pandas as pd
 #: Mappings of this process, by token (made by the client; inherited by forked workers).
 _REGISTRY: dict[str, SharedColumns] = {}
 
+
 def available() -> bool:
     """Whether local worker processes are forked (so they inherit a mapping made before)."""
     if not hasattr(mmap, "MAP_SHARED") or sys.platform != "linux":
@@ -67,14 +68,14 @@ class SharedColumns:
                        for d in self.sample.dtypes]
         # each column starts on a page boundary
         page = mmap.PAGESIZE
-        self.offsets, size = [], 0
+        offsets, size = [], 0
         for dtype in self.dtypes:
-            self.offsets.append(size)
+            offsets.append(size)
             size += -(-n * dtype.itemsize // page) * page
         self._map = mmap.mmap(-1, max(size, page), flags=mmap.MAP_SHARED)
         self.arrays = {name: np.frombuffer(self._map, dtype=dtype, count=n, offset=offset)
                        for name, dtype, offset
-                       in zip(self.sample.columns, self.dtypes, self.offsets, strict=True)}
+                       in zip(self.sample.columns, self.dtypes, offsets, strict=True)}
         self.token = uuid.uuid4().hex
 
     def fits(self, frame: pd.DataFrame) -> bool:
