@@ -169,13 +169,16 @@ cdef extern from *:
     #if defined(__GNUC__) || defined(__clang__)
     static inline int ccsim_ctz64(uint64_t v) { return __builtin_ctzll(v); }
     static inline int ccsim_popcount64(uint64_t v) { return __builtin_popcountll(v); }
+    static inline void ccsim_prefetch(const void* p) { __builtin_prefetch(p); }
     #else
     static inline int ccsim_ctz64(uint64_t v) { int n = 0; while (!(v & 1)) { v >>= 1; n++; } return n; }
     static inline int ccsim_popcount64(uint64_t v) { int n = 0; while (v) { v &= v - 1; n++; } return n; }
+    static inline void ccsim_prefetch(const void* p) { (void) p; }
     #endif
     """
     int ccsim_ctz64(uint64_t v) noexcept nogil  # index of the lowest set bit (v != 0)
     int ccsim_popcount64(uint64_t v) noexcept nogil
+    void ccsim_prefetch(const void* p) noexcept nogil  # a cache hint (no effect on values)
 
 
 # Event keys: (time_s, kind, id) packed into one unsigned 128-bit integer (GCC and Clang),
@@ -289,6 +292,17 @@ cdef struct FU:
     int8_t transfers
     int8_t outcome
     int8_t fate
+
+
+cdef struct PoolEntry:
+    # One entry of a follow-up pool block (sim.journeys.FollowupPools.block), its draws side
+    # by side.
+    double delay_s
+    double work_s
+    double patience_s
+    double u_route
+    double u_outcome
+    int32_t queue  # -1: the engine chooses the queue
 
 
 cdef struct Ctx:
@@ -405,13 +419,8 @@ cdef struct Ctx:
     const int32_t* class_task  # [4]
     int32_t n_classes
     int64_t* pool_used  # [n_classes] entries taken so far
-    int64_t* pool_block  # [n_classes] block whose arrays are loaded (-1: none)
-    const double** pool_delay_s  # [n_classes] -> the loaded block's arrays
-    const int32_t** pool_queue
-    const double** pool_work_s
-    const double** pool_patience_s
-    const double** pool_u_route
-    const double** pool_u_outcome
+    int64_t* pool_block  # [n_classes] block whose entries are loaded (-1: none)
+    PoolEntry* pool  # [n_classes, POOL_BLOCK] the loaded block of each class
     void* owner  # the KernelRun (to sample pool blocks, with the GIL)
 
 
@@ -917,6 +926,7 @@ cdef void spawn(Ctx* x, int32_t c, double t, int kind, int32_t k, int32_t q_over
     cdef int64_t n, b
     cdef double delay_s, patience_s, arrival
     cdef int32_t q, ch, ident
+    cdef const PoolEntry* e
     if c >= FB:
         row = fu_row(x, c)[0]
     else:
@@ -948,12 +958,18 @@ cdef void spawn(Ctx* x, int32_t c, double t, int kind, int32_t k, int32_t q_over
                 return
         x.pool_used[k] = n + 1
         n -= b * _POOL_BLOCK
-        delay_s = x.pool_delay_s[k][n]
-        q = x.pool_queue[k][n]
-        row.work_s = x.pool_work_s[k][n]
-        patience_s = x.pool_patience_s[k][n]
-        row.u_route = x.pool_u_route[k][n]
-        row.u_outcome = x.pool_u_outcome[k][n]
+        # NOTE: a class's entries are read one per follow-up of that class, far apart in the
+        # event loop, so each entry is usually out of the cache: the block is copied into one
+        # row per entry at load (one miss per entry, not one per array) and the next entry
+        # of the class is prefetched now (a hint: no effect on any value).
+        e = x.pool + k * _POOL_BLOCK + n
+        ccsim_prefetch(e + 1)
+        delay_s = e.delay_s
+        q = e.queue
+        row.work_s = e.work_s
+        patience_s = e.patience_s
+        row.u_route = e.u_route
+        row.u_outcome = e.u_outcome
     arrival = t + delay_s
     if q_override >= 0:
         q = q_override
@@ -1308,6 +1324,15 @@ cdef inline void* _alloc(Py_ssize_t n, size_t size) noexcept:
     return calloc(n if n > 0 else 1, size)
 
 
+cdef object _pool_array(object block, str name):
+    """Array ``name`` of a pool block as float64[POOL_BLOCK] (checked)."""
+    a = np.ascontiguousarray(block[name], dtype=np.float64)
+    if a.shape[0] != _POOL_BLOCK:
+        raise ValueError(f"pool block {name} has {a.shape[0]} entries, "
+                         f"expected {_POOL_BLOCK}")
+    return a
+
+
 cdef class KernelRun:
     """A resumable run of one replication on the event loop.
 
@@ -1378,7 +1403,6 @@ cdef class KernelRun:
     cdef readonly Py_ssize_t oldest_pending_followup  # global id (>= FOLLOWUP_BASE)
     cdef object _journey_keep  # the journey arrays the pointers in x point into
     cdef object _pools  # sim.journeys.FollowupPools (None without journeys)
-    cdef list _blocks  # per pool class, the loaded block's arrays (kept alive)
     cdef object _pool_error
 
     def __cinit__(self, *args, **kwargs):
@@ -1641,7 +1665,6 @@ cdef class KernelRun:
         cdef const int32_t[::1] i4
         cdef const int64_t[::1] i8
         self._pools = pools
-        self._blocks = []
         self._pool_error = None
         x.owner = <void*> self
         if journeys is None:
@@ -1712,54 +1735,47 @@ cdef class KernelRun:
         x.n_classes = <int32_t> n
         x.pool_used = <int64_t*> _alloc(n, sizeof(int64_t))
         x.pool_block = <int64_t*> _alloc(n, sizeof(int64_t))
-        x.pool_delay_s = <const double**> _alloc(n, sizeof(double*))
-        x.pool_queue = <const int32_t**> _alloc(n, sizeof(int32_t*))
-        x.pool_work_s = <const double**> _alloc(n, sizeof(double*))
-        x.pool_patience_s = <const double**> _alloc(n, sizeof(double*))
-        x.pool_u_route = <const double**> _alloc(n, sizeof(double*))
-        x.pool_u_outcome = <const double**> _alloc(n, sizeof(double*))
-        if (x.pool_used == NULL or x.pool_block == NULL or x.pool_delay_s == NULL
-                or x.pool_queue == NULL or x.pool_work_s == NULL or x.pool_patience_s == NULL
-                or x.pool_u_route == NULL or x.pool_u_outcome == NULL):
+        # one entry more than the blocks: spawn's prefetch of the next entry stays inside
+        x.pool = <PoolEntry*> _alloc(n * _POOL_BLOCK + 1, sizeof(PoolEntry))
+        if x.pool_used == NULL or x.pool_block == NULL or x.pool == NULL:
             raise MemoryError()
         for k in range(n):
             x.pool_block[k] = -1
-            self._blocks.append(None)
 
     cdef int _load_block(self, int32_t k, int64_t b) except -1:
-        """Sample block b of pool class k and point the context at its arrays."""
+        """Sample block b of pool class k and copy it into the class's entries."""
         cdef Ctx* x = &self.x
-        cdef const double[::1] f8
-        cdef const int32_t[::1] i4
+        cdef const double[::1] delay_s, work_s, patience_s, u_route, u_outcome
+        cdef const int32_t[::1] queue
+        cdef PoolEntry* e = x.pool + k * _POOL_BLOCK
         cdef Py_ssize_t i
+        cdef uint32_t bad = 0
         block = self._pools.block(k, b)
-        arrays = {}
-        for name in ("delay_s", "work_s", "patience_s", "u_route", "u_outcome"):
-            arrays[name] = np.ascontiguousarray(block[name], dtype=np.float64)
-            if arrays[name].shape[0] != _POOL_BLOCK:
-                raise ValueError(f"pool block {name} has {arrays[name].shape[0]} entries, "
-                                 f"expected {_POOL_BLOCK}")
-        arrays["queue"] = np.ascontiguousarray(block["queue"], dtype=np.int32)
-        if arrays["queue"].shape[0] != _POOL_BLOCK:
+        delay_s = _pool_array(block, "delay_s")
+        work_s = _pool_array(block, "work_s")
+        patience_s = _pool_array(block, "patience_s")
+        u_route = _pool_array(block, "u_route")
+        u_outcome = _pool_array(block, "u_outcome")
+        queue = np.ascontiguousarray(block["queue"], dtype=np.int32)
+        if queue.shape[0] != _POOL_BLOCK:
             raise ValueError("pool block queue has the wrong length")
-        i4 = arrays["queue"]
-        # NOTE: a typed loop (not one over numpy scalars): a block is loaded every
-        # POOL_BLOCK follow-ups of a class, ~1000 times per CareConnect year.
+        # NOTE: a typed loop (not one over numpy scalars), the queue check without branches:
+        # a block is loaded every POOL_BLOCK follow-ups of a class, ~840 times per
+        # CareConnect year. The check comes before the copy, so a bad block leaves the
+        # loaded entries unchanged.
         for i in range(_POOL_BLOCK):
-            if not -1 <= i4[i] < x.n_queues:
-                raise ValueError(f"pool block queue {i4[i]} is not a queue")
-        self._blocks[k] = arrays
-        f8 = arrays["delay_s"]
-        x.pool_delay_s[k] = &f8[0]
-        f8 = arrays["work_s"]
-        x.pool_work_s[k] = &f8[0]
-        f8 = arrays["patience_s"]
-        x.pool_patience_s[k] = &f8[0]
-        f8 = arrays["u_route"]
-        x.pool_u_route[k] = &f8[0]
-        f8 = arrays["u_outcome"]
-        x.pool_u_outcome[k] = &f8[0]
-        x.pool_queue[k] = &i4[0]
+            bad |= <uint32_t> (queue[i] + 1) >= <uint32_t> (x.n_queues + 1)
+        if bad:
+            for i in range(_POOL_BLOCK):
+                if not -1 <= queue[i] < x.n_queues:
+                    raise ValueError(f"pool block queue {queue[i]} is not a queue")
+        for i in range(_POOL_BLOCK):
+            e[i].delay_s = delay_s[i]
+            e[i].work_s = work_s[i]
+            e[i].patience_s = patience_s[i]
+            e[i].u_route = u_route[i]
+            e[i].u_outcome = u_outcome[i]
+            e[i].queue = queue[i]
         x.pool_block[k] = b
         return 0
 
@@ -1882,12 +1898,7 @@ cdef class KernelRun:
         free(x.fu)
         free(x.pool_used)
         free(x.pool_block)
-        free(x.pool_delay_s)
-        free(x.pool_queue)
-        free(x.pool_work_s)
-        free(x.pool_patience_s)
-        free(x.pool_u_route)
-        free(x.pool_u_outcome)
+        free(x.pool)
 
     def advance(
         self,
