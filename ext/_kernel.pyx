@@ -927,15 +927,30 @@ cdef inline double next_open(Ctx* x, int32_t ch, double t) noexcept nogil:
 cdef void spawn(Ctx* x, int32_t c, double t, int kind, int32_t k, int32_t q_override
                 ) noexcept nogil:
     """Create the follow-up of contact c at time t (spec: "Journeys")."""
-    cdef FU row
+    cdef FU* row
     cdef FU* grown
     cdef Py_ssize_t i, cap
     cdef int64_t n, b
     cdef double delay_s, patience_s, arrival
     cdef int32_t q, ch, ident
     cdef const PoolEntry* e
+    # NOTE: the row is written in place, in the table's next free slot (not built aside and
+    # copied in): room is made first, since growing the table may move it (the parent's row
+    # too). The slot counts only once the follow-up is complete (fu_n += 1 at the end).
+    if x.fu_n == x.fu_cap:
+        cap = 2 * x.fu_cap if x.fu_cap else 256
+        grown = <FU*> realloc(x.fu, cap * sizeof(FU))
+        if grown == NULL:
+            x.err = 1
+            return
+        x.fu = grown
+        x.fu_cap = cap
+    if FB + x.fu_base + x.fu_n >= 2147483647:
+        x.err = 1  # out of follow-up ids
+        return
+    row = &x.fu[x.fu_n]
     if c >= FB:
-        row = fu_row(x, c)[0]
+        row[0] = fu_row(x, c)[0]
     else:
         i = c - x.base
         row.journey = c
@@ -997,18 +1012,6 @@ cdef void spawn(Ctx* x, int32_t c, double t, int kind, int32_t k, int32_t q_over
     row.end_s = NAN
     row.outcome = OUT_WAITING
     row.fate = 0
-    if x.fu_n == x.fu_cap:
-        cap = 2 * x.fu_cap if x.fu_cap else 256
-        grown = <FU*> realloc(x.fu, cap * sizeof(FU))
-        if grown == NULL:
-            x.err = 1
-            return
-        x.fu = grown
-        x.fu_cap = cap
-    if FB + x.fu_base + x.fu_n >= 2147483647:
-        x.err = 1  # out of follow-up ids
-        return
-    x.fu[x.fu_n] = row
     ident = <int32_t> (FB + x.fu_base + x.fu_n)
     x.fu_n += 1
     heap_push(x, &x.fu_heap, ev_key(arrival, EV_ARRIVAL, ident))
@@ -2044,7 +2047,12 @@ cdef class KernelRun:
                                      "contact")
         else:
             # rows not yet arrived must be in arrival order (the stream is read in id order)
+            # NOTE: one pass without branches; the rows are looked at one by one only to
+            # report an error.
+            bad = 0
             for i in range(self.x.arr_pos - id_offset + 1, n):
+                bad |= not arrival_s[i] >= arrival_s[i - 1]
+            for i in range(self.x.arr_pos - id_offset + 1, n if bad else 0):
                 if not arrival_s[i] >= arrival_s[i - 1]:
                     raise ValueError(f"arrival_s is not sorted at row {i} (contact "
                                      f"{id_offset + i}); pass arrival_order")
