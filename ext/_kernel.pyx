@@ -73,9 +73,9 @@ Data structures
 import numpy as np
 
 from libc.math cimport INFINITY, NAN, isfinite
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t, uintptr_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memmove, memset
+from libc.string cimport memcpy, memmove, memset
 
 from _types cimport (
     FATE_CALLBACK,
@@ -269,22 +269,17 @@ cdef struct Fifo:
 cdef struct FU:
     # A follow-up contact (sim.model FOLLOWUP_COLUMNS; its id is FOLLOWUP_BASE + row index
     # + fu_base).
-    int64_t journey
-    int64_t parent
-    double j_arrival_s
-    double p_arrival_s
+    # NOTE: the fields the event handlers read come first (60 bytes) and a row is padded to
+    # 128 bytes in a table aligned to 64 bytes (x.fu), so that they lie in one cache line:
+    # a follow-up is handled long after its spawn, when its row is usually out of the cache.
     double arrival_s
     double work_s
     double abandon_at_s
     double u_route
     double u_outcome
-    double start_s
-    double end_s
     int32_t ctype
-    int32_t j_queue
     int32_t queue
     int32_t agent
-    int8_t kind
     int8_t severity
     int8_t auth_tier
     int8_t repeats
@@ -292,6 +287,16 @@ cdef struct FU:
     int8_t transfers
     int8_t outcome
     int8_t fate
+    int8_t kind
+    # written at the spawn and at the start, read by take_followups
+    int64_t journey
+    int64_t parent
+    double j_arrival_s
+    double p_arrival_s
+    double start_s
+    double end_s
+    int32_t j_queue
+    char pad[12]  # to FU_ROW_BYTES
 
 
 cdef struct PoolEntry:
@@ -393,7 +398,8 @@ cdef struct Ctx:
     const int8_t* severity  # window
     const int8_t* auth_tier  # window
     int8_t* fate  # window (out)
-    FU* fu  # follow-ups with ids FB + fu_base .. FB + fu_base + fu_n - 1
+    FU* fu  # follow-ups with ids FB + fu_base .. FB + fu_base + fu_n - 1 (64-byte aligned)
+    void* fu_mem  # the allocation x.fu lies in (freed with free)
     Py_ssize_t fu_base
     Py_ssize_t fu_n
     Py_ssize_t fu_cap
@@ -425,11 +431,17 @@ cdef struct Ctx:
 
 
 cdef enum:
+    FU_ROW_BYTES = 128  # sizeof(FU): two cache lines
+    CACHE_LINE = 64
     SRC_HEAP = 1
     SRC_ROSTER = 2
     SRC_ARRIVAL = 3
     SRC_FOLLOWUP = 4
     FIFO_MIN_CAPACITY = 64
+
+if sizeof(FU) != FU_ROW_BYTES:
+    raise ImportError(f"sim._kernel: a follow-up row has {sizeof(FU)} bytes, expected "
+                      f"{FU_ROW_BYTES} (see FU)")
 
 # ---------------------------------------------------------------------------------------------
 # Contacts: first contacts (global id < FB) live in the window arrays at row ``id - base``,
@@ -440,10 +452,8 @@ cdef inline FU* fu_row(Ctx* x, int32_t c) noexcept nogil:
 
 
 cdef inline void prefetch_fu(Ctx* x, int32_t c) noexcept nogil:
-    """Cache hint for the fields of follow-up c that its arrival reads (arrival_s .. queue)."""
-    cdef FU* r = fu_row(x, c)
-    ccsim_prefetch(&r.arrival_s)
-    ccsim_prefetch(&r.queue)
+    """Cache hint for the fields of follow-up c that the handlers read (its first line)."""
+    ccsim_prefetch(fu_row(x, c))
 
 
 cdef inline double c_arrival(Ctx* x, int32_t c) noexcept nogil:
@@ -924,11 +934,26 @@ cdef inline double next_open(Ctx* x, int32_t ch, double t) noexcept nogil:
     return x.open_lo_s[lo]
 
 
+cdef bint fu_grow(Ctx* x, Py_ssize_t cap) noexcept nogil:
+    """Move the follow-up table into room for cap rows aligned to a cache line (see FU)."""
+    cdef void* mem = malloc(cap * sizeof(FU) + CACHE_LINE - 1)
+    cdef FU* fu
+    if mem == NULL:
+        return False
+    fu = <FU*> ((<uintptr_t> mem + CACHE_LINE - 1) & ~(<uintptr_t> CACHE_LINE - 1))
+    if x.fu_n:
+        memcpy(fu, x.fu, x.fu_n * sizeof(FU))
+    free(x.fu_mem)
+    x.fu_mem = mem
+    x.fu = fu
+    x.fu_cap = cap
+    return True
+
+
 cdef void spawn(Ctx* x, int32_t c, double t, int kind, int32_t k, int32_t q_override
                 ) noexcept nogil:
     """Create the follow-up of contact c at time t (spec: "Journeys")."""
     cdef FU* row
-    cdef FU* grown
     cdef Py_ssize_t i, cap
     cdef int64_t n, b
     cdef double delay_s, patience_s, arrival
@@ -939,12 +964,9 @@ cdef void spawn(Ctx* x, int32_t c, double t, int kind, int32_t k, int32_t q_over
     # too). The slot counts only once the follow-up is complete (fu_n += 1 at the end).
     if x.fu_n == x.fu_cap:
         cap = 2 * x.fu_cap if x.fu_cap else 256
-        grown = <FU*> realloc(x.fu, cap * sizeof(FU))
-        if grown == NULL:
+        if not fu_grow(x, cap):
             x.err = 1
             return
-        x.fu = grown
-        x.fu_cap = cap
     if FB + x.fu_base + x.fu_n >= 2147483647:
         x.err = 1  # out of follow-up ids
         return
@@ -1910,7 +1932,7 @@ cdef class KernelRun:
         free(x.rk_deferred)
         free(x.ag_pull)
         free(x.ag_pull_ov)
-        free(x.fu)
+        free(x.fu_mem)
         free(x.pool_used)
         free(x.pool_block)
         free(x.pool)
