@@ -1361,13 +1361,21 @@ cdef inline void* _alloc(Py_ssize_t n, size_t size) noexcept:
     return calloc(n if n > 0 else 1, size)
 
 
-cdef object _pool_array(object block, str name):
+cdef const double[::1] _pool_array(object block, str name):
     """Array ``name`` of a pool block as float64[POOL_BLOCK] (checked)."""
-    a = np.ascontiguousarray(block[name], dtype=np.float64)
-    if a.shape[0] != _POOL_BLOCK:
-        raise ValueError(f"pool block {name} has {a.shape[0]} entries, "
+    cdef const double[::1] v
+    a = block[name]
+    # NOTE: the arrays of FollowupPools.block are float64 and contiguous: viewed as they
+    # are (np.ascontiguousarray costs more, ~840 blocks x 5 arrays per CareConnect year),
+    # converted only otherwise.
+    try:
+        v = a
+    except (TypeError, ValueError, BufferError):
+        v = np.ascontiguousarray(a, dtype=np.float64)
+    if v.shape[0] != _POOL_BLOCK:
+        raise ValueError(f"pool block {name} has {v.shape[0]} entries, "
                          f"expected {_POOL_BLOCK}")
-    return a
+    return v
 
 
 cdef class KernelRun:
@@ -1793,7 +1801,11 @@ cdef class KernelRun:
         patience_s = _pool_array(block, "patience_s")
         u_route = _pool_array(block, "u_route")
         u_outcome = _pool_array(block, "u_outcome")
-        queue = np.ascontiguousarray(block["queue"], dtype=np.int32)
+        a = block["queue"]
+        try:  # as _pool_array
+            queue = a
+        except (TypeError, ValueError, BufferError):
+            queue = np.ascontiguousarray(a, dtype=np.int32)
         if queue.shape[0] != _POOL_BLOCK:
             raise ValueError("pool block queue has the wrong length")
         # NOTE: a typed loop (not one over numpy scalars), the queue check without branches:
