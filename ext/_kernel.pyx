@@ -193,6 +193,9 @@ cdef extern from *:
 # compared with the float operators <, ==.
 cdef extern from *:
     """
+    #if !defined(__SIZEOF_INT128__)
+    #error "ccsim's kernel (sim._kernel) needs a C compiler with unsigned __int128 (GCC or Clang on a 64-bit target); use --engine simpy otherwise"
+    #endif
     typedef unsigned __int128 ccsim_ekey;
     #define CCSIM_SIGN 0x8000000000000000ULL
     static inline uint64_t ccsim_time_order(double t) {  /* the high 64 bits of a key */
