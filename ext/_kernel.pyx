@@ -73,9 +73,9 @@ Data structures
 import numpy as np
 
 from libc.math cimport INFINITY, NAN, isfinite
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t, uintptr_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memmove, memset
+from libc.string cimport memcpy, memmove, memset
 
 from _types cimport (
     FATE_CALLBACK,
@@ -169,13 +169,16 @@ cdef extern from *:
     #if defined(__GNUC__) || defined(__clang__)
     static inline int ccsim_ctz64(uint64_t v) { return __builtin_ctzll(v); }
     static inline int ccsim_popcount64(uint64_t v) { return __builtin_popcountll(v); }
+    static inline void ccsim_prefetch(const void* p) { __builtin_prefetch(p); }
     #else
     static inline int ccsim_ctz64(uint64_t v) { int n = 0; while (!(v & 1)) { v >>= 1; n++; } return n; }
     static inline int ccsim_popcount64(uint64_t v) { int n = 0; while (v) { v &= v - 1; n++; } return n; }
+    static inline void ccsim_prefetch(const void* p) { (void) p; }
     #endif
     """
     int ccsim_ctz64(uint64_t v) noexcept nogil  # index of the lowest set bit (v != 0)
     int ccsim_popcount64(uint64_t v) noexcept nogil
+    void ccsim_prefetch(const void* p) noexcept nogil  # a cache hint (no effect on values)
 
 
 # Event keys: (time_s, kind, id) packed into one unsigned 128-bit integer (GCC and Clang),
@@ -190,6 +193,9 @@ cdef extern from *:
 # compared with the float operators <, ==.
 cdef extern from *:
     """
+    #if !defined(__SIZEOF_INT128__)
+    #error "ccsim's kernel (sim._kernel) needs a C compiler with unsigned __int128 (GCC or Clang on a 64-bit target); use --engine simpy otherwise"
+    #endif
     typedef unsigned __int128 ccsim_ekey;
     #define CCSIM_SIGN 0x8000000000000000ULL
     static inline uint64_t ccsim_time_order(double t) {  /* the high 64 bits of a key */
@@ -266,22 +272,17 @@ cdef struct Fifo:
 cdef struct FU:
     # A follow-up contact (sim.model FOLLOWUP_COLUMNS; its id is FOLLOWUP_BASE + row index
     # + fu_base).
-    int64_t journey
-    int64_t parent
-    double j_arrival_s
-    double p_arrival_s
+    # NOTE: the fields the event handlers read come first (60 bytes) and a row is padded to
+    # 128 bytes in a table aligned to 64 bytes (x.fu), so that they lie in one cache line:
+    # a follow-up is handled long after its spawn, when its row is usually out of the cache.
     double arrival_s
     double work_s
     double abandon_at_s
     double u_route
     double u_outcome
-    double start_s
-    double end_s
     int32_t ctype
-    int32_t j_queue
     int32_t queue
     int32_t agent
-    int8_t kind
     int8_t severity
     int8_t auth_tier
     int8_t repeats
@@ -289,6 +290,27 @@ cdef struct FU:
     int8_t transfers
     int8_t outcome
     int8_t fate
+    int8_t kind
+    # written at the spawn and at the start, read by take_followups
+    int64_t journey
+    int64_t parent
+    double j_arrival_s
+    double p_arrival_s
+    double start_s
+    double end_s
+    int32_t j_queue
+    char pad[12]  # to FU_ROW_BYTES
+
+
+cdef struct PoolEntry:
+    # One entry of a follow-up pool block (sim.journeys.FollowupPools.block), its draws side
+    # by side.
+    double delay_s
+    double work_s
+    double patience_s
+    double u_route
+    double u_outcome
+    int32_t queue  # -1: the engine chooses the queue
 
 
 cdef struct Ctx:
@@ -379,7 +401,8 @@ cdef struct Ctx:
     const int8_t* severity  # window
     const int8_t* auth_tier  # window
     int8_t* fate  # window (out)
-    FU* fu  # follow-ups with ids FB + fu_base .. FB + fu_base + fu_n - 1
+    FU* fu  # follow-ups with ids FB + fu_base .. FB + fu_base + fu_n - 1 (64-byte aligned)
+    void* fu_mem  # the allocation x.fu lies in (freed with free)
     Py_ssize_t fu_base
     Py_ssize_t fu_n
     Py_ssize_t fu_cap
@@ -405,22 +428,23 @@ cdef struct Ctx:
     const int32_t* class_task  # [4]
     int32_t n_classes
     int64_t* pool_used  # [n_classes] entries taken so far
-    int64_t* pool_block  # [n_classes] block whose arrays are loaded (-1: none)
-    const double** pool_delay_s  # [n_classes] -> the loaded block's arrays
-    const int32_t** pool_queue
-    const double** pool_work_s
-    const double** pool_patience_s
-    const double** pool_u_route
-    const double** pool_u_outcome
+    int64_t* pool_block  # [n_classes] block whose entries are loaded (-1: none)
+    PoolEntry* pool  # [n_classes, POOL_BLOCK] the loaded block of each class
     void* owner  # the KernelRun (to sample pool blocks, with the GIL)
 
 
 cdef enum:
+    FU_ROW_BYTES = 128  # sizeof(FU): two cache lines
+    CACHE_LINE = 64
     SRC_HEAP = 1
     SRC_ROSTER = 2
     SRC_ARRIVAL = 3
     SRC_FOLLOWUP = 4
     FIFO_MIN_CAPACITY = 64
+
+if sizeof(FU) != FU_ROW_BYTES:
+    raise ImportError(f"sim._kernel: a follow-up row has {sizeof(FU)} bytes, expected "
+                      f"{FU_ROW_BYTES} (see FU)")
 
 # ---------------------------------------------------------------------------------------------
 # Contacts: first contacts (global id < FB) live in the window arrays at row ``id - base``,
@@ -428,6 +452,11 @@ cdef enum:
 
 cdef inline FU* fu_row(Ctx* x, int32_t c) noexcept nogil:
     return &x.fu[<Py_ssize_t> c - FB - x.fu_base]
+
+
+cdef inline void prefetch_fu(Ctx* x, int32_t c) noexcept nogil:
+    """Cache hint for the fields of follow-up c that the handlers read (its first line)."""
+    ccsim_prefetch(fu_row(x, c))
 
 
 cdef inline double c_arrival(Ctx* x, int32_t c) noexcept nogil:
@@ -908,17 +937,45 @@ cdef inline double next_open(Ctx* x, int32_t ch, double t) noexcept nogil:
     return x.open_lo_s[lo]
 
 
+cdef bint fu_grow(Ctx* x, Py_ssize_t cap) noexcept nogil:
+    """Move the follow-up table into room for cap rows aligned to a cache line (see FU)."""
+    cdef void* mem = malloc(cap * sizeof(FU) + CACHE_LINE - 1)
+    cdef FU* fu
+    if mem == NULL:
+        return False
+    fu = <FU*> ((<uintptr_t> mem + CACHE_LINE - 1) & ~(<uintptr_t> CACHE_LINE - 1))
+    if x.fu_n:
+        memcpy(fu, x.fu, x.fu_n * sizeof(FU))
+    free(x.fu_mem)
+    x.fu_mem = mem
+    x.fu = fu
+    x.fu_cap = cap
+    return True
+
+
 cdef void spawn(Ctx* x, int32_t c, double t, int kind, int32_t k, int32_t q_override
                 ) noexcept nogil:
     """Create the follow-up of contact c at time t (spec: "Journeys")."""
-    cdef FU row
-    cdef FU* grown
+    cdef FU* row
     cdef Py_ssize_t i, cap
     cdef int64_t n, b
     cdef double delay_s, patience_s, arrival
     cdef int32_t q, ch, ident
+    cdef const PoolEntry* e
+    # NOTE: the row is written in place, in the table's next free slot (not built aside and
+    # copied in): room is made first, since growing the table may move it (the parent's row
+    # too). The slot counts only once the follow-up is complete (fu_n += 1 at the end).
+    if x.fu_n == x.fu_cap:
+        cap = 2 * x.fu_cap if x.fu_cap else 256
+        if not fu_grow(x, cap):
+            x.err = 1
+            return
+    if FB + x.fu_base + x.fu_n >= 2147483647:
+        x.err = 1  # out of follow-up ids
+        return
+    row = &x.fu[x.fu_n]
     if c >= FB:
-        row = fu_row(x, c)[0]
+        row[0] = fu_row(x, c)[0]
     else:
         i = c - x.base
         row.journey = c
@@ -948,12 +1005,18 @@ cdef void spawn(Ctx* x, int32_t c, double t, int kind, int32_t k, int32_t q_over
                 return
         x.pool_used[k] = n + 1
         n -= b * _POOL_BLOCK
-        delay_s = x.pool_delay_s[k][n]
-        q = x.pool_queue[k][n]
-        row.work_s = x.pool_work_s[k][n]
-        patience_s = x.pool_patience_s[k][n]
-        row.u_route = x.pool_u_route[k][n]
-        row.u_outcome = x.pool_u_outcome[k][n]
+        # NOTE: a class's entries are read one per follow-up of that class, far apart in the
+        # event loop, so each entry is usually out of the cache: the block is copied into one
+        # row per entry at load (one miss per entry, not one per array) and the next entry
+        # of the class is prefetched now (a hint: no effect on any value).
+        e = x.pool + k * _POOL_BLOCK + n
+        ccsim_prefetch(e + 1)
+        delay_s = e.delay_s
+        q = e.queue
+        row.work_s = e.work_s
+        patience_s = e.patience_s
+        row.u_route = e.u_route
+        row.u_outcome = e.u_outcome
     arrival = t + delay_s
     if q_override >= 0:
         q = q_override
@@ -974,18 +1037,6 @@ cdef void spawn(Ctx* x, int32_t c, double t, int kind, int32_t k, int32_t q_over
     row.end_s = NAN
     row.outcome = OUT_WAITING
     row.fate = 0
-    if x.fu_n == x.fu_cap:
-        cap = 2 * x.fu_cap if x.fu_cap else 256
-        grown = <FU*> realloc(x.fu, cap * sizeof(FU))
-        if grown == NULL:
-            x.err = 1
-            return
-        x.fu = grown
-        x.fu_cap = cap
-    if FB + x.fu_base + x.fu_n >= 2147483647:
-        x.err = 1  # out of follow-up ids
-        return
-    x.fu[x.fu_n] = row
     ident = <int32_t> (FB + x.fu_base + x.fu_n)
     x.fu_n += 1
     heap_push(x, &x.fu_heap, ev_key(arrival, EV_ARRIVAL, ident))
@@ -1275,6 +1326,11 @@ cdef int run(Ctx* x) noexcept nogil:
             x.fu_heap.top_taken = 1
             on_arrival(x, event_id, bt)
             heap_end_event(&x.fu_heap)
+            # NOTE: the next follow-up to arrive was written at its spawn, usually long ago
+            # (out of the cache): its row is prefetched now, events before it is handled
+            # (a hint: no effect on any value).
+            if x.fu_heap.n > 0:
+                prefetch_fu(x, ev_id(x.fu_heap.a[0]))
         elif src == SRC_ARRIVAL:
             ia += 1
             arr_k = EV_NONE
@@ -1306,6 +1362,23 @@ cdef int run(Ctx* x) noexcept nogil:
 cdef inline void* _alloc(Py_ssize_t n, size_t size) noexcept:
     """calloc of at least one element (so that NULL always means out of memory)."""
     return calloc(n if n > 0 else 1, size)
+
+
+cdef const double[::1] _pool_array(object block, str name):
+    """Array ``name`` of a pool block as float64[POOL_BLOCK] (checked)."""
+    cdef const double[::1] v
+    a = block[name]
+    # NOTE: the arrays of FollowupPools.block are float64 and contiguous: viewed as they
+    # are (np.ascontiguousarray costs more, ~840 blocks x 5 arrays per CareConnect year),
+    # converted only otherwise.
+    try:
+        v = a
+    except (TypeError, ValueError, BufferError):
+        v = np.ascontiguousarray(a, dtype=np.float64)
+    if v.shape[0] != _POOL_BLOCK:
+        raise ValueError(f"pool block {name} has {v.shape[0]} entries, "
+                         f"expected {_POOL_BLOCK}")
+    return v
 
 
 cdef class KernelRun:
@@ -1378,7 +1451,6 @@ cdef class KernelRun:
     cdef readonly Py_ssize_t oldest_pending_followup  # global id (>= FOLLOWUP_BASE)
     cdef object _journey_keep  # the journey arrays the pointers in x point into
     cdef object _pools  # sim.journeys.FollowupPools (None without journeys)
-    cdef list _blocks  # per pool class, the loaded block's arrays (kept alive)
     cdef object _pool_error
 
     def __cinit__(self, *args, **kwargs):
@@ -1641,7 +1713,6 @@ cdef class KernelRun:
         cdef const int32_t[::1] i4
         cdef const int64_t[::1] i8
         self._pools = pools
-        self._blocks = []
         self._pool_error = None
         x.owner = <void*> self
         if journeys is None:
@@ -1712,54 +1783,51 @@ cdef class KernelRun:
         x.n_classes = <int32_t> n
         x.pool_used = <int64_t*> _alloc(n, sizeof(int64_t))
         x.pool_block = <int64_t*> _alloc(n, sizeof(int64_t))
-        x.pool_delay_s = <const double**> _alloc(n, sizeof(double*))
-        x.pool_queue = <const int32_t**> _alloc(n, sizeof(int32_t*))
-        x.pool_work_s = <const double**> _alloc(n, sizeof(double*))
-        x.pool_patience_s = <const double**> _alloc(n, sizeof(double*))
-        x.pool_u_route = <const double**> _alloc(n, sizeof(double*))
-        x.pool_u_outcome = <const double**> _alloc(n, sizeof(double*))
-        if (x.pool_used == NULL or x.pool_block == NULL or x.pool_delay_s == NULL
-                or x.pool_queue == NULL or x.pool_work_s == NULL or x.pool_patience_s == NULL
-                or x.pool_u_route == NULL or x.pool_u_outcome == NULL):
+        # one entry more than the blocks: spawn's prefetch of the next entry stays inside
+        x.pool = <PoolEntry*> _alloc(n * _POOL_BLOCK + 1, sizeof(PoolEntry))
+        if x.pool_used == NULL or x.pool_block == NULL or x.pool == NULL:
             raise MemoryError()
         for k in range(n):
             x.pool_block[k] = -1
-            self._blocks.append(None)
 
     cdef int _load_block(self, int32_t k, int64_t b) except -1:
-        """Sample block b of pool class k and point the context at its arrays."""
+        """Sample block b of pool class k and copy it into the class's entries."""
         cdef Ctx* x = &self.x
-        cdef const double[::1] f8
-        cdef const int32_t[::1] i4
+        cdef const double[::1] delay_s, work_s, patience_s, u_route, u_outcome
+        cdef const int32_t[::1] queue
+        cdef PoolEntry* e = x.pool + k * _POOL_BLOCK
         cdef Py_ssize_t i
+        cdef uint32_t bad = 0
         block = self._pools.block(k, b)
-        arrays = {}
-        for name in ("delay_s", "work_s", "patience_s", "u_route", "u_outcome"):
-            arrays[name] = np.ascontiguousarray(block[name], dtype=np.float64)
-            if arrays[name].shape[0] != _POOL_BLOCK:
-                raise ValueError(f"pool block {name} has {arrays[name].shape[0]} entries, "
-                                 f"expected {_POOL_BLOCK}")
-        arrays["queue"] = np.ascontiguousarray(block["queue"], dtype=np.int32)
-        if arrays["queue"].shape[0] != _POOL_BLOCK:
+        delay_s = _pool_array(block, "delay_s")
+        work_s = _pool_array(block, "work_s")
+        patience_s = _pool_array(block, "patience_s")
+        u_route = _pool_array(block, "u_route")
+        u_outcome = _pool_array(block, "u_outcome")
+        a = block["queue"]
+        try:  # as _pool_array
+            queue = a
+        except (TypeError, ValueError, BufferError):
+            queue = np.ascontiguousarray(a, dtype=np.int32)
+        if queue.shape[0] != _POOL_BLOCK:
             raise ValueError("pool block queue has the wrong length")
-        i4 = arrays["queue"]
-        # NOTE: a typed loop (not one over numpy scalars): a block is loaded every
-        # POOL_BLOCK follow-ups of a class, ~1000 times per CareConnect year.
+        # NOTE: a typed loop (not one over numpy scalars), the queue check without branches:
+        # a block is loaded every POOL_BLOCK follow-ups of a class, ~840 times per
+        # CareConnect year. The check comes before the copy, so a bad block leaves the
+        # loaded entries unchanged.
         for i in range(_POOL_BLOCK):
-            if not -1 <= i4[i] < x.n_queues:
-                raise ValueError(f"pool block queue {i4[i]} is not a queue")
-        self._blocks[k] = arrays
-        f8 = arrays["delay_s"]
-        x.pool_delay_s[k] = &f8[0]
-        f8 = arrays["work_s"]
-        x.pool_work_s[k] = &f8[0]
-        f8 = arrays["patience_s"]
-        x.pool_patience_s[k] = &f8[0]
-        f8 = arrays["u_route"]
-        x.pool_u_route[k] = &f8[0]
-        f8 = arrays["u_outcome"]
-        x.pool_u_outcome[k] = &f8[0]
-        x.pool_queue[k] = &i4[0]
+            bad |= <uint32_t> (queue[i] + 1) >= <uint32_t> (x.n_queues + 1)
+        if bad:
+            for i in range(_POOL_BLOCK):
+                if not -1 <= queue[i] < x.n_queues:
+                    raise ValueError(f"pool block queue {queue[i]} is not a queue")
+        for i in range(_POOL_BLOCK):
+            e[i].delay_s = delay_s[i]
+            e[i].work_s = work_s[i]
+            e[i].patience_s = patience_s[i]
+            e[i].u_route = u_route[i]
+            e[i].u_outcome = u_outcome[i]
+            e[i].queue = queue[i]
         x.pool_block[k] = b
         return 0
 
@@ -1879,15 +1947,10 @@ cdef class KernelRun:
         free(x.rk_deferred)
         free(x.ag_pull)
         free(x.ag_pull_ov)
-        free(x.fu)
+        free(x.fu_mem)
         free(x.pool_used)
         free(x.pool_block)
-        free(x.pool_delay_s)
-        free(x.pool_queue)
-        free(x.pool_work_s)
-        free(x.pool_patience_s)
-        free(x.pool_u_route)
-        free(x.pool_u_outcome)
+        free(x.pool)
 
     def advance(
         self,
@@ -2021,7 +2084,12 @@ cdef class KernelRun:
                                      "contact")
         else:
             # rows not yet arrived must be in arrival order (the stream is read in id order)
+            # NOTE: one pass without branches; the rows are looked at one by one only to
+            # report an error.
+            bad = 0
             for i in range(self.x.arr_pos - id_offset + 1, n):
+                bad |= not arrival_s[i] >= arrival_s[i - 1]
+            for i in range(self.x.arr_pos - id_offset + 1, n if bad else 0):
                 if not arrival_s[i] >= arrival_s[i - 1]:
                     raise ValueError(f"arrival_s is not sorted at row {i} (contact "
                                      f"{id_offset + i}); pass arrival_order")
