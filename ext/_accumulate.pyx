@@ -1,6 +1,7 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Compiled per-contact loops of the KPI accumulator (private module ``sim._accumulate``),
-and the group sums, integral parts of its :meth:`sim.kpi.Accumulator.result`.
+the group sums, integral parts of its :meth:`sim.kpi.Accumulator.result`, and the work
+time of :func:`sim.economics.queue_month_sums`.
 
 This module owns nothing of the KPI definitions: each function is the compiled twin of a
 numpy reference implementation in :mod:`sim.kpi` (named in its docstring), which stays the
@@ -24,8 +25,10 @@ block is larger than the batch. One pass per item with no temporaries is several
 faster.
 """
 
+from libc.float cimport DBL_MAX
 from libc.math cimport NAN
-from libc.stdint cimport int8_t, int32_t, int64_t, uint32_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint32_t, uint64_t
+from libc.string cimport memcpy
 
 import numpy as np
 
@@ -777,3 +780,38 @@ def ratio(const double[::1] num, const double[::1] den, double[::1] out):
             d = den[i]
             q = num[i] / d
             out[i] = q if d != 0.0 else NAN
+
+
+def work_s(const double[::1] answered, const double[::1] aht_s, double[::1] out):
+    """``out = np.where(answered > 0, answered * np.nan_to_num(aht_s), 0.0)``:
+    :func:`sim.economics._work_s`.
+
+    NOTE: one pass with selects instead of numpy's masked ``where`` (which branches per
+    element on an unpredictable mask) and ``nan_to_num``'s copies; the product is the same
+    IEEE multiplication of the same operands (NaN -> 0.0, +-inf -> +-DBL_MAX first, as
+    ``nan_to_num``).
+    """
+    cdef Py_ssize_t i, n = answered.shape[0]
+    cdef double a, h, w
+    cdef uint64_t bits
+    if aht_s.shape[0] != n or out.shape[0] != n:
+        raise ValueError("work_s: arrays differ in length")
+    with nogil:
+        for i in range(n):
+            a = answered[i]
+            h = aht_s[i]
+            if h > DBL_MAX:  # +inf (rare: predictable branches)
+                h = DBL_MAX
+            elif h < -DBL_MAX:
+                h = -DBL_MAX
+            # NOTE: NaN -> 0.0 and the choice of 0.0 where a <= 0 by masking the bits (the
+            # compiler keeps a float select as a branch, and both masks are unpredictable:
+            # NaN wherever nothing was answered): all-ones keeps the value, zero is +0.0.
+            memcpy(&bits, &h, 8)
+            bits &= -<uint64_t>(h == h)
+            memcpy(&h, &bits, 8)
+            w = a * h
+            memcpy(&bits, &w, 8)
+            bits &= -<uint64_t>(a > 0.0)
+            memcpy(&w, &bits, 8)
+            out[i] = w

@@ -63,6 +63,11 @@ import numpy as np
 import pandas as pd
 
 from sim.model import CAPACITY_UNITS, Model
+
+try:
+    from sim import _accumulate
+except ImportError:  # not built: the numpy reference implementations
+    _accumulate = None
 from sim.scenario import Economics, PricingTier, Scenario, SlaCredits
 
 #: KPIs a pricing tier can target, with the count that weights them when pooled over
@@ -347,63 +352,69 @@ def queue_month_sums(scenario: Scenario, model: Model, rows: pd.DataFrame,
     chans = [c_names[i] for i in c_code[sel][first]]
     n_r, n_m, n_c = len(reps), months.n, len(names)
 
-    def col(name) -> np.ndarray:
-        return rows[name].to_numpy(dtype=float)[sel]
+    raw = {name: rows[name].to_numpy()
+           for name in ("interval_start", "answered", "aht_s", *kpis,
+                        *(TIER_KPIS[k] for k in kpis))}
 
+    def col(name, part=slice(None)) -> np.ndarray:
+        return np.asarray(raw[name][sel][part], dtype=float)
+
+    def values(part) -> dict:
+        """The summed quantities (output column -> float64 per row) of the rows ``part``."""
+        answered = col("answered", part)
+        out = {"answered": answered, "work_s": _work_s(answered, col("aht_s", part))}
+        for kpi in kpis:
+            v = col(kpi, part)
+            weight = col(TIER_KPIS[kpi], part)
+            ok = ~np.isnan(v) & (weight > 0)
+            out[f"{kpi}.wv"] = np.where(ok, v * weight, 0.0)
+            out[f"{kpi}.w"] = np.where(ok, weight, 0.0)
+        return out
+
+    size = n_r * n_m * n_c
     if blocks is None:
         m = _month_of(months.bounds_s, col("interval_start"), n_m)
         # NOTE: one replication (the workers' rows): r is 0, the same keys with fewer passes.
         key = m * n_c + codes if n_r == 1 else (r * n_m + m) * n_c + codes
-    size = n_r * n_m * n_c
-
-    def total(values) -> np.ndarray:
-        if blocks is None:
-            return np.bincount(key, weights=values, minlength=size)
+        sums = {k: np.bincount(key, weights=v, minlength=size)
+                for k, v in values(slice(None)).items()}
+    else:
         # NOTE: np.bincount adds each cell's values in row order onto 0.0; here each
         # month's blocks are summed down the rows (numpy reduces an outer axis of a
         # C-ordered array sequentially, row after row), then + 0.0 (which only turns a
-        # -0.0 sum into +0.0, as starting from 0.0 does): the same floats.
-        by_block = values.reshape(-1, n_b)
-        out = np.zeros((n_m, n_c))
+        # -0.0 sum into +0.0, as starting from 0.0 does): the same floats. The quantities
+        # are computed a month at a time: small temporaries, reused, not a year of rows.
+        sums = {}
         for month in range(n_m):
             lo, hi = bounds[month], bounds[month + 1]
-            if hi > lo:
-                part = out[month, codes]
-                np.sum(by_block[lo:hi], axis=0, out=part)
+            if hi <= lo:
+                continue
+            for k, v in values(slice(lo * n_b, hi * n_b)).items():
+                if k not in sums:
+                    sums[k] = np.zeros((n_m, n_c))
+                part = np.sum(v.reshape(-1, n_b), axis=0)
                 part += 0.0
-                out[month, codes] = part
-        return out.ravel()
-
-    answered = col("answered")
-    out = {
+                sums[k][month, codes] = part
+        sums = {k: sums[k].ravel() if k in sums else np.zeros(size)
+                for k in values(slice(0, 0))}
+    return pd.DataFrame({
         "replication": np.repeat(reps, n_m * n_c),
         "month": np.tile(np.repeat(np.arange(n_m), n_c), n_r),
         "queue": pd.Categorical.from_codes(np.tile(np.arange(n_c), n_r * n_m), names),
         "channel": np.tile(np.array(chans, dtype=object), n_r * n_m),
-        "answered": total(answered),
-        "work_s": total(_work_s(answered, col("aht_s"))),
-    }
-    for kpi in kpis:
-        v = col(kpi)
-        weight = col(TIER_KPIS[kpi])
-        ok = ~np.isnan(v) & (weight > 0)
-        out[f"{kpi}.wv"] = total(np.where(ok, v * weight, 0.0))
-        out[f"{kpi}.w"] = total(np.where(ok, weight, 0.0))
-    return pd.DataFrame(out)
+        **sums,
+    })
 
 
 def _work_s(answered: np.ndarray, aht_s: np.ndarray) -> np.ndarray:
-    """``np.where(answered > 0, answered * np.nan_to_num(aht_s), 0.0)``."""
-    # NOTE: the product of the raw values, then nan_to_num's replacements applied only where
-    # a value is not finite (aht_s is NaN wherever nothing was answered, where the product
-    # is not kept anyway): the same floats without nan_to_num's four passes and copies.
-    work = np.zeros(np.shape(answered))
-    np.multiply(answered, aht_s, out=work, where=answered > 0)
-    # NOTE: a sum is finite only if every value is (a fast reduction instead of a mask).
-    if not np.isfinite(np.sum(work)):
-        bad = np.flatnonzero(~np.isfinite(work))
-        work[bad] = answered[bad] * np.nan_to_num(aht_s[bad])
-    return work
+    """``np.where(answered > 0, answered * np.nan_to_num(aht_s), 0.0)`` (float64)."""
+    if _accumulate is not None:
+        # NOTE: compiled, one pass (see _accumulate.work_s): numpy's masked where branches
+        # on an unpredictable mask, and nan_to_num copies and scans the array four times.
+        out = np.empty(answered.shape[0])
+        _accumulate.work_s(answered, aht_s, out)
+        return out
+    return np.where(answered > 0, answered * np.nan_to_num(aht_s), 0.0)
 
 
 def _interval_blocks(rows: pd.DataFrame, q_code: np.ndarray, c_code: np.ndarray,
