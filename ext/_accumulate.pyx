@@ -191,7 +191,7 @@ def add_at(double[::1] acc, const int64_t[:] key, const double[:] value):
         raise IndexError(f"add_at: key {key[bad]} outside ({m},)")
 
 
-cdef inline bint _bin_one(double* sums, int64_t* counts, Py_ssize_t m, double x0, int64_t g,
+cdef inline bint _bin_one(double* sums, int32_t* counts, Py_ssize_t m, double x0, int64_t g,
                           Py_ssize_t n_groups, double offset, double inv_interval,
                           double n_bins) noexcept nogil:
     """Bin ``x0`` of group ``g`` and add it (see :func:`integral_add`); False if its bin
@@ -211,8 +211,8 @@ cdef inline bint _bin_one(double* sums, int64_t* counts, Py_ssize_t m, double x0
     return True
 
 
-def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_lo,
-                 int64_t[::1] counts_lo, const double[:] lo, const double[:] hi,
+def integral_add(double[::1] sums_hi, int32_t[::1] counts_hi, double[::1] sums_lo,
+                 int32_t[::1] counts_lo, const double[:] lo, const double[:] hi,
                  const index_t[:] group, Py_ssize_t n_groups, double warmup_s, double span_s,
                  double offset, double inv_interval, const int64_t[:] index=None):
     """Add items ``[lo_i, hi_i)`` of groups ``group`` to an integral's binned sums:
@@ -230,7 +230,7 @@ def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_l
     Parameters
     ----------
     sums_hi, sums_lo : float64[M]
-    counts_hi, counts_lo : int64[M]
+    counts_hi, counts_lo : int32[M]
         May be the same array (the follow-ups' integral shares its counts).
     lo, hi : float64[n]
     group : int32[n] or int64[n]
@@ -262,8 +262,8 @@ def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_l
     n_bins = <double>(m // n_groups)
     cdef double* s_hi = &sums_hi[0]
     cdef double* s_lo = &sums_lo[0]
-    cdef int64_t* c_hi = &counts_hi[0]
-    cdef int64_t* c_lo = &counts_lo[0]
+    cdef int32_t* c_hi = &counts_hi[0]
+    cdef int32_t* c_lo = &counts_lo[0]
     with nogil:
         for i in range(n):
             j = index[i] if indexed else i
@@ -691,8 +691,8 @@ def group_counts(const int32_t[:, ::1] counts, const int64_t[::1] rows,
 
 
 def integral_parts(const double[:, ::1] x_hi, const double[:, ::1] x_hi_plus,
-                   const int64_t[:, ::1] n_hi, const double[:, ::1] x_lo,
-                   const double[:, ::1] x_lo_plus, const int64_t[:, ::1] n_lo,
+                   const int32_t[:, ::1] n_hi, const double[:, ::1] x_lo,
+                   const double[:, ::1] x_lo_plus, const int32_t[:, ::1] n_lo,
                    const double[::1] b0, double[:, ::1] out):
     """Per-interval parts of an integral from its binned sums: :meth:`sim.kpi._Integral.parts`
     (``grid.parts(value())``, with ``value`` = ``_sum_min(hi) - _sum_min(lo)``).
@@ -710,7 +710,8 @@ def integral_parts(const double[:, ::1] x_hi, const double[:, ::1] x_hi_plus,
     ----------
     x_hi, x_lo : float64[B + 1, G]
     x_hi_plus, x_lo_plus : float64[B + 1, G] or None
-    n_hi, n_lo : int64[B + 1, G]
+    n_hi, n_lo : int32[B + 1, G]
+        (Counted in int64 here: exact.)
     b0 : float64[B]
         ``bounds - bounds[0]``.
     out : float64[B, G]

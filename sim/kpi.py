@@ -1626,7 +1626,11 @@ class _Integral:
         self.n_groups = n_groups
         size = (grid.bounds.shape[0] + 1) * n_groups
         if counts_of is None:
-            counts_hi, counts_lo = np.zeros(size, np.int64), np.zeros(size, np.int64)
+            # NOTE: int32 counts per (bin, group), as the count tables (_COUNT_DTYPE: far
+            # below 2**31), cumulated in int64: a smaller table to fill (the queue-time
+            # integral is one of the largest of a year), the same integers.
+            counts_hi = np.zeros(size, _COUNT_DTYPE)
+            counts_lo = np.zeros(size, _COUNT_DTYPE)
         else:
             counts_hi, counts_lo = counts_of._hi[1], counts_of._lo[1]
         self._hi = (np.zeros(size), counts_hi)  # sum of x, count
