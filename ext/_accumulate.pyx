@@ -333,7 +333,7 @@ def add_backlog(int64_t[:, ::1] backlog, double[:, ::1] oldest_s, const int64_t[
     """
     cdef Py_ssize_t i, j, n = first_r.shape[0], n_q = backlog.shape[1]
     cdef Py_ssize_t n_rows = steps.shape[0] - 1, n_e = backlog.shape[0]
-    cdef int64_t q, r, f, s, run
+    cdef int64_t q, r, f, s
     cdef double a
     cdef Py_ssize_t bad = -1
     cdef bint ordered = order is not None
@@ -370,11 +370,15 @@ def add_backlog(int64_t[:, ::1] backlog, double[:, ::1] oldest_s, const int64_t[
             if s + lo > covered[q]:
                 covered[q] = s + lo
         if bad < 0:
+            # NOTE: row after row (the tables' memory order), a running count per queue in
+            # ``covered`` (no longer needed): sequential reads and writes, not one strided
+            # walk down the rows per queue.
             for q in range(n_q):
-                run = 0
-                for r in range(n_rows):
-                    run += steps[r, q]
-                    backlog[lo + r, q] += run
+                covered[q] = 0
+            for r in range(n_rows):
+                for q in range(n_q):
+                    covered[q] += steps[r, q]
+                    backlog[lo + r, q] += covered[q]
     if bad >= 0:
         raise IndexError(f"add_backlog: item {bad} (queue {queue[bad]}, rows "
                          f"{first_r[bad]}..{stop_r[bad]}) outside the rows from {lo}")
