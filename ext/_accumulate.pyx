@@ -1,6 +1,7 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Compiled per-contact loops of the KPI accumulator (private module ``sim._accumulate``),
-and the group sums, integral parts of its :meth:`sim.kpi.Accumulator.result`.
+the group sums, integral parts of its :meth:`sim.kpi.Accumulator.result`, and the work
+time of :func:`sim.economics.queue_month_sums`.
 
 This module owns nothing of the KPI definitions: each function is the compiled twin of a
 numpy reference implementation in :mod:`sim.kpi` (named in its docstring), which stays the
@@ -24,8 +25,10 @@ block is larger than the batch. One pass per item with no temporaries is several
 faster.
 """
 
+from libc.float cimport DBL_MAX
 from libc.math cimport NAN
-from libc.stdint cimport int8_t, int32_t, int64_t, uint32_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint32_t, uint64_t
+from libc.string cimport memcpy
 
 import numpy as np
 
@@ -188,7 +191,7 @@ def add_at(double[::1] acc, const int64_t[:] key, const double[:] value):
         raise IndexError(f"add_at: key {key[bad]} outside ({m},)")
 
 
-cdef inline bint _bin_one(double* sums, int64_t* counts, Py_ssize_t m, double x0, int64_t g,
+cdef inline bint _bin_one(double* sums, int32_t* counts, Py_ssize_t m, double x0, int64_t g,
                           Py_ssize_t n_groups, double offset, double inv_interval,
                           double n_bins) noexcept nogil:
     """Bin ``x0`` of group ``g`` and add it (see :func:`integral_add`); False if its bin
@@ -208,8 +211,8 @@ cdef inline bint _bin_one(double* sums, int64_t* counts, Py_ssize_t m, double x0
     return True
 
 
-def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_lo,
-                 int64_t[::1] counts_lo, const double[:] lo, const double[:] hi,
+def integral_add(double[::1] sums_hi, int32_t[::1] counts_hi, double[::1] sums_lo,
+                 int32_t[::1] counts_lo, const double[:] lo, const double[:] hi,
                  const index_t[:] group, Py_ssize_t n_groups, double warmup_s, double span_s,
                  double offset, double inv_interval, const int64_t[:] index=None):
     """Add items ``[lo_i, hi_i)`` of groups ``group`` to an integral's binned sums:
@@ -227,7 +230,7 @@ def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_l
     Parameters
     ----------
     sums_hi, sums_lo : float64[M]
-    counts_hi, counts_lo : int64[M]
+    counts_hi, counts_lo : int32[M]
         May be the same array (the follow-ups' integral shares its counts).
     lo, hi : float64[n]
     group : int32[n] or int64[n]
@@ -259,8 +262,8 @@ def integral_add(double[::1] sums_hi, int64_t[::1] counts_hi, double[::1] sums_l
     n_bins = <double>(m // n_groups)
     cdef double* s_hi = &sums_hi[0]
     cdef double* s_lo = &sums_lo[0]
-    cdef int64_t* c_hi = &counts_hi[0]
-    cdef int64_t* c_lo = &counts_lo[0]
+    cdef int32_t* c_hi = &counts_hi[0]
+    cdef int32_t* c_lo = &counts_lo[0]
     with nogil:
         for i in range(n):
             j = index[i] if indexed else i
@@ -330,7 +333,7 @@ def add_backlog(int64_t[:, ::1] backlog, double[:, ::1] oldest_s, const int64_t[
     """
     cdef Py_ssize_t i, j, n = first_r.shape[0], n_q = backlog.shape[1]
     cdef Py_ssize_t n_rows = steps.shape[0] - 1, n_e = backlog.shape[0]
-    cdef int64_t q, r, f, s, run
+    cdef int64_t q, r, f, s
     cdef double a
     cdef Py_ssize_t bad = -1
     cdef bint ordered = order is not None
@@ -367,11 +370,15 @@ def add_backlog(int64_t[:, ::1] backlog, double[:, ::1] oldest_s, const int64_t[
             if s + lo > covered[q]:
                 covered[q] = s + lo
         if bad < 0:
+            # NOTE: row after row (the tables' memory order), a running count per queue in
+            # ``covered`` (no longer needed): sequential reads and writes, not one strided
+            # walk down the rows per queue.
             for q in range(n_q):
-                run = 0
-                for r in range(n_rows):
-                    run += steps[r, q]
-                    backlog[lo + r, q] += run
+                covered[q] = 0
+            for r in range(n_rows):
+                for q in range(n_q):
+                    covered[q] += steps[r, q]
+                    backlog[lo + r, q] += covered[q]
     if bad >= 0:
         raise IndexError(f"add_backlog: item {bad} (queue {queue[bad]}, rows "
                          f"{first_r[bad]}..{stop_r[bad]}) outside the rows from {lo}")
@@ -688,8 +695,8 @@ def group_counts(const int32_t[:, ::1] counts, const int64_t[::1] rows,
 
 
 def integral_parts(const double[:, ::1] x_hi, const double[:, ::1] x_hi_plus,
-                   const int64_t[:, ::1] n_hi, const double[:, ::1] x_lo,
-                   const double[:, ::1] x_lo_plus, const int64_t[:, ::1] n_lo,
+                   const int32_t[:, ::1] n_hi, const double[:, ::1] x_lo,
+                   const double[:, ::1] x_lo_plus, const int32_t[:, ::1] n_lo,
                    const double[::1] b0, double[:, ::1] out):
     """Per-interval parts of an integral from its binned sums: :meth:`sim.kpi._Integral.parts`
     (``grid.parts(value())``, with ``value`` = ``_sum_min(hi) - _sum_min(lo)``).
@@ -707,7 +714,8 @@ def integral_parts(const double[:, ::1] x_hi, const double[:, ::1] x_hi_plus,
     ----------
     x_hi, x_lo : float64[B + 1, G]
     x_hi_plus, x_lo_plus : float64[B + 1, G] or None
-    n_hi, n_lo : int64[B + 1, G]
+    n_hi, n_lo : int32[B + 1, G]
+        (Counted in int64 here: exact.)
     b0 : float64[B]
         ``bounds - bounds[0]``.
     out : float64[B, G]
@@ -766,10 +774,49 @@ def ratio(const double[::1] num, const double[::1] den, double[::1] out):
     operation (operand order kept, so NaN payloads too).
     """
     cdef Py_ssize_t i, n = num.shape[0]
-    cdef double d
+    cdef double d, q
     if den.shape[0] != n or out.shape[0] != n:
         raise ValueError("ratio: arrays differ in length")
     with nogil:
         for i in range(n):
+            # NOTE: the quotient computed for every element, then selected (a division by
+            # zero only raises a masked floating-point flag): a branch-free loop the
+            # compiler vectorizes; the quotients kept are the same IEEE divisions.
             d = den[i]
-            out[i] = num[i] / d if d != 0.0 else NAN
+            q = num[i] / d
+            out[i] = q if d != 0.0 else NAN
+
+
+def work_s(const double[::1] answered, const double[::1] aht_s, double[::1] out):
+    """``out = np.where(answered > 0, answered * np.nan_to_num(aht_s), 0.0)``:
+    :func:`sim.economics._work_s`.
+
+    NOTE: one pass with selects instead of numpy's masked ``where`` (which branches per
+    element on an unpredictable mask) and ``nan_to_num``'s copies; the product is the same
+    IEEE multiplication of the same operands (NaN -> 0.0, +-inf -> +-DBL_MAX first, as
+    ``nan_to_num``).
+    """
+    cdef Py_ssize_t i, n = answered.shape[0]
+    cdef double a, h, w
+    cdef uint64_t bits
+    if aht_s.shape[0] != n or out.shape[0] != n:
+        raise ValueError("work_s: arrays differ in length")
+    with nogil:
+        for i in range(n):
+            a = answered[i]
+            h = aht_s[i]
+            if h > DBL_MAX:  # +inf (rare: predictable branches)
+                h = DBL_MAX
+            elif h < -DBL_MAX:
+                h = -DBL_MAX
+            # NOTE: NaN -> 0.0 and the choice of 0.0 where a <= 0 by masking the bits (the
+            # compiler keeps a float select as a branch, and both masks are unpredictable:
+            # NaN wherever nothing was answered): all-ones keeps the value, zero is +0.0.
+            memcpy(&bits, &h, 8)
+            bits &= -<uint64_t>(h == h)
+            memcpy(&h, &bits, 8)
+            w = a * h
+            memcpy(&bits, &w, 8)
+            bits &= -<uint64_t>(a > 0.0)
+            memcpy(&w, &bits, 8)
+            out[i] = w

@@ -63,6 +63,11 @@ import numpy as np
 import pandas as pd
 
 from sim.model import CAPACITY_UNITS, Model
+
+try:
+    from sim import _accumulate
+except ImportError:  # not built: the numpy reference implementations
+    _accumulate = None
 from sim.scenario import Economics, PricingTier, Scenario, SlaCredits
 
 #: KPIs a pricing tier can target, with the count that weights them when pooled over
@@ -320,47 +325,124 @@ def queue_month_sums(scenario: Scenario, model: Model, rows: pd.DataFrame,
                               for k in t.targets))
     q_code, q_names = _codes(rows["queue"])
     c_code, c_names = _codes(rows["channel"])
-    keep = q_code >= 0
-    for code, names_ in ((q_code, q_names), (c_code, c_names)):
-        if "all" in names_:
-            keep &= code != names_.index("all")
-    # NOTE: a slice when every row is kept (the workers' per-queue rows): no row copies.
-    sel = slice(None) if keep.all() else np.flatnonzero(keep)
-    present, codes = _unique_codes(q_code[sel], len(q_names))
+    blocks = _interval_blocks(rows, q_code, c_code, q_names, c_names)
+    if blocks is not None:
+        # NOTE: the workers' rows (one replication, a block of the same queues per
+        # interval): month sums of whole blocks, no per-row keys (see _interval_blocks).
+        n_b, present, codes = blocks
+        first = np.zeros(len(present), dtype=np.int64)
+        first[codes] = np.arange(n_b)
+        reps = rows["replication"].to_numpy()[:1].copy()
+        x = rows["interval_start"].to_numpy(dtype=float)[::n_b]
+        bounds = np.searchsorted(_month_of(months.bounds_s, x, months.n),
+                                 np.arange(months.n + 1))
+        sel = slice(None)
+    else:
+        keep = q_code >= 0
+        for code, names_ in ((q_code, q_names), (c_code, c_names)):
+            if "all" in names_:
+                keep &= code != names_.index("all")
+        # NOTE: a slice when every row is kept (the workers' per-queue rows): no row copies.
+        sel = slice(None) if keep.all() else np.flatnonzero(keep)
+        present, codes = _unique_codes(q_code[sel], len(q_names))
+        first = np.zeros(len(present), dtype=np.int64)
+        first[codes[::-1]] = np.arange(len(codes))[::-1]  # first row of each queue
+        reps, r = _unique_reps(rows["replication"].to_numpy()[sel])
     names = [q_names[i] for i in present]
-    first = np.zeros(len(present), dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes))[::-1]  # first row of each queue
     chans = [c_names[i] for i in c_code[sel][first]]
-    reps, r = _unique_reps(rows["replication"].to_numpy()[sel])
     n_r, n_m, n_c = len(reps), months.n, len(names)
 
-    def col(name) -> np.ndarray:
-        return rows[name].to_numpy(dtype=float)[sel]
+    raw = {name: rows[name].to_numpy()
+           for name in ("interval_start", "answered", "aht_s", *kpis,
+                        *(TIER_KPIS[k] for k in kpis))}
 
-    m = _month_of(months.bounds_s, col("interval_start"), n_m)
-    # NOTE: one replication (the workers' rows): r is 0, the same keys with fewer passes.
-    key = m * n_c + codes if n_r == 1 else (r * n_m + m) * n_c + codes
+    def col(name, part=slice(None)) -> np.ndarray:
+        return np.asarray(raw[name][sel][part], dtype=float)
+
+    def values(part) -> dict:
+        """The summed quantities (output column -> float64 per row) of the rows ``part``."""
+        answered = col("answered", part)
+        out = {"answered": answered, "work_s": _work_s(answered, col("aht_s", part))}
+        for kpi in kpis:
+            v = col(kpi, part)
+            weight = col(TIER_KPIS[kpi], part)
+            ok = ~np.isnan(v) & (weight > 0)
+            out[f"{kpi}.wv"] = np.where(ok, v * weight, 0.0)
+            out[f"{kpi}.w"] = np.where(ok, weight, 0.0)
+        return out
+
     size = n_r * n_m * n_c
-
-    def total(values) -> np.ndarray:
-        return np.bincount(key, weights=values, minlength=size)
-
-    answered = col("answered")
-    out = {
+    if blocks is None:
+        m = _month_of(months.bounds_s, col("interval_start"), n_m)
+        # NOTE: one replication (the workers' rows): r is 0, the same keys with fewer passes.
+        key = m * n_c + codes if n_r == 1 else (r * n_m + m) * n_c + codes
+        sums = {k: np.bincount(key, weights=v, minlength=size)
+                for k, v in values(slice(None)).items()}
+    else:
+        # NOTE: np.bincount adds each cell's values in row order onto 0.0; here each
+        # month's blocks are summed down the rows (numpy reduces an outer axis of a
+        # C-ordered array sequentially, row after row), then + 0.0 (which only turns a
+        # -0.0 sum into +0.0, as starting from 0.0 does): the same floats. The quantities
+        # are computed a month at a time: small temporaries, reused, not a year of rows.
+        sums = {}
+        for month in range(n_m):
+            lo, hi = bounds[month], bounds[month + 1]
+            if hi <= lo:
+                continue
+            for k, v in values(slice(lo * n_b, hi * n_b)).items():
+                if k not in sums:
+                    sums[k] = np.zeros((n_m, n_c))
+                part = np.sum(v.reshape(-1, n_b), axis=0)
+                part += 0.0
+                sums[k][month, codes] = part
+        sums = {k: sums[k].ravel() if k in sums else np.zeros(size)
+                for k in values(slice(0, 0))}
+    return pd.DataFrame({
         "replication": np.repeat(reps, n_m * n_c),
         "month": np.tile(np.repeat(np.arange(n_m), n_c), n_r),
         "queue": pd.Categorical.from_codes(np.tile(np.arange(n_c), n_r * n_m), names),
         "channel": np.tile(np.array(chans, dtype=object), n_r * n_m),
-        "answered": total(answered),
-        "work_s": total(np.where(answered > 0, answered * np.nan_to_num(col("aht_s")), 0.0)),
-    }
-    for kpi in kpis:
-        v = col(kpi)
-        weight = col(TIER_KPIS[kpi])
-        ok = ~np.isnan(v) & (weight > 0)
-        out[f"{kpi}.wv"] = total(np.where(ok, v * weight, 0.0))
-        out[f"{kpi}.w"] = total(np.where(ok, weight, 0.0))
-    return pd.DataFrame(out)
+        **sums,
+    })
+
+
+def _work_s(answered: np.ndarray, aht_s: np.ndarray) -> np.ndarray:
+    """``np.where(answered > 0, answered * np.nan_to_num(aht_s), 0.0)`` (float64)."""
+    if _accumulate is not None:
+        # NOTE: compiled, one pass (see _accumulate.work_s): numpy's masked where branches
+        # on an unpredictable mask, and nan_to_num copies and scans the array four times.
+        out = np.empty(answered.shape[0])
+        _accumulate.work_s(answered, aht_s, out)
+        return out
+    return np.where(answered > 0, answered * np.nan_to_num(aht_s), 0.0)
+
+
+def _interval_blocks(rows: pd.DataFrame, q_code: np.ndarray, c_code: np.ndarray,
+                     q_names: list, c_names: list) -> tuple | None:
+    """``(n_b, present, codes)`` when ``rows`` are one replication's per-queue interval rows
+    in blocks of ``n_b`` rows, one block per interval (one ``interval_start`` each, in
+    increasing order), every block with the same queues in the same order (none of them
+    ``"all"``); ``present, codes`` are :func:`_unique_codes` of one block. None otherwise."""
+    n = q_code.shape[0]
+    x = rows["interval_start"].to_numpy()
+    rep = rows["replication"].to_numpy()
+    if n == 0 or x.dtype != np.float64 or rep.min() != rep.max():
+        return None
+    n_b = int(np.searchsorted(x[:len(q_names) + 1], x[0], side="right"))
+    if n % n_b or (q_code[:n_b] < 0).any():
+        return None
+    present, codes = _unique_codes(q_code[:n_b], len(q_names))
+    if len(present) != n_b or ("all" in q_names and q_names.index("all") in present):
+        return None
+    if "all" in c_names and (c_code[:n_b] == c_names.index("all")).any():
+        return None
+    by_block = x.reshape(-1, n_b)
+    if not ((q_code.reshape(-1, n_b) == q_code[:n_b]).all()
+            and (c_code.reshape(-1, n_b) == c_code[:n_b]).all()
+            and (by_block == by_block[:, :1]).all()
+            and bool(np.all(by_block[1:, 0] > by_block[:-1, 0]))):
+        return None
+    return n_b, present, codes
 
 
 def _unique_codes(code: np.ndarray, n_codes: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1626,7 +1626,11 @@ class _Integral:
         self.n_groups = n_groups
         size = (grid.bounds.shape[0] + 1) * n_groups
         if counts_of is None:
-            counts_hi, counts_lo = np.zeros(size, np.int64), np.zeros(size, np.int64)
+            # NOTE: int32 counts per (bin, group), as the count tables (_COUNT_DTYPE: far
+            # below 2**31), cumulated in int64: a smaller table to fill (the queue-time
+            # integral is one of the largest of a year), the same integers.
+            counts_hi = np.zeros(size, _COUNT_DTYPE)
+            counts_lo = np.zeros(size, _COUNT_DTYPE)
         else:
             counts_hi, counts_lo = counts_of._hi[1], counts_of._lo[1]
         self._hi = (np.zeros(size), counts_hi)  # sum of x, count
@@ -1843,7 +1847,9 @@ def _intervals_frame(kpi: dict, groups: _Groups, grid: _Grid, keys=KPI_KEYS
     interval = np.repeat(grid.index, n_g)
     frame = {
         "interval": interval,
-        "interval_start": interval * grid.interval_s,
+        # NOTE: the product per interval, then repeated (the same floats, a year of
+        # per-queue rows is not multiplied row by row).
+        "interval_start": np.repeat(grid.index * grid.interval_s, n_g),
         "channel": _tiled_category(groups.channel_name, n_k),
         "queue": _tiled_category(groups.queue_name, n_k),
     }
@@ -1865,4 +1871,8 @@ def _tiled_category(names: np.ndarray, reps: int) -> pd.Categorical:
     remap = np.searchsorted(categories, order)
     inverse = np.empty(len(categories), dtype=np.int64)
     inverse[remap] = np.arange(len(order))
-    return pd.Categorical.from_codes(np.tile(inverse[codes], reps), categories=list(order))
+    # NOTE: the codes tiled in the smallest integer type that holds them (pandas stores
+    # them so anyway): no int64 tile of a year of rows, then its conversion.
+    dtype = np.int8 if len(order) < 2**7 else np.int16 if len(order) < 2**15 else np.int64
+    small = inverse[codes].astype(dtype)
+    return pd.Categorical.from_codes(np.tile(small, reps), categories=list(order))

@@ -426,3 +426,53 @@ def test_worker_sums_give_the_bits_of_the_client_sums():
         pd.testing.assert_frame_equal(getattr(from_rows, name), getattr(from_sums, name),
                                       check_exact=True)
     pd.testing.assert_frame_equal(from_sums.frame, res.economics, check_exact=True)
+
+
+def test_month_sums_of_interval_blocks_are_the_row_sums(monkeypatch):
+    """The workers' rows (one replication, the same queues in every interval) are summed by
+    month block by block; the same bits as the generic per-row sums."""
+    import sim.economics as economics
+
+    scenario = load_scenario(Path(__file__).parents[2] / "scenarios" / "clinical_exchange.yaml")
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    data["horizon"].pop("months", None)
+    data["horizon"]["days"] = 40  # two calendar months
+    scenario = parse_scenario(yaml.safe_dump(data, sort_keys=False), "mx40")
+    model = compile_scenario(scenario)
+    res = sim.run(scenario, replications=1, queue_intervals=True)
+    rows = res.intervals[(res.intervals["queue"] != "all")
+                         & (res.intervals["channel"] != "all")].reset_index(drop=True)
+    rows = rows.assign(aht_s=rows["aht_s"].to_numpy() * np.tile([1.0, -1.0], len(rows))[
+        :len(rows)])  # signed zeros and negative values too
+    (q_code, q_names), (c_code, c_names) = (economics._codes(rows[c])
+                                            for c in ("queue", "channel"))
+    assert economics._interval_blocks(rows, q_code, c_code, q_names, c_names) is not None
+    blocks = economics.queue_month_sums(scenario, model, rows)
+    monkeypatch.setattr(economics, "_interval_blocks", lambda *args: None)
+    generic = economics.queue_month_sums(scenario, model, rows)
+    pd.testing.assert_frame_equal(blocks, generic, check_exact=True)
+    for name in blocks.columns[4:]:
+        assert np.array_equal(blocks[name].to_numpy().view(np.int64),
+                              generic[name].to_numpy().view(np.int64)), name
+
+
+def test_work_s_compiled_is_numpys():
+    import sim.economics as economics
+
+    if economics._accumulate is None:
+        pytest.skip("sim._accumulate not built")
+    rng = np.random.default_rng(5)
+    n = 5000
+    answered = rng.integers(-1, 4, n).astype(float)
+    answered[::97] = np.nan
+    answered[::89] = np.inf
+    aht = rng.normal(100.0, 80.0, n)
+    aht[::3] = np.nan
+    aht[::7] = np.inf
+    aht[::11] = -np.inf
+    aht[::13] = -0.0
+    aht[::17] = 1e308
+    with np.errstate(all="ignore"):
+        ref = np.where(answered > 0, answered * np.nan_to_num(aht), 0.0)
+        got = economics._work_s(answered, aht)
+    assert np.array_equal(ref.view(np.int64), got.view(np.int64))
