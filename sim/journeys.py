@@ -269,39 +269,58 @@ class FirstContactDraws:
             ``u_outcome`` (float64[N]), ``severity`` and ``auth_tier`` (int8[N]).
         """
         n = by_type.shape[0]
-        u_outcome = []
-        # per contact type, its draws over the days (for its rows in order)
-        u_severity = [[] for _ in self.types]
-        u_asks = [[] for _ in self.types]
-        amount = [[] for _ in self.types]
+        types = self.types
+        # NOTE: the uniforms are drawn straight into their arrays (``random(out=...)``, the
+        # same numbers as ``random(m)``), not drawn per day and joined: u_outcome in day
+        # order, and per contact type its severity and refund uniforms in its rows' order
+        # (a type's rows are in day order). Only the types that draw are visited per day.
+        u_outcome = np.empty(n)
+        u_severity = [None] * len(types)
+        u_asks = [None] * len(types)
+        amount = [[] for _ in types]
+        drawing = []  # (type, draws severities, draws refunds) of the types that draw
+        for k, (_, mix, refund) in enumerate(types):
+            m = type_lo[k + 1] - type_lo[k]
+            if mix is not None:
+                u_severity[k] = np.empty(m)
+            if refund is not None:
+                u_asks[k] = np.empty(m)
+            if m and (mix is not None or refund is not None):
+                drawing.append((k, mix is not None, refund))
+        at = [0] * len(types)  # per type, its draws so far
+        lo = 0
         for rng, n_d, m_day in zip(rngs, n_day, per_type, strict=True):
-            u_outcome.append(rng.random(n_d))
-            for k, m in enumerate(m_day):
+            rng.random(out=u_outcome[lo:lo + n_d])
+            lo += n_d
+            for k, severity_drawn, refund in drawing:
+                m = m_day[k]
                 if not m:
                     continue
-                _, mix, refund = self.types[k]
-                if mix is not None:
-                    u_severity[k].append(rng.random(m))
+                a = at[k]
+                at[k] = a + m
+                if severity_drawn:
+                    rng.random(out=u_severity[k][a:a + m])
                 if refund is not None:
-                    u_asks[k].append(rng.random(m))
+                    rng.random(out=u_asks[k][a:a + m])
                     amount[k].append(refund[1](rng, m))
-        u_outcome = u_outcome[0] if len(u_outcome) == 1 else np.concatenate(u_outcome)
-        severity = np.full(n, SEVERITY_NAMES.index("routine"), dtype=np.int8)
+        routine = SEVERITY_NAMES.index("routine")
+        severity = np.full(n, routine, dtype=np.int8)
         auth_tier = np.zeros(n, dtype=np.int8)
         authority = self.authority
-        for k, (code, mix, refund) in enumerate(self.types):
+        for k, (code, mix, refund) in enumerate(types):
             rows = by_type[type_lo[k]:type_lo[k + 1]]
             if rows.shape[0] == 0:
                 continue
-            if code is not None:
+            if code is not None and code != routine:  # NOTE: routine is already there
                 severity[rows] = code
             if mix is not None:
                 codes, cum = mix
-                severity[rows] = codes[_pick(cum, np.concatenate(u_severity[k]))]
+                severity[rows] = codes[_pick(cum, u_severity[k])]
             if refund is not None:
-                asks = np.concatenate(u_asks[k]) < refund[0]
-                amt = np.concatenate(amount[k])
-                tier = np.where(amt > authority.team_lead, 3,
-                                np.where(amt > authority.agent, 2, 0))
-                auth_tier[rows] = np.where(asks, tier, 0).astype(np.int8)
+                # NOTE: a tier only for the contacts asking for a refund (the others keep
+                # tier 0): the same tiers as np.where(asks, tier, 0) over all the rows
+                asks = np.flatnonzero(u_asks[k] < refund[0])
+                amt = (amount[k][0] if len(amount[k]) == 1 else np.concatenate(amount[k]))[asks]
+                auth_tier[rows[asks]] = np.where(amt > authority.team_lead, 3,
+                                                 np.where(amt > authority.agent, 2, 0))
         return dict(u_outcome=u_outcome, severity=severity, auth_tier=auth_tier)

@@ -389,13 +389,15 @@ class WorkloadSampler:
                                    for cum in self.cum_shares]).reshape(-1, len(types)).T.copy()
         # per channel, the highest contact type (-1: the channel has no shares)
         self.type_cap = np.where(self.has_shares, len(types) - 1, -1).astype(np.int32)
+        self.type_cap_i8 = self.type_cap.astype(np.int8) if len(types) < 127 else None
         qindex = {name: q for q, name in enumerate(model.queue_names)}
         self.type_queue = np.array(
             [[qindex.get(queue_key(ch, ct.queue), -1) for ch in model.channel_names]
              for ct in types], dtype=np.int32).reshape(len(types), model.n_channels)
-        # the same with a row of -1 first, for the contacts of no type (ctype -1)
-        self.type_queue_or_none = np.concatenate(
-            [np.full((1, model.n_channels), -1, dtype=np.int32), self.type_queue])
+        # the same with a row of -1 first, for the contacts of no type (ctype -1), flat:
+        # type_queue_flat[(ctype + 1) * n_channels + channel]
+        self.type_queue_flat = np.concatenate(
+            [np.full((1, model.n_channels), -1, dtype=np.int32), self.type_queue]).ravel()
         # per channel, where its contacts go as voicemail (channels past the scenario's, as
         # the escalation channel, stay where they are)
         self.voicemail_to = np.array(
@@ -544,6 +546,7 @@ class WorkloadSampler:
         sort of the chunk by arrival is the days' sorts one after the other.
         """
         grid, per_day, n_types = self.grid, self.per_day, len(self.types)
+        model_channels = self.model.n_channels
         n_days = day_hi - day_lo
         days = range(day_lo, day_hi)
         rng = self.streams
@@ -568,12 +571,18 @@ class WorkloadSampler:
 
         # contact type by the channel's shares: the number of cumulative shares <= u, which
         # is searchsorted(cum, u, side="right") (NOTE: one pass per type over all contacts
-        # beats a mask and a searchsorted per channel, ~10x)
-        u = _joined([rng("contact_type", d).random(n) for d, n in zip(days, n_day, strict=True)])
-        ctype = (u >= self.cum_table[0][channel]).astype(np.int32)
+        # beats a mask and a searchsorted per channel, ~10x; counted in int8 when it fits,
+        # the thresholds gathered by np.take)
+        u = _uniforms(rng, "contact_type", days, n_day)
+        small = n_types < 127
+        ctype = (u >= np.take(self.cum_table[0], channel)).view(np.int8)
+        if not small:
+            ctype = ctype.astype(np.int32)
         for k in range(1, n_types):
-            ctype += u >= self.cum_table[k][channel]
-        np.minimum(ctype, self.type_cap[channel], out=ctype)
+            ctype += (u >= np.take(self.cum_table[k], channel)).view(np.int8)
+        np.minimum(ctype, np.take(self.type_cap_i8 if small else self.type_cap, channel),
+                   out=ctype)
+        ctype = ctype.astype(np.int32)
         # the contacts by contact type (no type first), each type's in row order, so in day
         # order: a type's draws over the days land on by_type[type_lo[k]:type_lo[k + 1]];
         # and the contacts per contact type and day
@@ -597,24 +606,29 @@ class WorkloadSampler:
         serve_channel = channel
         if redirect.any():
             serve_channel = np.where(redirect, self.voicemail_to[channel], channel)
-        queue = self.type_queue_or_none[ctype + 1, serve_channel]
+        # NOTE: one gather from the flattened table by an intp index (indexing by the
+        # int32 contact types is several times slower)
+        at = ctype.astype(np.intp)
+        at += 1
+        at *= model_channels
+        at += serve_channel
+        queue = np.take(self.type_queue_flat, at)
 
-        # handle (and wrap-up) times: per day, per contact type in type order
-        handle = [[] for _ in self.types]
-        wrap = [[] for _ in self.types]
+        # handle (and wrap-up) times: per day, per contact type in type order, put in
+        # place for the contacts by type (NOTE: no lists of parts joined; the wrap-up added
+        # in place, the same sums)
+        work = np.empty(type_lo[-1] - type_lo[0])
+        at = [lo - type_lo[0] for lo in type_lo[:-1]]  # per type, where its next draws go
         for d, m_day in zip(days, per_type, strict=True):
-            work = rng("work", d)
+            day_rng = rng("work", d)
             for k, m in enumerate(m_day):
                 if m:
                     draw_handle, draw_wrap = self.work_draws[k]
-                    handle[k].append(draw_handle(work, m))
+                    a = at[k]
+                    at[k] = a + m
+                    work[a:a + m] = draw_handle(day_rng, m)
                     if draw_wrap is not None:
-                        wrap[k].append(draw_wrap(work, m))
-        work = np.concatenate([x for parts in handle for x in parts] or [np.zeros(0)])
-        for k in range(n_types):
-            if wrap[k]:
-                lo = type_lo[k] - type_lo[0]
-                work[lo:lo + type_lo[k + 1] - type_lo[k]] += _joined(wrap[k])
+                        work[a:a + m] += draw_wrap(day_rng, m)
         work_s = np.empty(n)
         work_s[by_type[type_lo[0]:]] = work
 
@@ -634,10 +648,14 @@ class WorkloadSampler:
                 for j, (_, draw_patience) in enumerate(self.patience_draws):
                     if n_wait[j][i]:
                         patience[j].append(draw_patience(day_rng, n_wait[j][i]))
+            # NOTE: the patience put in place, then the arrivals added to every contact at
+            # once (+inf stays +inf): the same sums as arrival_s[r] + patience, without
+            # gathering the arrivals per channel
             for r, parts in zip(rows, patience, strict=True):
                 if parts:
-                    abandon_at_s[r] = arrival_s[r] + _joined(parts)
-        u_route = _joined([rng("route", d).random(n) for d, n in zip(days, n_day, strict=True)])
+                    abandon_at_s[r] = _joined(parts)
+            abandon_at_s += arrival_s
+        u_route = _uniforms(rng, "route", days, n_day)
         extra = {}
         if self.first_contacts is not None:
             # each day's journey stream, set up as the days are drawn in turn
@@ -708,6 +726,20 @@ def _stable_argsort(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         order = np.argsort(x, kind="stable")
         xs = x[order]
     return order, xs
+
+
+def _uniforms(rng: DayStreams, name: str, days: range, n_day: list[int]) -> np.ndarray:
+    """``n_day[i]`` uniforms from the stream ``(name, days[i])`` for each day, joined.
+
+    NOTE: drawn straight into the result (``random(out=...)`` draws the same numbers as
+    ``random(n)``), not drawn per day and joined.
+    """
+    out = np.empty(sum(n_day))
+    lo = 0
+    for d, n in zip(days, n_day, strict=True):
+        rng(name, d).random(out=out[lo:lo + n])
+        lo += n
+    return out
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
