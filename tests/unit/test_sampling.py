@@ -23,7 +23,7 @@ from sim.roster import (
     sample_roster,
 )
 from sim.scenario import parse_scenario
-from sim.workload import STREAMS, DayStreams, WorkloadSampler, sample_workload
+from sim.workload import STREAMS, DayStreams, WorkloadSampler, _arrival_order, sample_workload
 
 Z = 4.0
 
@@ -243,6 +243,27 @@ def test_sampled_days_do_not_depend_on_chunks():
                   "u_route", "closed"):
         joined = np.concatenate([getattr(p, field) for p in parts])
         assert getattr(whole, field).tobytes() == joined.tobytes(), field
+
+
+def test_arrival_order_is_the_stable_argsort():
+    """The arrivals sorted by integer keys: the stable argsort, with ties (equal arrivals,
+    offsets alike in their leading bits), empty and one-row chunks, many rows and cells."""
+    rng = np.random.default_rng(5)
+    for case in range(60):
+        n_cells = int(rng.choice([1, 2, 48, 1344, 9000]))
+        per_cell = rng.poisson(rng.choice([0.3, 5.0, 40.0]), n_cells)
+        offset = rng.random(int(per_cell.sum()))
+        if case % 3 == 1 and offset.size > 4:  # ties: repeated offsets within cells
+            offset[1::3] = offset[::3][:offset[1::3].size]
+        if case % 3 == 2 and offset.size > 4:  # offsets alike but for their last bits
+            offset[1::2] = np.nextafter(offset[::2][:offset[1::2].size], 1.0)
+        step = float(rng.choice([60.0, 1800.0, 3600.0]))
+        cell = np.repeat(np.arange(n_cells) + 17 * case, per_cell)
+        arrival_s = cell * step + offset * step
+        order, xs = _arrival_order(arrival_s, per_cell, offset)
+        ref = np.argsort(arrival_s, kind="stable")
+        assert order.tobytes() == ref.astype(np.int64).tobytes()
+        assert xs.tobytes() == arrival_s[ref].tobytes()
 
 
 def test_sampler_and_workload_pickle():
