@@ -61,8 +61,9 @@ class FollowupPools:
         Index of the purpose ``"followup"`` in :data:`sim.workload.STREAMS`.
     """
 
-    #: Blocks of every class whose streams are seeded on the first block.
-    FIRST_BLOCKS = 8
+    #: Blocks of a class whose streams are seeded together (on the first block, the first
+    #: ones of every class).
+    AHEAD = 32
 
     def __init__(self, s: Scenario, model: Model, ss: np.random.SeedSequence, stream: int):
         from sim.compile import queue_key
@@ -91,13 +92,13 @@ class FollowupPools:
         # NOTE: each class's samplers, worked out once (block() runs ~800 times a year)
         self._plans = [self._plan(k) for k in range(j.n_classes)]
         # NOTE: the blocks' streams, seeded many blocks at a time (see DayStreams): on the
-        # first block, the first FIRST_BLOCKS of every class, then AHEAD blocks of a class
-        # at a time (a CareConnect year takes 1 to ~150 blocks of a class)
+        # first block, the first AHEAD of every class, then AHEAD blocks of a class at a
+        # time (a CareConnect year takes 1 to ~150 blocks of a class)
         from sim.workload import DayStreams
 
         self._streams = DayStreams(ss, tuple(range(j.n_classes)),
                                    {k: (stream, k) for k in range(j.n_classes)},
-                                   together=False)
+                                   together=False, ahead=self.AHEAD)
         self._fresh = True
 
     def _plan(self, k: int) -> tuple:
@@ -161,7 +162,7 @@ class FollowupPools:
         k, b = int(k), int(b)
         if self._fresh:
             self._fresh = False
-            self._streams.prepare(range(self.FIRST_BLOCKS))
+            self._streams.prepare(0)
         rng = self._streams(k, b)
         delay, channel, mix, queue_of, handle, wrap, patience, mix_patience = self._plans[k]
         n = POOL_BLOCK

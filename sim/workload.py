@@ -164,10 +164,12 @@ class DayStreams:
 
     NOTE: seeding a numpy generator costs ~15 us of Python-level numpy code (SeedSequence
     hashing, PCG64 seeding), 7 streams a day: a quarter of sampling a day. Here the same
-    arithmetic is done for :data:`AHEAD` days at once in numpy (:meth:`prepare`), and the
-    generator is set to a day's state (~2 us). The arithmetic follows numpy's (which its
+    arithmetic is done for ``ahead`` days at once in numpy (:meth:`prepare`), and the
+    generator is set to a day's state. The arithmetic follows numpy's (which its
     stream-compatibility policy keeps fixed) and is checked against numpy on construction;
-    on any difference the streams are seeded by numpy itself.
+    on any difference the streams are seeded by numpy itself. A state is set by writing its
+    four 64-bit words into the generator (:func:`_state_words`, ~0.5 us; checked on
+    construction), else through numpy's state setter (a dict, ~2 us).
 
     Parameters
     ----------
@@ -181,24 +183,31 @@ class DayStreams:
         Whether a day missing for one name is worked out for every name (streams drawn
         from day by day, as the sampler's) or for that name alone (streams each used at
         its own pace, as the follow-up pools' blocks).
+    ahead : int
+        Days whose states are worked out together (aligned: days ``[b * ahead, (b + 1) *
+        ahead)``).
     """
 
     # NOTE: slots: a small helper with fixed attributes, one per sampler and follow-up pool
     __slots__ = ("ss", "names", "together", "keys", "index", "gen", "bit_generator", "states",
-                 "fast", "pool", "hash_const")
+                 "fast", "pool", "hash_const", "ahead", "words", "flags")
 
-    #: Days whose states are worked out together.
+    #: Days whose states are worked out together, by default.
     AHEAD = 32
 
     def __init__(self, ss: np.random.SeedSequence, names: tuple, keys: dict | None = None,
-                 together: bool = True):
+                 together: bool = True, ahead: int = AHEAD):
         self.ss, self.names, self.together = ss, tuple(names), together
+        self.ahead = int(ahead)
         self.keys = {name: (STREAMS.index(name),) for name in self.names} if keys is None \
             else {name: tuple(keys[name]) for name in self.names}
         self.index = {name: i for i, name in enumerate(self.names)}
         self.gen = np.random.default_rng(0)
         self.bit_generator = self.gen.bit_generator
+        # per name, per block of days b, the states of days [b * ahead, (b + 1) * ahead) as
+        # rows (state low, high, inc low, high) of a uint64 array
         self.states: dict = {name: {} for name in self.names}
+        self.words = self.flags = None
         words = [w for key in self.keys.values() for w in key]
         self.fast = (isinstance(ss.entropy, int | np.integer) and len(self.names) > 0
                      and all(isinstance(w, int | np.integer) for w in (*ss.spawn_key, *words))
@@ -228,12 +237,16 @@ class DayStreams:
             self.hash_const = _hash_const(n_words, ps)
             ends = (self.names[0], self.names[-1])
             check = (0, 1 << 20)
-            self.prepare(check, ends)
+            got = self._states(check, [self.index[name] for name in ends]).tolist()
             self.fast = all(
-                self.states[name][d]["state"]
-                == np.random.default_rng(self._seed_seq(name, d)).bit_generator.state["state"]
-                for name in ends for d in check)
-            self.states = {name: {} for name in self.names}
+                _state_dict(got[i][j])
+                == np.random.default_rng(self._seed_seq(name, d)).bit_generator.state
+                for i, name in enumerate(ends) for j, d in enumerate(check))
+            self.words, self.flags = _state_words(self.bit_generator) or (None, None)
+
+    def __reduce__(self):
+        # NOTE: rebuilt, not copied: the state words are a view into this generator
+        return DayStreams, (self.ss, self.names, self.keys, self.together, self.ahead)
 
     def _seed_seq(self, name, d: int) -> np.random.SeedSequence:
         ss = self.ss
@@ -241,18 +254,23 @@ class DayStreams:
                                                              d),
                                       pool_size=ss.pool_size)
 
-    def prepare(self, days, names=None) -> None:
-        """Work out the PCG64 states of ``days`` (ints) for ``names`` (default: every name)
-        (in ``states``)."""
+    def prepare(self, block: int, names=None) -> None:
+        """Work out the PCG64 states of the days of ``block`` (days ``[block * ahead, (block
+        + 1) * ahead)``) for ``names`` (default: every name) (in ``states``)."""
         if not self.fast:
             return
-        days = list(days)
-        pool = self.pool
-        if names is not None:
-            rows = [self.index[name] for name in names]
-            pool = [p[rows] for p in pool]
-        else:
-            names = self.names
+        names = self.names if names is None else tuple(names)
+        first = block * self.ahead
+        states = self._states(range(first, first + self.ahead),
+                              [self.index[name] for name in names])
+        for name, rows in zip(names, states, strict=True):
+            self.states[name][block] = rows
+
+    def _states(self, days, rows: list[int]) -> np.ndarray:
+        """The PCG64 states of ``days`` (ints) for the names in ``rows`` (their positions in
+        ``names``): uint64[len(rows), len(days), 4], each (state low and high 64 bits, inc
+        low and high)."""
+        pool = [p[rows] for p in self.pool]
         # mix the day's word into the pool (SeedSequence.mix_entropy, its last word)
         pool = _mix_word(pool, self.hash_const, np.array(days, dtype=np.uint32)[None, :])
         # SeedSequence.generate_state(4, np.uint64): 8 words from the pool
@@ -282,22 +300,77 @@ class DayStreams:
         new_lo = prod_lo + inc_lo
         new_hi = (carry_hi + hi * np.uint64(_PCG_MULT & _M64) + lo * np.uint64(_PCG_MULT >> 64)
                   + inc_hi + (new_lo < prod_lo))
-        # the generator's state, as its setter takes it
-        for name, *halves in zip(names, new_hi.tolist(), new_lo.tolist(), inc_hi.tolist(),
-                                 inc_lo.tolist(), strict=True):
-            self.states[name].update(zip(days, [
-                {"bit_generator": "PCG64", "state": {"state": sh << 64 | sl, "inc": ih << 64 | il},
-                 "has_uint32": 0, "uinteger": 0}
-                for sh, sl, ih, il in zip(*halves, strict=True)], strict=True))
+        return np.stack([new_lo, new_hi, inc_lo, inc_hi], axis=-1)
 
     def __call__(self, name, d: int) -> np.random.Generator:
         if not self.fast:
             return np.random.default_rng(self._seed_seq(name, d))
-        states = self.states[name]
-        if d not in states:
-            self.prepare(range(d, d + self.AHEAD), None if self.together else (name,))
-        self.bit_generator.state = states.pop(d)
+        block, i = divmod(d, self.ahead)
+        rows = self.states[name].get(block)
+        if rows is None:
+            self.prepare(block, None if self.together else (name,))
+            rows = self.states[name][block]
+        if self.words is not None:
+            self.words[...] = rows[i]
+            self.flags.fill(0)  # no buffered 32-bit half
+        else:
+            self.bit_generator.state = _state_dict(rows[i].tolist())
         return self.gen
+
+
+def _state_dict(words: list[int]) -> dict:
+    """A PCG64 state, as its setter takes it, from its words (state low and high 64 bits,
+    inc low and high)."""
+    return {"bit_generator": "PCG64",
+            "state": {"state": words[1] << 64 | words[0], "inc": words[3] << 64 | words[2]},
+            "has_uint32": 0, "uinteger": 0}
+
+
+def _state_words(bit_generator) -> tuple[np.ndarray, np.ndarray] | None:
+    """Views of a PCG64 generator's state in memory: (its state and inc as uint64[4]: state
+    low and high 64 bits, inc low and high; has_uint32 and uinteger as uint32[2]); None
+    unless this layout is found and checked.
+
+    NOTE: numpy's PCG64 keeps ``pcg64_state {pcg64_random_t *pcg_state; int has_uint32;
+    uint32_t uinteger;}`` at ``ctypes.state_address`` and the 128-bit state and inc the
+    pointer points to in the same object. Writing the words there sets a state in ~0.5 us
+    (the state setter, with its dict, takes ~2 us; ~3,400 states per CareConnect year).
+    Only memory inside the generator object is read, and the views are used only when
+    numpy reads back the states written through them.
+    """
+    try:
+        import ctypes
+        import sys
+
+        base, size = id(bit_generator), type(bit_generator).__basicsize__
+        addr = bit_generator.ctypes.state_address
+        if not (type(bit_generator) is np.random.PCG64 and sys.byteorder == "little"
+                and ctypes.sizeof(ctypes.c_void_p) == 8 and base <= addr
+                and addr + 16 <= base + size):
+            return None
+        ptr = ctypes.c_void_p.from_address(addr).value or 0
+        if not base <= ptr <= base + size - 32:
+            return None
+        words = np.ctypeslib.as_array((ctypes.c_uint64 * 4).from_address(ptr))
+        flags = np.ctypeslib.as_array((ctypes.c_uint32 * 2).from_address(addr + 8))
+        saved = bit_generator.state
+        ok = True
+        for state, inc, has, half in ((3 << 100 | 5, 7 << 90 | 9, 1, 11),
+                                      ((1 << 128) - 2, (1 << 127) + 3, 0, 0)):
+            bit_generator.state = {"bit_generator": "PCG64",
+                                   "state": {"state": state, "inc": inc},
+                                   "has_uint32": has, "uinteger": half}
+            ok = ok and (words.tolist() == [state & _M64, state >> 64, inc & _M64, inc >> 64]
+                         and flags.tolist() == [has, half])
+            words[:] = [inc & _M64, inc >> 64, state & _M64, state >> 64]
+            flags[:] = 0
+            ok = ok and bit_generator.state == {
+                "bit_generator": "PCG64", "state": {"state": inc, "inc": state},
+                "has_uint32": 0, "uinteger": 0}
+        bit_generator.state = saved
+        return (words, flags) if ok else None
+    except Exception:  # noqa: BLE001 - any surprise: the state setter
+        return None
 
 
 def _hash_const(n_words: int, pool_size: int) -> int:
