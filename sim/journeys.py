@@ -27,9 +27,18 @@ import numpy as np
 from sim.model import POOL_BLOCK, SEVERITY_NAMES, Model
 from sim.scenario import Scenario, scenario_base_dir
 
-#: A pool block's patience where none is drawn (copied: ``np.full`` costs more)
-_NO_PATIENCE = np.full(POOL_BLOCK, np.inf)
-_NO_PATIENCE.flags.writeable = False
+
+def _constant(value, dtype) -> np.ndarray:
+    """A read-only pool block of ``value`` (NOTE: shared by the blocks that draw nothing
+    there, not made per block; the engines only read blocks)."""
+    block = np.full(POOL_BLOCK, value, dtype=dtype)
+    block.flags.writeable = False
+    return block
+
+
+#: A pool block's patience where none is drawn, and delay where there is none
+_NO_PATIENCE = _constant(np.inf, np.float64)
+_NO_DELAY = _constant(0.0, np.float64)
 
 
 def _mix_cum(mix: dict) -> np.ndarray:
@@ -61,8 +70,7 @@ class FollowupPools:
         Index of the purpose ``"followup"`` in :data:`sim.workload.STREAMS`.
     """
 
-    #: Blocks of a class whose streams are seeded together (on the first block, the first
-    #: ones of every class).
+    #: Blocks whose streams are seeded together, for every class.
     AHEAD = 32
 
     def __init__(self, s: Scenario, model: Model, ss: np.random.SeedSequence, stream: int):
@@ -91,26 +99,26 @@ class FollowupPools:
 
         # NOTE: each class's samplers, worked out once (block() runs ~800 times a year)
         self._plans = [self._plan(k) for k in range(j.n_classes)]
-        # NOTE: the blocks' streams, seeded many blocks at a time (see DayStreams): on the
-        # first block, the first AHEAD of every class, then AHEAD blocks of a class at a
-        # time (a CareConnect year takes 1 to ~150 blocks of a class)
+        # NOTE: the blocks' streams, seeded many blocks at a time (see DayStreams): blocks
+        # [b * AHEAD, (b + 1) * AHEAD) of every class at once, when a class first takes a
+        # block there (a CareConnect year takes 1 to ~150 blocks of a class)
         from sim.workload import DayStreams
 
         self._streams = DayStreams(ss, tuple(range(j.n_classes)),
                                    {k: (stream, k) for k in range(j.n_classes)},
-                                   together=False, ahead=self.AHEAD)
-        self._fresh = True
+                                   ahead=self.AHEAD)
 
     def _plan(self, k: int) -> tuple:
-        """Class ``k``'s samplers: ``(delay, channel, mix, queue, handle, wrap, patience,
+        """Class ``k``'s samplers: ``(delay, cum, queue, mix_queue, handle, wrap, patience,
         mix_patience)``.
 
-        ``delay``, ``handle``, ``wrap``: samplers ``f(rng, n)`` (None: none); ``channel``:
-        the fixed channel (None: ``mix``, ``(channels, cumulative shares)``, picks it);
-        ``queue``: the queue per channel (None: the engine chooses); ``patience``: the
-        patience sampler per channel (None: no abandonment), indexed like
-        ``model.channel_names``; ``mix_patience``: with ``mix``, ``(position in the mix,
-        patience sampler)`` of its channels with a patience, in channel order.
+        ``delay``, ``handle``, ``wrap``: samplers ``f(rng, n)`` (None: none); ``cum``: the
+        cumulative shares of the channel mix (None: a fixed channel); ``queue``: the block
+        of queues when they do not depend on the channel drawn (-1: the engine chooses),
+        else ``mix_queue``: the queue per position in the mix; ``patience``: the fixed
+        channel's patience sampler (None: no abandonment); ``mix_patience``: with a mix,
+        ``(position in the mix, patience sampler)`` of its channels with a patience, in
+        channel order.
         """
         from sim.workload import drawer
 
@@ -148,7 +156,17 @@ class FollowupPools:
         if mix is not None:
             mix_patience = tuple((int(p), patience[mix[0][p]]) for p in np.argsort(mix[0])
                                  if patience[mix[0][p]] is not None)
-        return delay, channel, mix, queue, handle, wrap, patience, mix_patience
+        cum = mix_queue = None
+        if queue is None:
+            queue = _constant(-1, np.int32)
+        elif mix is None:
+            queue = _constant(queue[channel], np.int32)
+        else:
+            queue, mix_queue = None, queue[mix[0]]
+        if mix is not None:
+            cum = mix[1]
+        return (delay, cum, queue, mix_queue, handle, wrap,
+                patience[channel] if mix is None else None, mix_patience)
 
     def block(self, k: int, b: int) -> dict:
         """Entries ``[b * POOL_BLOCK, (b + 1) * POOL_BLOCK)`` of pool ``k``.
@@ -160,37 +178,27 @@ class FollowupPools:
             (int32; -1 where the engine chooses the queue), each of length ``POOL_BLOCK``.
         """
         k, b = int(k), int(b)
-        if self._fresh:
-            self._fresh = False
-            self._streams.prepare(0)
         rng = self._streams(k, b)
-        delay, channel, mix, queue_of, handle, wrap, patience, mix_patience = self._plans[k]
+        delay, cum, queue, mix_queue, handle, wrap, draw_patience, mix_patience = \
+            self._plans[k]
         n = POOL_BLOCK
         # Fixed draw order within a block: u_channel, delay, work, patience, u_route, u_outcome.
         u_channel = rng.random(n)
-        channels = None
-        if mix is not None:
-            # _pick(mix[1], u_channel) (NOTE: without its clip: the shares of a mix have a
+        if cum is not None:
+            # _pick(cum, u_channel) (NOTE: without its clip: the shares of a mix have a
             # positive sum (validated), so its last cumulative share is x / x = 1.0 exactly,
             # above every uniform)
-            position = mix[1].searchsorted(u_channel, side="right")
-            channels = mix[0][position]
-        delay_s = np.zeros(n) if delay is None else delay(rng, n)
-        if queue_of is None:
-            queue = np.full(n, -1, dtype=np.int32)
-        elif channels is None:
-            queue = np.full(n, queue_of[channel], dtype=np.int32)
-        else:
-            queue = queue_of[channels]
+            position = cum.searchsorted(u_channel, side="right")
+            if queue is None:
+                queue = mix_queue[position]
+        delay_s = _NO_DELAY if delay is None else delay(rng, n)
         work_s = handle(rng, n)
         if wrap is not None:
-            work_s = work_s + wrap(rng, n)
+            work_s += wrap(rng, n)  # NOTE: in place (a fresh array), the same sums
         # patience per channel in channel order (NOTE: one channel, the usual case, needs no
         # masks)
-        if channels is None:
-            draw_patience = patience[channel]
-            patience_s = np.full(n, np.inf) if draw_patience is None else \
-                draw_patience(rng, n)
+        if cum is None:
+            patience_s = _NO_PATIENCE if draw_patience is None else draw_patience(rng, n)
         else:
             # NOTE: the channels drawn, in channel order, are those of the mix positions
             # drawn (no np.unique of the channels)

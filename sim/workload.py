@@ -179,25 +179,21 @@ class DayStreams:
     keys : dict, optional
         Per name, its spawn-key words between ``ss.spawn_key`` and the day (ints, as many
         for every name).
-    together : bool
-        Whether a day missing for one name is worked out for every name (streams drawn
-        from day by day, as the sampler's) or for that name alone (streams each used at
-        its own pace, as the follow-up pools' blocks).
     ahead : int
-        Days whose states are worked out together (aligned: days ``[b * ahead, (b + 1) *
-        ahead)``).
+        Days whose states are worked out together, for every name (aligned: days ``[b *
+        ahead, (b + 1) * ahead)``, when a name first takes a day there).
     """
 
     # NOTE: slots: a small helper with fixed attributes, one per sampler and follow-up pool
-    __slots__ = ("ss", "names", "together", "keys", "index", "gen", "bit_generator", "states",
+    __slots__ = ("ss", "names", "keys", "index", "gen", "bit_generator", "states",
                  "fast", "pool", "hash_const", "ahead", "words", "flags")
 
     #: Days whose states are worked out together, by default.
     AHEAD = 32
 
     def __init__(self, ss: np.random.SeedSequence, names: tuple, keys: dict | None = None,
-                 together: bool = True, ahead: int = AHEAD):
-        self.ss, self.names, self.together = ss, tuple(names), together
+                 ahead: int = AHEAD):
+        self.ss, self.names = ss, tuple(names)
         self.ahead = int(ahead)
         self.keys = {name: (STREAMS.index(name),) for name in self.names} if keys is None \
             else {name: tuple(keys[name]) for name in self.names}
@@ -246,7 +242,7 @@ class DayStreams:
 
     def __reduce__(self):
         # NOTE: rebuilt, not copied: the state words are a view into this generator
-        return DayStreams, (self.ss, self.names, self.keys, self.together, self.ahead)
+        return DayStreams, (self.ss, self.names, self.keys, self.ahead)
 
     def _seed_seq(self, name, d: int) -> np.random.SeedSequence:
         ss = self.ss
@@ -308,7 +304,7 @@ class DayStreams:
         block, i = divmod(d, self.ahead)
         rows = self.states[name].get(block)
         if rows is None:
-            self.prepare(block, None if self.together else (name,))
+            self.prepare(block)
             rows = self.states[name][block]
         if self.words is not None:
             self.words[...] = rows[i]

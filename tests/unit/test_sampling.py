@@ -204,7 +204,7 @@ def test_keyed_streams_are_numpys_seeded_streams():
     names = tuple(range(5))
     for entropy, key in ((9, (0,)), (2**70 + 5, (3, 2**40)), (0, ()), ([5, 6], (1,))):
         ss = np.random.SeedSequence(entropy, spawn_key=key)
-        rng = DayStreams(ss, names, {k: (8, 3 * k) for k in names}, together=False)
+        rng = DayStreams(ss, names, {k: (8, 3 * k) for k in names}, ahead=4)
         assert rng.fast == isinstance(entropy, int)
         for name, d in ((3, 0), (0, 5), (3, 1), (4, 200), (3, 0), (1, 31), (1, 32), (3, 33)):
             ref = np.random.default_rng(np.random.SeedSequence(
