@@ -631,8 +631,11 @@ class WorkloadSampler:
         n_ch = counts.shape[1]
         per_cell = counts.sum(axis=1)
         offset = _joined(offset)
-        cell = np.repeat(np.arange(day_lo * per_day, day_hi * per_day), per_cell)
-        arrival_s = cell * grid.step_s + offset * grid.step_s
+        # cell * step + offset * step (NOTE: the cells' starts repeated as floats, added in
+        # place: the same sums, no per-contact cell array)
+        arrival_s = offset * grid.step_s
+        arrival_s += np.repeat(np.arange(day_lo * per_day, day_hi * per_day) * grid.step_s,
+                               per_cell)
         order, arrival_s = _arrival_order(arrival_s, per_cell, offset)
         # the contacts' (cell, channel) index from the chunk's first cell, and channel
         flat = np.repeat(np.arange(counts.size), counts.ravel())[order]
@@ -707,9 +710,11 @@ class WorkloadSampler:
         if self.patience_draws:
             # per live channel with a patience, the rows of its contacts that may abandon
             # (in order, so by day) and how many there are per day
-            waiting = closed == 0
-            rows = [np.flatnonzero((serve_channel == c) & waiting)
-                    for c, _ in self.patience_draws]
+            # NOTE: the serving channel of the contacts that wait (-1: closed), in int8 when
+            # it fits: one cheap comparison per channel
+            waiting = serve_channel.astype(np.int8 if model_channels < 127 else np.intp)
+            waiting[closed != 0] = -1
+            rows = [np.flatnonzero(waiting == c) for c, _ in self.patience_draws]
             n_wait = [np.diff(np.searchsorted(r, day_first)).tolist() for r in rows]
             patience = [[] for _ in rows]
             for i, d in enumerate(days):
