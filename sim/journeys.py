@@ -97,8 +97,12 @@ class FollowupPools:
                                       for ch in model.channel_names], dtype=np.int32)
                             for ct in self._types]
 
-        # NOTE: each class's samplers, worked out once (block() runs ~800 times a year)
-        self._plans = [self._plan(k) for k in range(j.n_classes)]
+        # NOTE: each class's samplers, worked out once (block() runs ~800 times a year),
+        # for every replication of the scenario
+        from sim.workload import per_scenario
+
+        self._plans = per_scenario("pool_plans", s, model,
+                                   lambda: [self._plan(k) for k in range(j.n_classes)])
         # NOTE: the blocks' streams, seeded many blocks at a time (see DayStreams): blocks
         # [b * AHEAD, (b + 1) * AHEAD) of every class at once, when a class first takes a
         # block there (a CareConnect year takes 1 to ~150 blocks of a class)

@@ -54,6 +54,27 @@ def stream(seed, name: str) -> np.random.Generator:
         ss.entropy, spawn_key=(*ss.spawn_key, STREAMS.index(name)), pool_size=ss.pool_size))
 
 
+#: The seed-independent set-up of the last scenario sampled, per kind: ``{kind: (scenario,
+#: model, value)}`` (see :func:`per_scenario`)
+_LAST_SETUP: dict = {}
+
+
+def per_scenario(kind: str, s: Scenario, model: Model, make):
+    """``make()``, or its value for the same (frozen) scenario and model objects last time.
+
+    NOTE: the replications of a run sample the same scenario; the parts of a sampler's
+    set-up that depend on it alone (the rate grid, the pool classes' samplers: ~3 ms per
+    CareConnect year) are worked out once per process, not per replication. One entry per
+    kind, so nothing piles up; the values are only read.
+    """
+    last = _LAST_SETUP.get(kind)
+    if last is not None and last[0] is s and last[1] is model:
+        return last[2]
+    value = make()
+    _LAST_SETUP[kind] = (s, model, value)
+    return value
+
+
 def draw(dist, rng: np.random.Generator, n: int, base_dir: Path | None = None) -> np.ndarray:
     """``n`` draws (seconds) from a scenario distribution."""
     return drawer(dist, base_dir)(rng, n)
@@ -432,7 +453,7 @@ class WorkloadSampler:
         self.ss = seed if isinstance(seed, np.random.SeedSequence) else \
             np.random.SeedSequence(seed)
         self.base = scenario_base_dir(s)
-        grid = rate_grid(s, model)
+        grid = per_scenario("rate_grid", s, model, lambda: rate_grid(s, model))
         self.grid = grid
         self.n_days = int(grid.day[-1]) + 1 if grid.day.size else 0
         self.per_day = int(round(86400.0 / grid.step_s))

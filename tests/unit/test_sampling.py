@@ -272,6 +272,28 @@ def test_arrival_order_is_the_stable_argsort():
         assert xs.tobytes() == arrival_s[ref].tobytes()
 
 
+def test_set_up_shared_by_the_replications_of_a_scenario():
+    """The seed-independent set-up is worked out once per scenario: the same draws as a
+    sampler set up afresh; another scenario gets its own."""
+    from sim import workload
+
+    s, m = scenario(**{"contact_types__a__repeat": {
+        "delay": {"dist": "exponential", "mean": 3600}, "channel": "phone"}})
+    workload._LAST_SETUP.clear()
+    fresh = WorkloadSampler(s, m, 4)
+    shared = WorkloadSampler(s, m, 4)
+    assert shared.grid is fresh.grid and shared.pools._plans is fresh.pools._plans
+    k = int(m.journeys.class_repeat[0, 0])
+    for a, b in ((fresh.days(0, 5), shared.days(0, 5)),
+                 (fresh.pools.block(k, 2), shared.pools.block(k, 2))):
+        a, b = (vars(a), vars(b)) if not isinstance(a, dict) else (a, b)
+        for field, value in a.items():
+            if isinstance(value, np.ndarray):
+                assert value.tobytes() == b[field].tobytes(), field
+    s2, m2 = scenario(horizon__days=3)
+    assert WorkloadSampler(s2, m2, 4).grid is not fresh.grid
+
+
 def test_sampler_and_workload_pickle():
     """The samplers keep their distributions' samplers; they (and a Workload) still pickle."""
     s, m = scenario(horizon__days=2)
