@@ -27,9 +27,18 @@ import numpy as np
 from sim.model import POOL_BLOCK, SEVERITY_NAMES, Model
 from sim.scenario import Scenario, scenario_base_dir
 
-#: A pool block's patience where none is drawn (copied: ``np.full`` costs more)
-_NO_PATIENCE = np.full(POOL_BLOCK, np.inf)
-_NO_PATIENCE.flags.writeable = False
+
+def _constant(value, dtype) -> np.ndarray:
+    """A read-only pool block of ``value`` (NOTE: shared by the blocks that draw nothing
+    there, not made per block; the engines only read blocks)."""
+    block = np.full(POOL_BLOCK, value, dtype=dtype)
+    block.flags.writeable = False
+    return block
+
+
+#: A pool block's patience where none is drawn, and delay where there is none
+_NO_PATIENCE = _constant(np.inf, np.float64)
+_NO_DELAY = _constant(0.0, np.float64)
 
 
 def _mix_cum(mix: dict) -> np.ndarray:
@@ -61,8 +70,8 @@ class FollowupPools:
         Index of the purpose ``"followup"`` in :data:`sim.workload.STREAMS`.
     """
 
-    #: Blocks of every class whose streams are seeded on the first block.
-    FIRST_BLOCKS = 8
+    #: Blocks whose streams are seeded together, for every class.
+    AHEAD = 32
 
     def __init__(self, s: Scenario, model: Model, ss: np.random.SeedSequence, stream: int):
         from sim.compile import queue_key
@@ -88,28 +97,32 @@ class FollowupPools:
                                       for ch in model.channel_names], dtype=np.int32)
                             for ct in self._types]
 
-        # NOTE: each class's samplers, worked out once (block() runs ~800 times a year)
-        self._plans = [self._plan(k) for k in range(j.n_classes)]
-        # NOTE: the blocks' streams, seeded many blocks at a time (see DayStreams): on the
-        # first block, the first FIRST_BLOCKS of every class, then AHEAD blocks of a class
-        # at a time (a CareConnect year takes 1 to ~150 blocks of a class)
+        # NOTE: each class's samplers, worked out once (block() runs ~800 times a year),
+        # for every replication of the scenario
+        from sim.workload import per_scenario
+
+        self._plans = per_scenario("pool_plans", s, model,
+                                   lambda: [self._plan(k) for k in range(j.n_classes)])
+        # NOTE: the blocks' streams, seeded many blocks at a time (see DayStreams): blocks
+        # [b * AHEAD, (b + 1) * AHEAD) of every class at once, when a class first takes a
+        # block there (a CareConnect year takes 1 to ~150 blocks of a class)
         from sim.workload import DayStreams
 
         self._streams = DayStreams(ss, tuple(range(j.n_classes)),
                                    {k: (stream, k) for k in range(j.n_classes)},
-                                   together=False)
-        self._fresh = True
+                                   ahead=self.AHEAD)
 
     def _plan(self, k: int) -> tuple:
-        """Class ``k``'s samplers: ``(delay, channel, mix, queue, handle, wrap, patience,
+        """Class ``k``'s samplers: ``(delay, cum, queue, mix_queue, handle, wrap, patience,
         mix_patience)``.
 
-        ``delay``, ``handle``, ``wrap``: samplers ``f(rng, n)`` (None: none); ``channel``:
-        the fixed channel (None: ``mix``, ``(channels, cumulative shares)``, picks it);
-        ``queue``: the queue per channel (None: the engine chooses); ``patience``: the
-        patience sampler per channel (None: no abandonment), indexed like
-        ``model.channel_names``; ``mix_patience``: with ``mix``, ``(position in the mix,
-        patience sampler)`` of its channels with a patience, in channel order.
+        ``delay``, ``handle``, ``wrap``: samplers ``f(rng, n)`` (None: none); ``cum``: the
+        cumulative shares of the channel mix (None: a fixed channel); ``queue``: the block
+        of queues when they do not depend on the channel drawn (-1: the engine chooses),
+        else ``mix_queue``: the queue per position in the mix; ``patience``: the fixed
+        channel's patience sampler (None: no abandonment); ``mix_patience``: with a mix,
+        ``(position in the mix, patience sampler)`` of its channels with a patience, in
+        channel order.
         """
         from sim.workload import drawer
 
@@ -147,7 +160,17 @@ class FollowupPools:
         if mix is not None:
             mix_patience = tuple((int(p), patience[mix[0][p]]) for p in np.argsort(mix[0])
                                  if patience[mix[0][p]] is not None)
-        return delay, channel, mix, queue, handle, wrap, patience, mix_patience
+        cum = mix_queue = None
+        if queue is None:
+            queue = _constant(-1, np.int32)
+        elif mix is None:
+            queue = _constant(queue[channel], np.int32)
+        else:
+            queue, mix_queue = None, queue[mix[0]]
+        if mix is not None:
+            cum = mix[1]
+        return (delay, cum, queue, mix_queue, handle, wrap,
+                patience[channel] if mix is None else None, mix_patience)
 
     def block(self, k: int, b: int) -> dict:
         """Entries ``[b * POOL_BLOCK, (b + 1) * POOL_BLOCK)`` of pool ``k``.
@@ -159,37 +182,27 @@ class FollowupPools:
             (int32; -1 where the engine chooses the queue), each of length ``POOL_BLOCK``.
         """
         k, b = int(k), int(b)
-        if self._fresh:
-            self._fresh = False
-            self._streams.prepare(range(self.FIRST_BLOCKS))
         rng = self._streams(k, b)
-        delay, channel, mix, queue_of, handle, wrap, patience, mix_patience = self._plans[k]
+        delay, cum, queue, mix_queue, handle, wrap, draw_patience, mix_patience = \
+            self._plans[k]
         n = POOL_BLOCK
         # Fixed draw order within a block: u_channel, delay, work, patience, u_route, u_outcome.
         u_channel = rng.random(n)
-        channels = None
-        if mix is not None:
-            # _pick(mix[1], u_channel) (NOTE: without its clip: the shares of a mix have a
+        if cum is not None:
+            # _pick(cum, u_channel) (NOTE: without its clip: the shares of a mix have a
             # positive sum (validated), so its last cumulative share is x / x = 1.0 exactly,
             # above every uniform)
-            position = mix[1].searchsorted(u_channel, side="right")
-            channels = mix[0][position]
-        delay_s = np.zeros(n) if delay is None else delay(rng, n)
-        if queue_of is None:
-            queue = np.full(n, -1, dtype=np.int32)
-        elif channels is None:
-            queue = np.full(n, queue_of[channel], dtype=np.int32)
-        else:
-            queue = queue_of[channels]
+            position = cum.searchsorted(u_channel, side="right")
+            if queue is None:
+                queue = mix_queue[position]
+        delay_s = _NO_DELAY if delay is None else delay(rng, n)
         work_s = handle(rng, n)
         if wrap is not None:
-            work_s = work_s + wrap(rng, n)
+            work_s += wrap(rng, n)  # NOTE: in place (a fresh array), the same sums
         # patience per channel in channel order (NOTE: one channel, the usual case, needs no
         # masks)
-        if channels is None:
-            draw_patience = patience[channel]
-            patience_s = np.full(n, np.inf) if draw_patience is None else \
-                draw_patience(rng, n)
+        if cum is None:
+            patience_s = _NO_PATIENCE if draw_patience is None else draw_patience(rng, n)
         else:
             # NOTE: the channels drawn, in channel order, are those of the mix positions
             # drawn (no np.unique of the channels)
@@ -269,39 +282,58 @@ class FirstContactDraws:
             ``u_outcome`` (float64[N]), ``severity`` and ``auth_tier`` (int8[N]).
         """
         n = by_type.shape[0]
-        u_outcome = []
-        # per contact type, its draws over the days (for its rows in order)
-        u_severity = [[] for _ in self.types]
-        u_asks = [[] for _ in self.types]
-        amount = [[] for _ in self.types]
+        types = self.types
+        # NOTE: the uniforms are drawn straight into their arrays (``random(out=...)``, the
+        # same numbers as ``random(m)``), not drawn per day and joined: u_outcome in day
+        # order, and per contact type its severity and refund uniforms in its rows' order
+        # (a type's rows are in day order). Only the types that draw are visited per day.
+        u_outcome = np.empty(n)
+        u_severity = [None] * len(types)
+        u_asks = [None] * len(types)
+        amount = [[] for _ in types]
+        drawing = []  # (type, draws severities, draws refunds) of the types that draw
+        for k, (_, mix, refund) in enumerate(types):
+            m = type_lo[k + 1] - type_lo[k]
+            if mix is not None:
+                u_severity[k] = np.empty(m)
+            if refund is not None:
+                u_asks[k] = np.empty(m)
+            if m and (mix is not None or refund is not None):
+                drawing.append((k, mix is not None, refund))
+        at = [0] * len(types)  # per type, its draws so far
+        lo = 0
         for rng, n_d, m_day in zip(rngs, n_day, per_type, strict=True):
-            u_outcome.append(rng.random(n_d))
-            for k, m in enumerate(m_day):
+            rng.random(out=u_outcome[lo:lo + n_d])
+            lo += n_d
+            for k, severity_drawn, refund in drawing:
+                m = m_day[k]
                 if not m:
                     continue
-                _, mix, refund = self.types[k]
-                if mix is not None:
-                    u_severity[k].append(rng.random(m))
+                a = at[k]
+                at[k] = a + m
+                if severity_drawn:
+                    rng.random(out=u_severity[k][a:a + m])
                 if refund is not None:
-                    u_asks[k].append(rng.random(m))
+                    rng.random(out=u_asks[k][a:a + m])
                     amount[k].append(refund[1](rng, m))
-        u_outcome = u_outcome[0] if len(u_outcome) == 1 else np.concatenate(u_outcome)
-        severity = np.full(n, SEVERITY_NAMES.index("routine"), dtype=np.int8)
+        routine = SEVERITY_NAMES.index("routine")
+        severity = np.full(n, routine, dtype=np.int8)
         auth_tier = np.zeros(n, dtype=np.int8)
         authority = self.authority
-        for k, (code, mix, refund) in enumerate(self.types):
+        for k, (code, mix, refund) in enumerate(types):
             rows = by_type[type_lo[k]:type_lo[k + 1]]
             if rows.shape[0] == 0:
                 continue
-            if code is not None:
+            if code is not None and code != routine:  # NOTE: routine is already there
                 severity[rows] = code
             if mix is not None:
                 codes, cum = mix
-                severity[rows] = codes[_pick(cum, np.concatenate(u_severity[k]))]
+                severity[rows] = codes[_pick(cum, u_severity[k])]
             if refund is not None:
-                asks = np.concatenate(u_asks[k]) < refund[0]
-                amt = np.concatenate(amount[k])
-                tier = np.where(amt > authority.team_lead, 3,
-                                np.where(amt > authority.agent, 2, 0))
-                auth_tier[rows] = np.where(asks, tier, 0).astype(np.int8)
+                # NOTE: a tier only for the contacts asking for a refund (the others keep
+                # tier 0): the same tiers as np.where(asks, tier, 0) over all the rows
+                asks = np.flatnonzero(u_asks[k] < refund[0])
+                amt = (amount[k][0] if len(amount[k]) == 1 else np.concatenate(amount[k]))[asks]
+                auth_tier[rows[asks]] = np.where(amt > authority.team_lead, 3,
+                                                 np.where(amt > authority.agent, 2, 0))
         return dict(u_outcome=u_outcome, severity=severity, auth_tier=auth_tier)

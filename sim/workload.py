@@ -54,6 +54,27 @@ def stream(seed, name: str) -> np.random.Generator:
         ss.entropy, spawn_key=(*ss.spawn_key, STREAMS.index(name)), pool_size=ss.pool_size))
 
 
+#: The seed-independent set-up of the last scenario sampled, per kind: ``{kind: (scenario,
+#: model, value)}`` (see :func:`per_scenario`)
+_LAST_SETUP: dict = {}
+
+
+def per_scenario(kind: str, s: Scenario, model: Model, make):
+    """``make()``, or its value for the same (frozen) scenario and model objects last time.
+
+    NOTE: the replications of a run sample the same scenario; the parts of a sampler's
+    set-up that depend on it alone (the rate grid, the pool classes' samplers: ~3 ms per
+    CareConnect year) are worked out once per process, not per replication. One entry per
+    kind, so nothing piles up; the values are only read.
+    """
+    last = _LAST_SETUP.get(kind)
+    if last is not None and last[0] is s and last[1] is model:
+        return last[2]
+    value = make()
+    _LAST_SETUP[kind] = (s, model, value)
+    return value
+
+
 def draw(dist, rng: np.random.Generator, n: int, base_dir: Path | None = None) -> np.ndarray:
     """``n`` draws (seconds) from a scenario distribution."""
     return drawer(dist, base_dir)(rng, n)
@@ -164,10 +185,12 @@ class DayStreams:
 
     NOTE: seeding a numpy generator costs ~15 us of Python-level numpy code (SeedSequence
     hashing, PCG64 seeding), 7 streams a day: a quarter of sampling a day. Here the same
-    arithmetic is done for :data:`AHEAD` days at once in numpy (:meth:`prepare`), and the
-    generator is set to a day's state (~2 us). The arithmetic follows numpy's (which its
+    arithmetic is done for ``ahead`` days at once in numpy (:meth:`prepare`), and the
+    generator is set to a day's state. The arithmetic follows numpy's (which its
     stream-compatibility policy keeps fixed) and is checked against numpy on construction;
-    on any difference the streams are seeded by numpy itself.
+    on any difference the streams are seeded by numpy itself. A state is set by writing its
+    four 64-bit words into the generator (:func:`_state_words`, ~0.5 us; checked on
+    construction), else through numpy's state setter (a dict, ~2 us).
 
     Parameters
     ----------
@@ -177,28 +200,31 @@ class DayStreams:
     keys : dict, optional
         Per name, its spawn-key words between ``ss.spawn_key`` and the day (ints, as many
         for every name).
-    together : bool
-        Whether a day missing for one name is worked out for every name (streams drawn
-        from day by day, as the sampler's) or for that name alone (streams each used at
-        its own pace, as the follow-up pools' blocks).
+    ahead : int
+        Days whose states are worked out together, for every name (aligned: days ``[b *
+        ahead, (b + 1) * ahead)``, when a name first takes a day there).
     """
 
     # NOTE: slots: a small helper with fixed attributes, one per sampler and follow-up pool
-    __slots__ = ("ss", "names", "together", "keys", "index", "gen", "bit_generator", "states",
-                 "fast", "pool", "hash_const")
+    __slots__ = ("ss", "names", "keys", "index", "gen", "bit_generator", "states",
+                 "fast", "pool", "hash_const", "ahead", "words", "flags")
 
-    #: Days whose states are worked out together.
+    #: Days whose states are worked out together, by default.
     AHEAD = 32
 
     def __init__(self, ss: np.random.SeedSequence, names: tuple, keys: dict | None = None,
-                 together: bool = True):
-        self.ss, self.names, self.together = ss, tuple(names), together
+                 ahead: int = AHEAD):
+        self.ss, self.names = ss, tuple(names)
+        self.ahead = int(ahead)
         self.keys = {name: (STREAMS.index(name),) for name in self.names} if keys is None \
             else {name: tuple(keys[name]) for name in self.names}
         self.index = {name: i for i, name in enumerate(self.names)}
         self.gen = np.random.default_rng(0)
         self.bit_generator = self.gen.bit_generator
+        # per name, per block of days b, the states of days [b * ahead, (b + 1) * ahead) as
+        # rows (state low, high, inc low, high) of a uint64 array
         self.states: dict = {name: {} for name in self.names}
+        self.words = self.flags = None
         words = [w for key in self.keys.values() for w in key]
         self.fast = (isinstance(ss.entropy, int | np.integer) and len(self.names) > 0
                      and all(isinstance(w, int | np.integer) for w in (*ss.spawn_key, *words))
@@ -228,12 +254,16 @@ class DayStreams:
             self.hash_const = _hash_const(n_words, ps)
             ends = (self.names[0], self.names[-1])
             check = (0, 1 << 20)
-            self.prepare(check, ends)
+            got = self._states(check, [self.index[name] for name in ends]).tolist()
             self.fast = all(
-                self.states[name][d]["state"]
-                == np.random.default_rng(self._seed_seq(name, d)).bit_generator.state["state"]
-                for name in ends for d in check)
-            self.states = {name: {} for name in self.names}
+                _state_dict(got[i][j])
+                == np.random.default_rng(self._seed_seq(name, d)).bit_generator.state
+                for i, name in enumerate(ends) for j, d in enumerate(check))
+            self.words, self.flags = _state_words(self.bit_generator) or (None, None)
+
+    def __reduce__(self):
+        # NOTE: rebuilt, not copied: the state words are a view into this generator
+        return DayStreams, (self.ss, self.names, self.keys, self.ahead)
 
     def _seed_seq(self, name, d: int) -> np.random.SeedSequence:
         ss = self.ss
@@ -241,18 +271,23 @@ class DayStreams:
                                                              d),
                                       pool_size=ss.pool_size)
 
-    def prepare(self, days, names=None) -> None:
-        """Work out the PCG64 states of ``days`` (ints) for ``names`` (default: every name)
-        (in ``states``)."""
+    def prepare(self, block: int, names=None) -> None:
+        """Work out the PCG64 states of the days of ``block`` (days ``[block * ahead, (block
+        + 1) * ahead)``) for ``names`` (default: every name) (in ``states``)."""
         if not self.fast:
             return
-        days = list(days)
-        pool = self.pool
-        if names is not None:
-            rows = [self.index[name] for name in names]
-            pool = [p[rows] for p in pool]
-        else:
-            names = self.names
+        names = self.names if names is None else tuple(names)
+        first = block * self.ahead
+        states = self._states(range(first, first + self.ahead),
+                              [self.index[name] for name in names])
+        for name, rows in zip(names, states, strict=True):
+            self.states[name][block] = rows
+
+    def _states(self, days, rows: list[int]) -> np.ndarray:
+        """The PCG64 states of ``days`` (ints) for the names in ``rows`` (their positions in
+        ``names``): uint64[len(rows), len(days), 4], each (state low and high 64 bits, inc
+        low and high)."""
+        pool = [p[rows] for p in self.pool]
         # mix the day's word into the pool (SeedSequence.mix_entropy, its last word)
         pool = _mix_word(pool, self.hash_const, np.array(days, dtype=np.uint32)[None, :])
         # SeedSequence.generate_state(4, np.uint64): 8 words from the pool
@@ -282,22 +317,77 @@ class DayStreams:
         new_lo = prod_lo + inc_lo
         new_hi = (carry_hi + hi * np.uint64(_PCG_MULT & _M64) + lo * np.uint64(_PCG_MULT >> 64)
                   + inc_hi + (new_lo < prod_lo))
-        # the generator's state, as its setter takes it
-        for name, *halves in zip(names, new_hi.tolist(), new_lo.tolist(), inc_hi.tolist(),
-                                 inc_lo.tolist(), strict=True):
-            self.states[name].update(zip(days, [
-                {"bit_generator": "PCG64", "state": {"state": sh << 64 | sl, "inc": ih << 64 | il},
-                 "has_uint32": 0, "uinteger": 0}
-                for sh, sl, ih, il in zip(*halves, strict=True)], strict=True))
+        return np.stack([new_lo, new_hi, inc_lo, inc_hi], axis=-1)
 
     def __call__(self, name, d: int) -> np.random.Generator:
         if not self.fast:
             return np.random.default_rng(self._seed_seq(name, d))
-        states = self.states[name]
-        if d not in states:
-            self.prepare(range(d, d + self.AHEAD), None if self.together else (name,))
-        self.bit_generator.state = states.pop(d)
+        block, i = divmod(d, self.ahead)
+        rows = self.states[name].get(block)
+        if rows is None:
+            self.prepare(block)
+            rows = self.states[name][block]
+        if self.words is not None:
+            self.words[...] = rows[i]
+            self.flags.fill(0)  # no buffered 32-bit half
+        else:
+            self.bit_generator.state = _state_dict(rows[i].tolist())
         return self.gen
+
+
+def _state_dict(words: list[int]) -> dict:
+    """A PCG64 state, as its setter takes it, from its words (state low and high 64 bits,
+    inc low and high)."""
+    return {"bit_generator": "PCG64",
+            "state": {"state": words[1] << 64 | words[0], "inc": words[3] << 64 | words[2]},
+            "has_uint32": 0, "uinteger": 0}
+
+
+def _state_words(bit_generator) -> tuple[np.ndarray, np.ndarray] | None:
+    """Views of a PCG64 generator's state in memory: (its state and inc as uint64[4]: state
+    low and high 64 bits, inc low and high; has_uint32 and uinteger as uint32[2]); None
+    unless this layout is found and checked.
+
+    NOTE: numpy's PCG64 keeps ``pcg64_state {pcg64_random_t *pcg_state; int has_uint32;
+    uint32_t uinteger;}`` at ``ctypes.state_address`` and the 128-bit state and inc the
+    pointer points to in the same object. Writing the words there sets a state in ~0.5 us
+    (the state setter, with its dict, takes ~2 us; ~3,400 states per CareConnect year).
+    Only memory inside the generator object is read, and the views are used only when
+    numpy reads back the states written through them.
+    """
+    try:
+        import ctypes
+        import sys
+
+        base, size = id(bit_generator), type(bit_generator).__basicsize__
+        addr = bit_generator.ctypes.state_address
+        if not (type(bit_generator) is np.random.PCG64 and sys.byteorder == "little"
+                and ctypes.sizeof(ctypes.c_void_p) == 8 and base <= addr
+                and addr + 16 <= base + size):
+            return None
+        ptr = ctypes.c_void_p.from_address(addr).value or 0
+        if not base <= ptr <= base + size - 32:
+            return None
+        words = np.ctypeslib.as_array((ctypes.c_uint64 * 4).from_address(ptr))
+        flags = np.ctypeslib.as_array((ctypes.c_uint32 * 2).from_address(addr + 8))
+        saved = bit_generator.state
+        ok = True
+        for state, inc, has, half in ((3 << 100 | 5, 7 << 90 | 9, 1, 11),
+                                      ((1 << 128) - 2, (1 << 127) + 3, 0, 0)):
+            bit_generator.state = {"bit_generator": "PCG64",
+                                   "state": {"state": state, "inc": inc},
+                                   "has_uint32": has, "uinteger": half}
+            ok = ok and (words.tolist() == [state & _M64, state >> 64, inc & _M64, inc >> 64]
+                         and flags.tolist() == [has, half])
+            words[:] = [inc & _M64, inc >> 64, state & _M64, state >> 64]
+            flags[:] = 0
+            ok = ok and bit_generator.state == {
+                "bit_generator": "PCG64", "state": {"state": inc, "inc": state},
+                "has_uint32": 0, "uinteger": 0}
+        bit_generator.state = saved
+        return (words, flags) if ok else None
+    except Exception:  # noqa: BLE001 - any surprise: the state setter
+        return None
 
 
 def _hash_const(n_words: int, pool_size: int) -> int:
@@ -363,7 +453,7 @@ class WorkloadSampler:
         self.ss = seed if isinstance(seed, np.random.SeedSequence) else \
             np.random.SeedSequence(seed)
         self.base = scenario_base_dir(s)
-        grid = rate_grid(s, model)
+        grid = per_scenario("rate_grid", s, model, lambda: rate_grid(s, model))
         self.grid = grid
         self.n_days = int(grid.day[-1]) + 1 if grid.day.size else 0
         self.per_day = int(round(86400.0 / grid.step_s))
@@ -389,13 +479,15 @@ class WorkloadSampler:
                                    for cum in self.cum_shares]).reshape(-1, len(types)).T.copy()
         # per channel, the highest contact type (-1: the channel has no shares)
         self.type_cap = np.where(self.has_shares, len(types) - 1, -1).astype(np.int32)
+        self.type_cap_i8 = self.type_cap.astype(np.int8) if len(types) < 127 else None
         qindex = {name: q for q, name in enumerate(model.queue_names)}
         self.type_queue = np.array(
             [[qindex.get(queue_key(ch, ct.queue), -1) for ch in model.channel_names]
              for ct in types], dtype=np.int32).reshape(len(types), model.n_channels)
-        # the same with a row of -1 first, for the contacts of no type (ctype -1)
-        self.type_queue_or_none = np.concatenate(
-            [np.full((1, model.n_channels), -1, dtype=np.int32), self.type_queue])
+        # the same with a row of -1 first, for the contacts of no type (ctype -1), flat:
+        # type_queue_flat[(ctype + 1) * n_channels + channel]
+        self.type_queue_flat = np.concatenate(
+            [np.full((1, model.n_channels), -1, dtype=np.int32), self.type_queue]).ravel()
         # per channel, where its contacts go as voicemail (channels past the scenario's, as
         # the escalation channel, stay where they are)
         self.voicemail_to = np.array(
@@ -544,6 +636,7 @@ class WorkloadSampler:
         sort of the chunk by arrival is the days' sorts one after the other.
         """
         grid, per_day, n_types = self.grid, self.per_day, len(self.types)
+        model_channels = self.model.n_channels
         n_days = day_hi - day_lo
         days = range(day_lo, day_hi)
         rng = self.streams
@@ -557,33 +650,43 @@ class WorkloadSampler:
         n_day = [x.shape[0] for x in offset]
         counts = np.concatenate(counts)
         n_ch = counts.shape[1]
-        cell = np.repeat(np.arange(day_lo * per_day, day_hi * per_day), counts.sum(axis=1))
-        arrival_s = cell * grid.step_s + _joined(offset) * grid.step_s
-        order, arrival_s = _stable_argsort(arrival_s)
+        per_cell = counts.sum(axis=1)
+        offset = _joined(offset)
+        # cell * step + offset * step (NOTE: the cells' starts repeated as floats, added in
+        # place: the same sums, no per-contact cell array)
+        arrival_s = offset * grid.step_s
+        arrival_s += np.repeat(np.arange(day_lo * per_day, day_hi * per_day) * grid.step_s,
+                               per_cell)
+        order, arrival_s = _arrival_order(arrival_s, per_cell, offset)
         # the contacts' (cell, channel) index from the chunk's first cell, and channel
         flat = np.repeat(np.arange(counts.size), counts.ravel())[order]
         channel = np.tile(np.arange(n_ch), counts.shape[0])[flat]
         n = arrival_s.size
-        day = np.repeat(np.arange(n_days), n_day)  # of each contact, from day_lo
+        day_first = np.cumsum([0, *n_day])  # the first row of each day (and n)
 
         # contact type by the channel's shares: the number of cumulative shares <= u, which
         # is searchsorted(cum, u, side="right") (NOTE: one pass per type over all contacts
-        # beats a mask and a searchsorted per channel, ~10x)
-        u = _joined([rng("contact_type", d).random(n) for d, n in zip(days, n_day, strict=True)])
-        ctype = (u >= self.cum_table[0][channel]).astype(np.int32)
+        # beats a mask and a searchsorted per channel, ~10x; counted in int8 when it fits,
+        # the thresholds gathered by np.take)
+        u = _uniforms(rng, "contact_type", days, n_day)
+        small = n_types < 127
+        ctype = (u >= np.take(self.cum_table[0], channel)).view(np.int8)
+        if not small:
+            ctype = ctype.astype(np.int32)
         for k in range(1, n_types):
-            ctype += u >= self.cum_table[k][channel]
-        np.minimum(ctype, self.type_cap[channel], out=ctype)
+            ctype += (u >= np.take(self.cum_table[k], channel)).view(np.int8)
+        np.minimum(ctype, np.take(self.type_cap_i8 if small else self.type_cap, channel),
+                   out=ctype)
         # the contacts by contact type (no type first), each type's in row order, so in day
-        # order: a type's draws over the days land on by_type[type_lo[k]:type_lo[k + 1]];
-        # and the contacts per contact type and day
-        key = (ctype + 1) * n_days + day
-        by_type = np.argsort(key.astype(np.int16) if (n_types + 1) * n_days <= 1 << 15
-                             else key, kind="stable")  # NOTE: a radix sort for int16
-        per_type = np.bincount(key, minlength=(n_types + 1) * n_days).reshape(n_types + 1,
-                                                                              n_days)
-        type_lo = np.cumsum(per_type.sum(axis=1)).tolist()  # type k: [type_lo[k], [k + 1])
-        per_type = per_type[1:].T.tolist()
+        # order: a type's draws over the days land on by_type[type_lo[k]:type_lo[k + 1]].
+        # NOTE: the rows are in day order, so a stable sort by type alone sorts by (type,
+        # day) (a radix sort for int8); a type's contacts per day by bisecting its rows.
+        by_type = np.argsort(ctype, kind="stable")
+        type_lo = np.searchsorted(ctype[by_type], np.arange(n_types + 1)).tolist()
+        per_type = [np.diff(np.searchsorted(by_type[type_lo[k]:type_lo[k + 1]], day_first))
+                    for k in range(n_types)]
+        per_type = np.array(per_type, dtype=np.int64).reshape(n_types, n_days).T.tolist()
+        ctype = ctype.astype(np.int32)
 
         # closed live channels: lost, or redirected to a deferred channel as voicemail
         first = day_lo * per_day * n_ch
@@ -592,29 +695,34 @@ class WorkloadSampler:
         redirect = self.cell_redirect[first:first + counts.size][flat]
         outages = None
         if self.outage_channels:
-            outages = self._apply_outages(days, arrival_s, day, channel, is_open, closed,
+            outages = self._apply_outages(days, arrival_s, day_first, channel, is_open, closed,
                                           redirect)
         serve_channel = channel
         if redirect.any():
             serve_channel = np.where(redirect, self.voicemail_to[channel], channel)
-        queue = self.type_queue_or_none[ctype + 1, serve_channel]
+        # NOTE: one gather from the flattened table by an intp index (indexing by the
+        # int32 contact types is several times slower)
+        at = ctype.astype(np.intp)
+        at += 1
+        at *= model_channels
+        at += serve_channel
+        queue = np.take(self.type_queue_flat, at)
 
-        # handle (and wrap-up) times: per day, per contact type in type order
-        handle = [[] for _ in self.types]
-        wrap = [[] for _ in self.types]
+        # handle (and wrap-up) times: per day, per contact type in type order, put in
+        # place for the contacts by type (NOTE: no lists of parts joined; the wrap-up added
+        # in place, the same sums)
+        work = np.empty(type_lo[-1] - type_lo[0])
+        at = [lo - type_lo[0] for lo in type_lo[:-1]]  # per type, where its next draws go
         for d, m_day in zip(days, per_type, strict=True):
-            work = rng("work", d)
+            day_rng = rng("work", d)
             for k, m in enumerate(m_day):
                 if m:
                     draw_handle, draw_wrap = self.work_draws[k]
-                    handle[k].append(draw_handle(work, m))
+                    a = at[k]
+                    at[k] = a + m
+                    work[a:a + m] = draw_handle(day_rng, m)
                     if draw_wrap is not None:
-                        wrap[k].append(draw_wrap(work, m))
-        work = np.concatenate([x for parts in handle for x in parts] or [np.zeros(0)])
-        for k in range(n_types):
-            if wrap[k]:
-                lo = type_lo[k] - type_lo[0]
-                work[lo:lo + type_lo[k + 1] - type_lo[k]] += _joined(wrap[k])
+                        work[a:a + m] += draw_wrap(day_rng, m)
         work_s = np.empty(n)
         work_s[by_type[type_lo[0]:]] = work
 
@@ -623,10 +731,11 @@ class WorkloadSampler:
         if self.patience_draws:
             # per live channel with a patience, the rows of its contacts that may abandon
             # (in order, so by day) and how many there are per day
-            waiting = closed == 0
-            day_first = np.cumsum([0, *n_day])
-            rows = [np.flatnonzero((serve_channel == c) & waiting)
-                    for c, _ in self.patience_draws]
+            # NOTE: the serving channel of the contacts that wait (-1: closed), in int8 when
+            # it fits: one cheap comparison per channel
+            waiting = serve_channel.astype(np.int8 if model_channels < 127 else np.intp)
+            waiting[closed != 0] = -1
+            rows = [np.flatnonzero(waiting == c) for c, _ in self.patience_draws]
             n_wait = [np.diff(np.searchsorted(r, day_first)).tolist() for r in rows]
             patience = [[] for _ in rows]
             for i, d in enumerate(days):
@@ -634,10 +743,14 @@ class WorkloadSampler:
                 for j, (_, draw_patience) in enumerate(self.patience_draws):
                     if n_wait[j][i]:
                         patience[j].append(draw_patience(day_rng, n_wait[j][i]))
+            # NOTE: the patience put in place, then the arrivals added to every contact at
+            # once (+inf stays +inf): the same sums as arrival_s[r] + patience, without
+            # gathering the arrivals per channel
             for r, parts in zip(rows, patience, strict=True):
                 if parts:
-                    abandon_at_s[r] = arrival_s[r] + _joined(parts)
-        u_route = _joined([rng("route", d).random(n) for d, n in zip(days, n_day, strict=True)])
+                    abandon_at_s[r] = _joined(parts)
+            abandon_at_s += arrival_s
+        u_route = _uniforms(rng, "route", days, n_day)
         extra = {}
         if self.first_contacts is not None:
             # each day's journey stream, set up as the days are drawn in turn
@@ -656,7 +769,7 @@ class WorkloadSampler:
             outages=outages,
         )
 
-    def _apply_outages(self, days, arrival_s, day, channel, is_open, closed, redirect
+    def _apply_outages(self, days, arrival_s, day_first, channel, is_open, closed, redirect
                        ) -> dict:
         """Draw the chunk's outages; mark the contacts arriving in one (closed or redirect).
 
@@ -687,12 +800,45 @@ class WorkloadSampler:
             idx = np.arange(int(length.sum())) + np.repeat(first - np.cumsum(length) + length,
                                                            length)
             idx = idx[(channel[idx] == c) & is_open[idx]
-                      & (day[idx] == np.repeat(period_day, length))]
+                      & (np.searchsorted(day_first, idx, side="right") - 1
+                         == np.repeat(period_day, length))]
             if self.chans[c].outages.during == "lost":
                 closed[idx] = 1
             else:
                 redirect[idx] = True
         return outages
+
+
+def _arrival_order(arrival_s: np.ndarray, per_cell: np.ndarray, offset: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_stable_argsort` of arrivals ``cell * step + offset * step`` (cells in order,
+    ``per_cell`` arrivals each, offsets uniforms in [0, 1)).
+
+    NOTE: numpy sorts 64-bit values ~2x faster than it argsorts them. The arrivals are
+    sorted as integer keys (the cell, the offset's leading bits, the row in the low bits),
+    which give the rows in the order of (cell, offset), the order of the arrivals (a cell's
+    arrivals lie in [cell, cell + 1] steps; rounding keeps that order, or makes ties). When
+    the arrivals taken in that order increase strictly, it is the one sorting permutation,
+    so the stable argsort; else (ties, or offsets alike in their leading bits) the
+    stable argsort itself.
+    """
+    n = arrival_s.shape[0]
+    b_row = max(1, (n - 1).bit_length())
+    b_off = 64 - b_row - max(1, (per_cell.shape[0] - 1).bit_length())
+    if n > 1 and b_off >= 24:
+        key = np.repeat(np.arange(per_cell.shape[0], dtype=np.uint64)
+                        << np.uint64(b_off + b_row), per_cell)
+        bits = (offset * float(2 ** b_off)).astype(np.uint64)  # exact, then floored
+        bits <<= np.uint64(b_row)
+        key |= bits
+        key |= np.arange(n, dtype=np.uint64)
+        key.sort()
+        key &= np.uint64((1 << b_row) - 1)
+        order = key.view(np.int64)  # the rows (< 2**63)
+        xs = arrival_s[order]
+        if (xs[1:] > xs[:-1]).all():
+            return order, xs
+    return _stable_argsort(arrival_s)
 
 
 def _stable_argsort(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -708,6 +854,20 @@ def _stable_argsort(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         order = np.argsort(x, kind="stable")
         xs = x[order]
     return order, xs
+
+
+def _uniforms(rng: DayStreams, name: str, days: range, n_day: list[int]) -> np.ndarray:
+    """``n_day[i]`` uniforms from the stream ``(name, days[i])`` for each day, joined.
+
+    NOTE: drawn straight into the result (``random(out=...)`` draws the same numbers as
+    ``random(n)``), not drawn per day and joined.
+    """
+    out = np.empty(sum(n_day))
+    lo = 0
+    for d, n in zip(days, n_day, strict=True):
+        rng(name, d).random(out=out[lo:lo + n])
+        lo += n
+    return out
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:

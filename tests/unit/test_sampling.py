@@ -23,7 +23,7 @@ from sim.roster import (
     sample_roster,
 )
 from sim.scenario import parse_scenario
-from sim.workload import STREAMS, DayStreams, WorkloadSampler, sample_workload
+from sim.workload import STREAMS, DayStreams, WorkloadSampler, _arrival_order, sample_workload
 
 Z = 4.0
 
@@ -183,13 +183,19 @@ def test_day_streams_are_numpys_seeded_streams():
         ss = np.random.SeedSequence(entropy, spawn_key=key)
         rng = DayStreams(ss, names)
         assert rng.fast == isinstance(entropy, int)  # else numpy's own seeding
-        for d in (0, 1, 40, 1000):
+        # the states set through numpy's setter, not written in place
+        by_setter = DayStreams(ss, names)
+        by_setter.words = None
+        for d in (0, 1, 40, 1000, 3):
             for name in names:
-                ref = np.random.default_rng(np.random.SeedSequence(
-                    entropy, spawn_key=(*key, STREAMS.index(name), d)))
-                got = rng(name, d)
-                assert np.array_equal(got.random(3), ref.random(3))
-                assert np.array_equal(got.normal(size=3), ref.normal(size=3))
+                for streams in (rng, by_setter):
+                    ref = np.random.default_rng(np.random.SeedSequence(
+                        entropy, spawn_key=(*key, STREAMS.index(name), d)))
+                    got = streams(name, d)
+                    assert np.array_equal(got.random(3), ref.random(3))
+                    assert np.array_equal(got.normal(size=3), ref.normal(size=3))
+                    # 32-bit draws leave half a 64-bit word buffered: not kept by the next
+                    assert np.array_equal(got.integers(0, 10, 3), ref.integers(0, 10, 3))
 
 
 def test_keyed_streams_are_numpys_seeded_streams():
@@ -198,7 +204,7 @@ def test_keyed_streams_are_numpys_seeded_streams():
     names = tuple(range(5))
     for entropy, key in ((9, (0,)), (2**70 + 5, (3, 2**40)), (0, ()), ([5, 6], (1,))):
         ss = np.random.SeedSequence(entropy, spawn_key=key)
-        rng = DayStreams(ss, names, {k: (8, 3 * k) for k in names}, together=False)
+        rng = DayStreams(ss, names, {k: (8, 3 * k) for k in names}, ahead=4)
         assert rng.fast == isinstance(entropy, int)
         for name, d in ((3, 0), (0, 5), (3, 1), (4, 200), (3, 0), (1, 31), (1, 32), (3, 33)):
             ref = np.random.default_rng(np.random.SeedSequence(
@@ -243,6 +249,49 @@ def test_sampled_days_do_not_depend_on_chunks():
                   "u_route", "closed"):
         joined = np.concatenate([getattr(p, field) for p in parts])
         assert getattr(whole, field).tobytes() == joined.tobytes(), field
+
+
+def test_arrival_order_is_the_stable_argsort():
+    """The arrivals sorted by integer keys: the stable argsort, with ties (equal arrivals,
+    offsets alike in their leading bits), empty and one-row chunks, many rows and cells."""
+    rng = np.random.default_rng(5)
+    for case in range(60):
+        n_cells = int(rng.choice([1, 2, 48, 1344, 9000]))
+        per_cell = rng.poisson(rng.choice([0.3, 5.0, 40.0]), n_cells)
+        offset = rng.random(int(per_cell.sum()))
+        if case % 3 == 1 and offset.size > 4:  # ties: repeated offsets within cells
+            offset[1::3] = offset[::3][:offset[1::3].size]
+        if case % 3 == 2 and offset.size > 4:  # offsets alike but for their last bits
+            offset[1::2] = np.nextafter(offset[::2][:offset[1::2].size], 1.0)
+        step = float(rng.choice([60.0, 1800.0, 3600.0]))
+        cell = np.repeat(np.arange(n_cells) + 17 * case, per_cell)
+        arrival_s = cell * step + offset * step
+        order, xs = _arrival_order(arrival_s, per_cell, offset)
+        ref = np.argsort(arrival_s, kind="stable")
+        assert order.tobytes() == ref.astype(np.int64).tobytes()
+        assert xs.tobytes() == arrival_s[ref].tobytes()
+
+
+def test_set_up_shared_by_the_replications_of_a_scenario():
+    """The seed-independent set-up is worked out once per scenario: the same draws as a
+    sampler set up afresh; another scenario gets its own."""
+    from sim import workload
+
+    s, m = scenario(**{"contact_types__a__repeat": {
+        "delay": {"dist": "exponential", "mean": 3600}, "channel": "phone"}})
+    workload._LAST_SETUP.clear()
+    fresh = WorkloadSampler(s, m, 4)
+    shared = WorkloadSampler(s, m, 4)
+    assert shared.grid is fresh.grid and shared.pools._plans is fresh.pools._plans
+    k = int(m.journeys.class_repeat[0, 0])
+    for a, b in ((fresh.days(0, 5), shared.days(0, 5)),
+                 (fresh.pools.block(k, 2), shared.pools.block(k, 2))):
+        a, b = (vars(a), vars(b)) if not isinstance(a, dict) else (a, b)
+        for field, value in a.items():
+            if isinstance(value, np.ndarray):
+                assert value.tobytes() == b[field].tobytes(), field
+    s2, m2 = scenario(horizon__days=3)
+    assert WorkloadSampler(s2, m2, 4).grid is not fresh.grid
 
 
 def test_sampler_and_workload_pickle():
