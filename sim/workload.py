@@ -188,9 +188,8 @@ class DayStreams:
     arithmetic is done for ``ahead`` days at once in numpy (:meth:`prepare`), and the
     generator is set to a day's state. The arithmetic follows numpy's (which its
     stream-compatibility policy keeps fixed) and is checked against numpy on construction;
-    on any difference the streams are seeded by numpy itself. A state is set by writing its
-    four 64-bit words into the generator (:func:`_state_words`, ~0.5 us; checked on
-    construction), else through numpy's state setter (a dict, ~2 us).
+    on any difference the streams are seeded by numpy itself. A state is set through
+    numpy's state setter (~2 us).
 
     Parameters
     ----------
@@ -207,7 +206,7 @@ class DayStreams:
 
     # NOTE: slots: a small helper with fixed attributes, one per sampler and follow-up pool
     __slots__ = ("ss", "names", "keys", "index", "gen", "bit_generator", "states",
-                 "fast", "pool", "hash_const", "ahead", "words", "flags")
+                 "fast", "pool", "hash_const", "ahead")
 
     #: Days whose states are worked out together, by default.
     AHEAD = 32
@@ -224,7 +223,6 @@ class DayStreams:
         # per name, per block of days b, the states of days [b * ahead, (b + 1) * ahead) as
         # rows (state low, high, inc low, high) of a uint64 array
         self.states: dict = {name: {} for name in self.names}
-        self.words = self.flags = None
         words = [w for key in self.keys.values() for w in key]
         self.fast = (isinstance(ss.entropy, int | np.integer) and len(self.names) > 0
                      and all(isinstance(w, int | np.integer) for w in (*ss.spawn_key, *words))
@@ -259,10 +257,9 @@ class DayStreams:
                 _state_dict(got[i][j])
                 == np.random.default_rng(self._seed_seq(name, d)).bit_generator.state
                 for i, name in enumerate(ends) for j, d in enumerate(check))
-            self.words, self.flags = _state_words(self.bit_generator) or (None, None)
 
     def __reduce__(self):
-        # NOTE: rebuilt, not copied: the state words are a view into this generator
+        # rebuilt, not copied: the states are worked out again as they are needed
         return DayStreams, (self.ss, self.names, self.keys, self.ahead)
 
     def _seed_seq(self, name, d: int) -> np.random.SeedSequence:
@@ -327,11 +324,7 @@ class DayStreams:
         if rows is None:
             self.prepare(block)
             rows = self.states[name][block]
-        if self.words is not None:
-            self.words[...] = rows[i]
-            self.flags.fill(0)  # no buffered 32-bit half
-        else:
-            self.bit_generator.state = _state_dict(rows[i].tolist())
+        self.bit_generator.state = _state_dict(rows[i].tolist())
         return self.gen
 
 
@@ -341,53 +334,6 @@ def _state_dict(words: list[int]) -> dict:
     return {"bit_generator": "PCG64",
             "state": {"state": words[1] << 64 | words[0], "inc": words[3] << 64 | words[2]},
             "has_uint32": 0, "uinteger": 0}
-
-
-def _state_words(bit_generator) -> tuple[np.ndarray, np.ndarray] | None:
-    """Views of a PCG64 generator's state in memory: (its state and inc as uint64[4]: state
-    low and high 64 bits, inc low and high; has_uint32 and uinteger as uint32[2]); None
-    unless this layout is found and checked.
-
-    NOTE: numpy's PCG64 keeps ``pcg64_state {pcg64_random_t *pcg_state; int has_uint32;
-    uint32_t uinteger;}`` at ``ctypes.state_address`` and the 128-bit state and inc the
-    pointer points to in the same object. Writing the words there sets a state in ~0.5 us
-    (the state setter, with its dict, takes ~2 us; ~3,400 states per CareConnect year).
-    Only memory inside the generator object is read, and the views are used only when
-    numpy reads back the states written through them.
-    """
-    try:
-        import ctypes
-        import sys
-
-        base, size = id(bit_generator), type(bit_generator).__basicsize__
-        addr = bit_generator.ctypes.state_address
-        if not (type(bit_generator) is np.random.PCG64 and sys.byteorder == "little"
-                and ctypes.sizeof(ctypes.c_void_p) == 8 and base <= addr
-                and addr + 16 <= base + size):
-            return None
-        ptr = ctypes.c_void_p.from_address(addr).value or 0
-        if not base <= ptr <= base + size - 32:
-            return None
-        words = np.ctypeslib.as_array((ctypes.c_uint64 * 4).from_address(ptr))
-        flags = np.ctypeslib.as_array((ctypes.c_uint32 * 2).from_address(addr + 8))
-        saved = bit_generator.state
-        ok = True
-        for state, inc, has, half in ((3 << 100 | 5, 7 << 90 | 9, 1, 11),
-                                      ((1 << 128) - 2, (1 << 127) + 3, 0, 0)):
-            bit_generator.state = {"bit_generator": "PCG64",
-                                   "state": {"state": state, "inc": inc},
-                                   "has_uint32": has, "uinteger": half}
-            ok = ok and (words.tolist() == [state & _M64, state >> 64, inc & _M64, inc >> 64]
-                         and flags.tolist() == [has, half])
-            words[:] = [inc & _M64, inc >> 64, state & _M64, state >> 64]
-            flags[:] = 0
-            ok = ok and bit_generator.state == {
-                "bit_generator": "PCG64", "state": {"state": inc, "inc": state},
-                "has_uint32": 0, "uinteger": 0}
-        bit_generator.state = saved
-        return (words, flags) if ok else None
-    except Exception:  # noqa: BLE001 - any surprise: the state setter
-        return None
 
 
 def _hash_const(n_words: int, pool_size: int) -> int:
