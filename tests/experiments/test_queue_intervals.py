@@ -13,14 +13,12 @@ import sim
 from sim.cli import main
 from sim.compile import compile_scenario
 from sim.experiment import QUEUE_INTERVALS_MAX, keep_queue_intervals
-from sim.scenario import load_scenario, parse_scenario
+from sim.scenario import load_scenario
+from tests.report.helpers import SCENARIOS, short_scenario
 
 
 def _careconnect(days: int):
-    base = load_scenario("scenarios/careconnect.yaml")
-    data = base.model_dump(mode="json", exclude_none=True)
-    data["horizon"]["days"] = days
-    return parse_scenario(yaml.safe_dump(data, sort_keys=False), f"careconnect-{days}d")
+    return short_scenario(SCENARIOS / "careconnect.yaml", days=days)
 
 
 def test_auto_rule_keeps_a_month_and_omits_a_year():

@@ -15,7 +15,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +23,7 @@ from sim.compile import compile_scenario
 from sim.engines import simulate
 from sim.experiment import prepare
 from sim.kpi import journey_windows, measure
-from sim.scenario import load_scenario, parse_scenario
+from tests.report.helpers import SCENARIOS, short_scenario
 from tests.strategies import seeds, small_scenarios
 
 pytestmark = pytest.mark.skipif(kpi._accumulate is None, reason="sim._accumulate not built")
@@ -225,10 +224,7 @@ def test_terminal_fates_are_isin():
 @pytest.fixture(scope="module")
 def deferred_model():
     """CareConnect over 3 days, 6-hour intervals: live and deferred queues."""
-    base = load_scenario("scenarios/careconnect.yaml")
-    data = base.model_dump(mode="json", exclude_none=True)
-    data["horizon"]["days"] = 3
-    scenario = parse_scenario(yaml.safe_dump(data, sort_keys=False), "careconnect-3d")
+    scenario = short_scenario(SCENARIOS / "careconnect.yaml", days=3)
     model = compile_scenario(scenario)
     model = dataclasses.replace(model, interval_s=6 * 3600.0)
     deferred = model.channel_live[model.queue_channel] == 0
@@ -380,10 +376,7 @@ def _measure_both(*args, **kw):
 
 
 def test_measure_careconnect_identical():
-    base = load_scenario("scenarios/careconnect.yaml")
-    data = base.model_dump(mode="json", exclude_none=True)
-    data["horizon"]["days"] = 10
-    scenario = parse_scenario(yaml.safe_dump(data, sort_keys=False), "careconnect-10d")
+    scenario = short_scenario(SCENARIOS / "careconnect.yaml", days=10)
     model = compile_scenario(scenario)
     _, workload, roster = prepare(scenario, 7, model)
     outcomes = simulate(model, workload, roster, engine="kernel")

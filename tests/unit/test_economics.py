@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from sim.economics import TIER_KPIS, compute, months_of
 from sim.errors import ScenarioError
 from sim.results import PERIOD_WEIGHTS
 from sim.scenario import Economics, load_scenario, parse_scenario
+from tests.report.helpers import SCENARIOS, short_scenario
 
 # One agent, 08:00-16:00 every day, at 10/h; one skill queue on a live and a deferred channel.
 BASE = """\
@@ -409,11 +409,8 @@ def test_worker_sums_give_the_bits_of_the_client_sums():
     from those sums must equal, bit for bit, economics from all replications' rows."""
     from sim.economics import queue_month_sums
 
-    scenario = load_scenario(Path(__file__).parents[2] / "scenarios" / "clinical_exchange.yaml")
-    data = scenario.model_dump(mode="json", exclude_none=True)
-    data["horizon"].pop("months", None)
-    data["horizon"]["days"] = 40  # two calendar months, per-queue rows kept
-    scenario = parse_scenario(yaml.safe_dump(data, sort_keys=False), "mx40")
+    # two calendar months
+    scenario = short_scenario(SCENARIOS / "clinical_exchange.yaml", days=40)
     model = compile_scenario(scenario)
     res = sim.run(scenario, replications=3, queue_intervals=True)
     assert (res.intervals["queue"] != "all").any()
@@ -433,11 +430,8 @@ def test_month_sums_of_interval_blocks_are_the_row_sums(monkeypatch):
     month block by block; the same bits as the generic per-row sums."""
     import sim.economics as economics
 
-    scenario = load_scenario(Path(__file__).parents[2] / "scenarios" / "clinical_exchange.yaml")
-    data = scenario.model_dump(mode="json", exclude_none=True)
-    data["horizon"].pop("months", None)
-    data["horizon"]["days"] = 40  # two calendar months
-    scenario = parse_scenario(yaml.safe_dump(data, sort_keys=False), "mx40")
+    # two calendar months
+    scenario = short_scenario(SCENARIOS / "clinical_exchange.yaml", days=40)
     model = compile_scenario(scenario)
     res = sim.run(scenario, replications=1, queue_intervals=True)
     rows = res.intervals[(res.intervals["queue"] != "all")
