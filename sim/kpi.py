@@ -1586,9 +1586,6 @@ def _add_codes(counts: np.ndarray, interval: np.ndarray, queue: np.ndarray, n_q:
                flags: dict) -> None:
     """``counts[code * n_q + queue, interval] += 1`` for each contact whose flag of ``code``
     is set (None: every contact); as :func:`_add_cells`."""
-    # NOTE: one bincount over the keys of every code (integer counts: the order of the
-    # additions does not matter), instead of one per code over the same range of cells;
-    # each contact's key in the block is computed once, then offset by the code's rows.
     if interval.shape[0] == 0 or not flags:
         return
     if _accumulate is not None:
@@ -1597,15 +1594,13 @@ def _add_codes(counts: np.ndarray, interval: np.ndarray, queue: np.ndarray, n_q:
             _accumulate.add_code(counts, interval, queue, n_q, code,
                                  None if flag is None else flag.view(np.int8))
         return
-    lo, hi = int(interval.min()), int(interval.max()) + 1
-    n = hi - lo
-    base = np.multiply(queue, n, dtype=np.intp)
-    base += interval
-    base -= lo
-    keys = [base + code * n_q * n if flag is None else base[flag] + code * n_q * n
+    # one binning of every code's cells (integer counts: the order of the additions does
+    # not matter)
+    queue = queue.astype(np.intp, copy=False)
+    rows = [queue + code * n_q if flag is None else queue[flag] + code * n_q
             for code, flag in flags.items()]
-    counts[:, lo:hi] += np.bincount(np.concatenate(keys),
-                                    minlength=counts.shape[0] * n).reshape(-1, n)
+    intervals = [interval if flag is None else interval[flag] for flag in flags.values()]
+    _add_cells(counts, np.concatenate(intervals), np.concatenate(rows))
 
 
 # --------------------------------------------------------------------------------------------
